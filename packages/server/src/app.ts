@@ -1,0 +1,141 @@
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { KeyService } from './auth/keys.ts';
+import { ConfigError } from './config/load.ts';
+import type { TallyConfig } from './config/schema.ts';
+import { ActorHasher } from './events/actor-hash.ts';
+import { TallyError } from './errors/registry.ts';
+import { buildHttpApp } from './http/app.ts';
+import { IngestService } from './ingest/ingest-service.ts';
+import { MeterService } from './meters/meter-service.ts';
+import { MeterRegistry } from './meters/registry.ts';
+import { TallyMetrics } from './ops/metrics.ts';
+import { MICROS_PER_MS, systemClock, type Clock } from './shared/time.ts';
+import { DuckDbStore } from './store/duckdb/duckdb-store.ts';
+import type { UsageStore } from './store/port.ts';
+import { deriveRollups } from './usage/derive-rollups.ts';
+import { QueryService } from './usage/query-service.ts';
+
+/** Version reported by the API. */
+export const VERSION = '0.1.0';
+
+/** A running Tally server. */
+export interface RunningTally {
+  url: string;
+  port: number;
+  /** The admin key to print for a newcomer: the configured one, or the generated dev key. */
+  adminToken: string | null;
+  /** True when this start generated the dev admin key. */
+  createdDevKey: boolean;
+  dataDir: string;
+  app: FastifyInstance;
+  store: UsageStore;
+  /** Stops accepting, finishes in-flight requests, closes the store. */
+  close(): Promise<void>;
+}
+
+/** Options beyond the config file (tests inject a clock). */
+export interface StartOptions {
+  clock?: Clock;
+}
+
+const SECRET_META = 'actor_hash_secret';
+const DEV_KEY_FILE = 'admin.key';
+
+/** Wires the embedded profile (DuckDB) and starts listening. The one place wiring happens. */
+export async function startTally(config: TallyConfig, opts: StartOptions = {}): Promise<RunningTally> {
+  const clock = opts.clock ?? systemClock;
+  const dataDir = resolve(config.store.dataDir);
+  const registry = new MeterRegistry();
+  const store = await DuckDbStore.open({ path: join(dataDir, 'tally.duckdb'), derive: (events) => deriveRollups(events, (t) => registry.forType(t)), nowMicros: () => clock.nowMicros() });
+  try {
+    const meters = new MeterService(store, registry);
+    await meters.load();
+    for (const [i, def] of config.meters.entries()) {
+      try {
+        await meters.create(def);
+      } catch (err) {
+        if (err instanceof TallyError && err.code === 'CONFLICT') throw new ConfigError('config', [{ path: `meters.${i}`, message: err.message }]);
+        throw err;
+      }
+    }
+    let secret = config.security.actorHashSecret ?? (await store.getMeta(SECRET_META));
+    if (secret === undefined) {
+      secret = ActorHasher.generateSecret();
+      await store.setMeta(SECRET_META, secret);
+    }
+    const keys = new KeyService(store, clock);
+    await keys.load();
+    const { adminToken, createdDevKey } = await bootstrapAdminKey(keys, config, dataDir);
+
+    const metrics = new TallyMetrics(() => store.countEvents());
+    const ingest = new IngestService(store, registry, new ActorHasher(secret), clock, {
+      backfillDays: config.ingest.backfillDays,
+      maxFutureMicros: config.ingest.maxFutureSeconds * 1000 * MICROS_PER_MS,
+    });
+    const queries = new QueryService(store, registry, clock);
+    let draining = false;
+    const app = buildHttpApp({
+      store,
+      keys,
+      meters,
+      ingest,
+      queries,
+      metrics,
+      maxBodyBytes: config.ingest.maxBodyBytes,
+      maxEventsPerRequest: config.ingest.maxEventsPerRequest,
+      logLevel: config.server.logLevel,
+      version: VERSION,
+      isDraining: () => draining,
+    });
+    await app.listen({ host: config.server.host, port: config.server.port });
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
+    const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
+    let closing: Promise<void> | undefined;
+    return {
+      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      port,
+      adminToken,
+      createdDevKey,
+      dataDir,
+      app,
+      store,
+      close: () =>
+        (closing ??= (async () => {
+          draining = true;
+          await app.close();
+          await store.close();
+        })()),
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/**
+ * Makes sure an admin can get in: a configured `security.adminKey` is registered; otherwise,
+ * with no keys at all, a dev admin key is generated and kept in `<dataDir>/admin.key` (0600)
+ * so every local start can print it. Production deployments set TALLY_ADMIN_KEY instead.
+ */
+async function bootstrapAdminKey(keys: KeyService, config: TallyConfig, dataDir: string): Promise<{ adminToken: string | null; createdDevKey: boolean }> {
+  const configured = config.security.adminKey;
+  if (configured !== undefined) {
+    try {
+      keys.verify(configured);
+    } catch {
+      await keys.create('configured admin', ['admin'], null, configured);
+    }
+    return { adminToken: configured, createdDevKey: false };
+  }
+  const file = join(dataDir, DEV_KEY_FILE);
+  if (keys.list().length === 0) {
+    const { token } = await keys.create('dev admin (generated on first start)', ['admin']);
+    writeFileSync(file, `${token}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    return { adminToken: token, createdDevKey: true };
+  }
+  return { adminToken: existsSync(file) ? readFileSync(file, 'utf8').trim() : null, createdDevKey: false };
+}

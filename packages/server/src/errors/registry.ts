@@ -1,0 +1,48 @@
+/**
+ * The one registry of error codes Tally answers with: code → HTTP status and the text that
+ * documents it. `docs/errors.md` is generated from this table and a test checks every code
+ * is documented there.
+ */
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { status: 400, doc: 'The request or one of its events does not match the schema; `details` lists every problem with its path.' },
+  MALFORMED_JSON: { status: 400, doc: 'The body is not valid JSON (or not valid gzip when `Content-Encoding: gzip` is sent).' },
+  INVALID_TIME: { status: 400, doc: 'An event `time` is not RFC 3339, is more than 5 minutes in the future, or is older than the backfill horizon.' },
+  INVALID_METER_VALUE: { status: 400, doc: "An event matches a meter whose `valueProperty` is missing from the event's data or is not a decimal number." },
+  VALUE_OUT_OF_RANGE: { status: 400, doc: 'A quantity has more than 12 fractional digits or an absolute value of 10^26 or more; Tally never rounds silently.' },
+  INVALID_TIME_ZONE: { status: 400, doc: '`windowTimeZone` is not an IANA time zone name (e.g. `Europe/Berlin`).' },
+  INVALID_RANGE: { status: 400, doc: '`from` is not before `to`, or the range holds too many windows for the chosen `windowSize`.' },
+  UNAUTHENTICATED: { status: 401, doc: 'No `Authorization: Bearer <key>` header, or the key is unknown or revoked.' },
+  FORBIDDEN: { status: 403, doc: "The key lacks the scope this endpoint needs, or it is bound to another tenant." },
+  NOT_FOUND: { status: 404, doc: 'No such route, meter or key.' },
+  METHOD_NOT_ALLOWED: { status: 405, doc: 'The route exists but not for this HTTP method.' },
+  CONFLICT: { status: 409, doc: 'A meter with this slug already exists with a different definition; meters are never rewritten in place — create a new slug.' },
+  PAYLOAD_TOO_LARGE: { status: 413, doc: 'The body is larger than the byte limit or holds more events than the per-request limit.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, doc: 'The `Content-Type` is not JSON, CloudEvents JSON or CloudEvents batch JSON.' },
+  NOT_ACCEPTABLE: { status: 406, doc: 'The `Accept` header asks for a format this endpoint cannot produce (JSON or CSV).' },
+  RATE_LIMITED: { status: 429, doc: 'Too many requests; retry after the `Retry-After` header.' },
+  INTERNAL: { status: 500, doc: 'An unexpected error; the `requestId` finds it in the logs.' },
+  STORE_UNAVAILABLE: { status: 503, doc: 'The store cannot take the request now (starting, shutting down or failing); retry after `Retry-After`. Nothing in the request was acknowledged.' },
+} as const satisfies Record<string, { status: number; doc: string }>;
+
+/** A code from the registry. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error that maps to one registry code and an HTTP status. */
+export class TallyError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'TallyError';
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+/** One problem found while validating input, located by its path. */
+export interface Problem {
+  path: string;
+  message: string;
+}

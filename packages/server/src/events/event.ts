@@ -1,0 +1,27 @@
+import type { EpochMicros } from '../shared/time.ts';
+
+/**
+ * An event after ingest validation: the tenant is the CloudEvents `subject`, the end user
+ * (`actor`) is already an HMAC, and `data` is kept as parsed JSON plus its JSON text.
+ */
+export interface EventRecord {
+  readonly tenant: string;
+  readonly id: string;
+  readonly type: string;
+  readonly source: string;
+  readonly time: EpochMicros;
+  /** HMAC-SHA256 (hex) of the end-user id, or null when the event names none. */
+  readonly actor: string | null;
+  readonly data: Record<string, unknown>;
+  readonly dataJson: string;
+  /** SHA-256 of the event's content: tells a true re-send from a conflicting one. */
+  readonly contentHash: string;
+}
+
+/** What the store did with one event. */
+export type AppendOutcome = { status: 'accepted' } | { status: 'duplicate'; conflict: boolean };
+
+/** The dedupe key of an event: ids are unique per tenant. */
+export function eventKey(tenant: string, id: string): string {
+  return `${tenant}\u0000${id}`;
+}

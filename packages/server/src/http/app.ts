@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { KeyService } from '../auth/keys.ts';
+import { TallyError } from '../errors/registry.ts';
+import type { IngestService } from '../ingest/ingest-service.ts';
+import type { MeterService } from '../meters/meter-service.ts';
+import type { TallyMetrics } from '../ops/metrics.ts';
+import type { UsageStore } from '../store/port.ts';
+import type { QueryService } from '../usage/query-service.ts';
+import { registerBodyParsers } from './body.ts';
+import { sendError } from './errors.ts';
+import { buildOpenApi } from './openapi.ts';
+import { Router } from './route.ts';
+import { eventRoutes } from './routes/events.ts';
+import { keyRoutes } from './routes/keys.ts';
+import { meterRoutes } from './routes/meters.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { queryRoutes } from './routes/query.ts';
+
+/** Everything the HTTP edge needs, already wired. */
+export interface HttpDeps {
+  store: UsageStore;
+  keys: KeyService;
+  meters: MeterService;
+  ingest: IngestService;
+  queries: QueryService;
+  metrics: TallyMetrics;
+  maxBodyBytes: number;
+  maxEventsPerRequest: number;
+  logLevel: string;
+  version: string;
+  isDraining: () => boolean;
+}
+
+/** Builds the Fastify app: parsers, auth, routes, error envelope, OpenAPI. */
+export function buildHttpApp(d: HttpDeps): FastifyInstance {
+  const app = Fastify({
+    logger: d.logLevel === 'silent' ? false : { level: d.logLevel },
+    bodyLimit: d.maxBodyBytes,
+    genReqId: () => `req_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+    requestIdHeader: 'x-request-id',
+    forceCloseConnections: false,
+    return503OnClosing: true,
+  });
+  registerBodyParsers(app, d.maxBodyBytes);
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header('x-request-id', String(req.id));
+    if (d.isDraining() && req.url !== '/healthz') throw new TallyError('STORE_UNAVAILABLE', 'the server is shutting down; retry on another node or shortly');
+  });
+  app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
+  app.setNotFoundHandler((req, reply) => sendError(new TallyError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
+
+  const router = new Router(app, d.keys);
+  eventRoutes(router, d.ingest, d.metrics, d.maxEventsPerRequest);
+  meterRoutes(router, d.meters);
+  queryRoutes(router, d.queries, d.metrics);
+  keyRoutes(router, d.keys);
+  opsRoutes(router, d.store, d.metrics, d.isDraining);
+  const openapi = buildOpenApi(router.specs, d.version);
+  app.get('/openapi.json', async () => openapi);
+  return app;
+}

@@ -1,0 +1,84 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { requireScope, type KeyService, type Principal, type Scope } from '../auth/keys.ts';
+import { TallyError } from '../errors/registry.ts';
+
+/** One documented response of a route. */
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  contentType?: string;
+}
+
+/**
+ * A route's contract: the same zod schemas validate requests and generate `/openapi.json`.
+ * `validateBody: false` documents a body the handler validates itself (per-event ingest).
+ */
+export interface RouteSpec<Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType> {
+  method: 'GET' | 'POST' | 'DELETE';
+  url: string;
+  summary: string;
+  tag: string;
+  scope: Scope | null;
+  query?: Q;
+  body?: B;
+  params?: P;
+  validateBody?: boolean;
+  responses: Record<number, ResponseSpec>;
+}
+
+/** What a handler receives: validated input and the caller. */
+export interface RouteInput<Q, B, P> {
+  query: Q;
+  body: B;
+  params: P;
+  principal: Principal | null;
+  req: FastifyRequest;
+  reply: FastifyReply;
+}
+
+export function parseWith<T extends z.ZodType>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
+  if (!schema) return value as z.infer<T>;
+  const r = schema.safeParse(value ?? {});
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => ({ path: [where, ...i.path].join('.'), message: i.message }));
+  throw new TallyError('VALIDATION_FAILED', problems.map((p) => `${p.path}: ${p.message}`).join('; '), problems);
+}
+
+/** Registers routes and remembers their specs for the OpenAPI document. */
+export class Router {
+  readonly specs: RouteSpec[] = [];
+
+  constructor(
+    private readonly app: FastifyInstance,
+    private readonly keys: KeyService,
+  ) {}
+
+  add<Q extends z.ZodType, B extends z.ZodType, P extends z.ZodType>(
+    spec: RouteSpec<Q, B, P>,
+    handler: (input: RouteInput<z.infer<Q>, z.infer<B>, z.infer<P>>) => Promise<unknown>,
+  ): void {
+    this.specs.push(spec as unknown as RouteSpec);
+    this.app.route({
+      method: spec.method,
+      url: spec.url,
+      handler: async (req, reply) => {
+        let principal: Principal | null = null;
+        if (spec.scope !== null) {
+          const h = req.headers.authorization;
+          principal = this.keys.verify(h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined);
+          requireScope(principal, spec.scope);
+        }
+        const input = {
+          query: parseWith(spec.query, req.query, 'query'),
+          body: spec.validateBody === false ? (req.body as z.infer<B>) : parseWith(spec.body, req.body, 'body'),
+          params: parseWith(spec.params, req.params, 'params'),
+          principal,
+          req,
+          reply,
+        };
+        return handler(input);
+      },
+    });
+  }
+}

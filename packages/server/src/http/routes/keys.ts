@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { SCOPES, type KeyService } from '../../auth/keys.ts';
+import type { StoredKey } from '../../store/port.ts';
+import { formatMicros } from '../../shared/time.ts';
+import type { Router } from '../route.ts';
+
+const keyView = z.object({ id: z.string(), name: z.string(), scopes: z.array(z.enum(SCOPES)), tenant: z.string().nullable(), createdAt: z.string(), revokedAt: z.string().nullable() });
+
+function view(k: StoredKey): z.infer<typeof keyView> {
+  return { id: k.id, name: k.name, scopes: k.scopes as z.infer<typeof keyView>['scopes'], tenant: k.tenant, createdAt: formatMicros(k.createdAt), revokedAt: k.revokedAt === null ? null : formatMicros(k.revokedAt) };
+}
+
+/** API key management (admin). The secret is shown once, in the create answer. */
+export function keyRoutes(router: Router, keys: KeyService): void {
+  router.add({ method: 'GET', url: '/v1/keys', summary: 'List API keys (never their secrets)', tag: 'keys', scope: 'admin', responses: { 200: { description: 'Keys', schema: z.object({ data: z.array(keyView) }) } } }, async () => ({
+    data: keys.list().map(view),
+  }));
+  router.add(
+    {
+      method: 'POST',
+      url: '/v1/keys',
+      summary: 'Create an API key',
+      tag: 'keys',
+      scope: 'admin',
+      body: z.object({ name: z.string().min(1).max(200), scopes: z.array(z.enum(SCOPES)).min(1), tenant: z.string().min(1).optional().describe('bind a read key to one tenant') }).strict(),
+      responses: { 201: { description: 'The key and its secret token (shown once)', schema: keyView.extend({ token: z.string() }) } },
+    },
+    async ({ body, reply }) => {
+      const { key, token } = await keys.create(body.name, body.scopes, body.tenant ?? null);
+      void reply.code(201);
+      return { ...view(key), token };
+    },
+  );
+  router.add(
+    { method: 'DELETE', url: '/v1/keys/:id', summary: 'Revoke an API key', tag: 'keys', scope: 'admin', params: z.object({ id: z.string() }), responses: { 204: { description: 'Revoked' } } },
+    async ({ params, reply }) => {
+      await keys.revoke(params.id);
+      return reply.code(204).send();
+    },
+  );
+}

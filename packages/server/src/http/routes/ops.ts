@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import type { TallyMetrics } from '../../ops/metrics.ts';
+import type { UsageStore } from '../../store/port.ts';
+import { TallyError } from '../../errors/registry.ts';
+import type { Router } from '../route.ts';
+
+/** Liveness, readiness, Prometheus metrics. Unauthenticated by design (no tenant data). */
+export function opsRoutes(router: Router, store: UsageStore, metrics: TallyMetrics, isDraining: () => boolean): void {
+  router.add({ method: 'GET', url: '/healthz', summary: 'Liveness: the process answers', tag: 'ops', scope: null, responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+  router.add(
+    { method: 'GET', url: '/readyz', summary: 'Readiness: the store answers and the server is not draining', tag: 'ops', scope: null, responses: { 200: { description: 'Ready', schema: z.object({ status: z.literal('ready'), store: z.string() }) } } },
+    async () => {
+      if (isDraining()) throw new TallyError('STORE_UNAVAILABLE', 'shutting down');
+      try {
+        await store.ping();
+      } catch (err) {
+        throw new TallyError('STORE_UNAVAILABLE', `store not ready: ${(err as Error).message}`);
+      }
+      return { status: 'ready' as const, store: store.engine };
+    },
+  );
+  router.add({ method: 'GET', url: '/metrics', summary: 'Prometheus metrics (text format)', tag: 'ops', scope: null, responses: { 200: { description: 'Prometheus text exposition', contentType: 'text/plain' } } }, async ({ reply }) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+}

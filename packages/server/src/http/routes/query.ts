@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { TallyError } from '../../errors/registry.ts';
+import type { TallyMetrics } from '../../ops/metrics.ts';
+import { parseRfc3339 } from '../../shared/time.ts';
+import type { QueryService, UsageQuery, UsageResult } from '../../usage/query-service.ts';
+import { WINDOW_SIZES } from '../../usage/windows.ts';
+import type { Principal } from '../../auth/keys.ts';
+import { parseWith, type Router } from '../route.ts';
+import { toCsv } from '../csv.ts';
+
+const list = z.union([z.string(), z.array(z.string())]).optional();
+const common = {
+  from: z.string().optional().describe('RFC 3339, inclusive; default: 24 hours before `to`'),
+  to: z.string().optional().describe('RFC 3339, exclusive; default: now, rounded up to the minute'),
+  windowSize: z.enum(WINDOW_SIZES).optional().describe('omit for one row per group over the whole range'),
+  windowTimeZone: z.string().optional().describe('IANA zone for DAY and MONTH boundaries; default UTC'),
+  tenant: list.describe('one or more tenants (repeat or comma-separate)'),
+  groupBy: list.describe('dimensions to group by, and/or "tenant"'),
+};
+
+/** GET parameters; `filterGroupBy[dim]=value` parameters are read separately. */
+export const queryParamsSchema = z.object({ ...common, format: z.enum(['json', 'csv']).optional().describe('alternative to the Accept header') }).catchall(z.union([z.string(), z.array(z.string())]));
+/** POST body. */
+export const queryBodySchema = z.object({ ...common, filterGroupBy: z.record(z.string(), z.union([z.string(), z.array(z.string())])).optional() }).strict();
+
+const usageRow = z.object({ value: z.string().nullable(), windowStart: z.string(), windowEnd: z.string(), tenant: z.string().nullable(), groupBy: z.record(z.string(), z.string().nullable()) });
+const usageResult = z.object({
+  meter: z.string(),
+  aggregation: z.string(),
+  from: z.string(),
+  to: z.string(),
+  windowSize: z.string().nullable(),
+  windowTimeZone: z.string(),
+  resolution: z.enum(['day', 'hour', 'minute', 'raw']).describe('what served the answer: a rollup resolution, or raw events'),
+  data: z.array(usageRow),
+});
+
+function splitList(v: string | string[] | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const out = (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  return out.length > 0 ? out : undefined;
+}
+
+function parseTime(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const t = parseRfc3339(v);
+  if (t === undefined) throw new TallyError('VALIDATION_FAILED', `${name}: "${v}" is not RFC 3339 (e.g. 2026-11-01T00:00:00Z)`, [{ path: name, message: 'not RFC 3339' }]);
+  return t;
+}
+
+/** Builds the service query, applying the tenant binding of portal keys. */
+function toUsageQuery(slug: string, p: z.infer<typeof queryBodySchema>, principal: Principal | null): UsageQuery {
+  let tenants = splitList(p.tenant);
+  if (principal?.tenant) {
+    if (tenants && tenants.some((t) => t !== principal.tenant)) throw new TallyError('FORBIDDEN', `this key may only read tenant "${principal.tenant}"`);
+    tenants = [principal.tenant];
+  }
+  const q: UsageQuery = { meter: slug, windowTimeZone: p.windowTimeZone ?? 'UTC' };
+  const from = parseTime(p.from, 'from');
+  const to = parseTime(p.to, 'to');
+  if (from !== undefined) q.from = from;
+  if (to !== undefined) q.to = to;
+  if (p.windowSize) q.windowSize = p.windowSize;
+  if (tenants) q.tenants = tenants;
+  const groupBy = splitList(p.groupBy);
+  if (groupBy) q.groupBy = groupBy;
+  if (p.filterGroupBy) q.filterGroupBy = Object.fromEntries(Object.entries(p.filterGroupBy).map(([k, v]) => [k, splitList(v) ?? []]));
+  return q;
+}
+
+function wantsCsv(accept: string | undefined, format: string | undefined): boolean {
+  if (format) return format === 'csv';
+  if (!accept) return false;
+  if (accept.includes('text/csv')) return true;
+  if (/application\/json|\*\/\*|application\/\*/.test(accept)) return false;
+  throw new TallyError('NOT_ACCEPTABLE', `cannot answer "${accept}": use Accept: application/json or text/csv`);
+}
+
+/** `GET|POST /v1/meters/{slug}/query`: JSON or CSV. */
+export function queryRoutes(router: Router, queries: QueryService, metrics: TallyMetrics): void {
+  const run = async (slug: string, p: z.infer<typeof queryBodySchema>, principal: Principal | null, accept: string | undefined, format: string | undefined, reply: import('fastify').FastifyReply) => {
+    const csv = wantsCsv(accept, format);
+    const end = metrics.queryLatency.startTimer();
+    const result: UsageResult = await queries.query(toUsageQuery(slug, p, principal));
+    end({ resolution: result.resolution });
+    void reply.header('x-tally-resolution', result.resolution);
+    if (!csv) return result;
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${slug}.csv"`).send(toCsv(result));
+  };
+  const params = z.object({ slug: z.string() });
+  const responses = { 200: { description: 'Usage rows (JSON, or CSV with Accept: text/csv)', schema: usageResult } };
+  router.add({ method: 'GET', url: '/v1/meters/:slug/query', summary: 'Query a meter', tag: 'usage', scope: 'read', params, query: queryParamsSchema, responses }, async ({ params: { slug }, query, principal, req, reply }) => {
+    const filterGroupBy: Record<string, string | string[]> = {};
+    const rest: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(query)) {
+      const m = /^filterGroupBy\[(.+)\]$/.exec(k);
+      if (m) filterGroupBy[m[1]!] = v as string | string[];
+      else if (!(k in common) && k !== 'format') throw new TallyError('VALIDATION_FAILED', `unknown query parameter "${k}"`, [{ path: `query.${k}`, message: 'unknown parameter' }]);
+      else if (k !== 'format') rest[k] = v;
+    }
+    const p = parseWith(queryBodySchema, { ...rest, filterGroupBy }, 'query');
+    return run(slug, p, principal, req.headers.accept, query.format as string | undefined, reply);
+  });
+  router.add({ method: 'POST', url: '/v1/meters/:slug/query', summary: 'Query a meter (parameters in a JSON body)', tag: 'usage', scope: 'read', params, body: queryBodySchema, responses }, async ({ params: { slug }, body, principal, req, reply }) =>
+    run(slug, body, principal, req.headers.accept, undefined, reply),
+  );
+}

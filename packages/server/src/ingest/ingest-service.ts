@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import type { ActorHasher } from '../events/actor-hash.ts';
+import { canonicalJson } from '../events/canonical-json.ts';
+import { cloudEventSchema } from '../events/cloudevent-schema.ts';
+import type { EventRecord } from '../events/event.ts';
+import type { ErrorCode } from '../errors/registry.ts';
+import { evaluateMeter, isMeterProblem } from '../meters/evaluate.ts';
+import type { MeterRegistry } from '../meters/registry.ts';
+import { MICROS_PER_DAY, MICROS_PER_MINUTE, parseRfc3339, type Clock } from '../shared/time.ts';
+import type { UsageStore } from '../store/port.ts';
+
+/** The answer for one event of a request, in request order. */
+export type Receipt =
+  | { id: string | null; status: 'accepted' }
+  | { id: string | null; status: 'duplicate'; conflict: boolean }
+  | { id: string | null; status: 'rejected'; code: ErrorCode; message: string };
+
+/** Ingest limits and horizons (from config). */
+export interface IngestPolicy {
+  /** Events older than this many days are rejected (the backfill horizon). */
+  backfillDays: number;
+  /** Events further in the future than this are rejected. */
+  maxFutureMicros: number;
+}
+
+/** Default policy: 5 minutes of clock skew, 35 days of backfill. */
+export const DEFAULT_INGEST_POLICY: IngestPolicy = { backfillDays: 35, maxFutureMicros: 5 * MICROS_PER_MINUTE };
+
+/** Counts for one request. */
+export interface IngestSummary {
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  receipts: Receipt[];
+}
+
+/**
+ * Validates, normalises (tenant from `subject`, actor HMAC, exact times), meters and stores
+ * events. Each event gets its own receipt; valid events of a mixed batch are stored.
+ */
+export class IngestService {
+  constructor(
+    private readonly store: UsageStore,
+    private readonly meters: MeterRegistry,
+    private readonly hasher: ActorHasher,
+    private readonly clock: Clock,
+    private readonly policy: IngestPolicy = DEFAULT_INGEST_POLICY,
+  ) {}
+
+  async ingest(raw: readonly unknown[]): Promise<IngestSummary> {
+    const receipts: Receipt[] = new Array(raw.length);
+    const valid: EventRecord[] = [];
+    const positions: number[] = [];
+    const now = this.clock.nowMicros();
+    raw.forEach((item, i) => {
+      const r = this.normalise(item, now);
+      if ('code' in r) receipts[i] = r;
+      else {
+        valid.push(r);
+        positions.push(i);
+      }
+    });
+    if (valid.length > 0) {
+      const outcomes = await this.store.append(valid);
+      outcomes.forEach((o, k) => {
+        const e = valid[k]!;
+        receipts[positions[k]!] = o.status === 'accepted' ? { id: e.id, status: 'accepted' } : { id: e.id, status: 'duplicate', conflict: o.conflict };
+      });
+    }
+    const summary: IngestSummary = { accepted: 0, duplicates: 0, rejected: 0, receipts };
+    for (const r of receipts) {
+      if (r.status === 'accepted') summary.accepted++;
+      else if (r.status === 'duplicate') summary.duplicates++;
+      else summary.rejected++;
+    }
+    return summary;
+  }
+
+  private normalise(item: unknown, now: number): EventRecord | Extract<Receipt, { status: 'rejected' }> {
+    const rawId = item !== null && typeof item === 'object' && typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : null;
+    const reject = (code: ErrorCode, message: string) => ({ id: rawId, status: 'rejected' as const, code, message });
+    const parsed = cloudEventSchema.safeParse(item);
+    if (!parsed.success) {
+      return reject('VALIDATION_FAILED', parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; '));
+    }
+    const ce = parsed.data;
+    const time = parseRfc3339(ce.time);
+    if (time === undefined) return reject('INVALID_TIME', `time: "${ce.time}" is not RFC 3339 (e.g. 2026-11-27T10:00:00Z)`);
+    if (time > now + this.policy.maxFutureMicros) return reject('INVALID_TIME', `time: ${ce.time} is more than ${this.policy.maxFutureMicros / MICROS_PER_MINUTE} minutes in the future`);
+    if (time < now - this.policy.backfillDays * MICROS_PER_DAY) return reject('INVALID_TIME', `time: ${ce.time} is older than the backfill horizon of ${this.policy.backfillDays} days`);
+    const actor = ce.actor === undefined ? null : this.hasher.hash(ce.actor);
+    const dataJson = JSON.stringify(ce.data);
+    const contentHash = createHash('sha256').update(canonicalJson([ce.type, ce.source, time, actor, ce.data])).digest('base64url');
+    const record: EventRecord = { tenant: ce.subject, id: ce.id, type: ce.type, source: ce.source, time, actor, data: ce.data, dataJson, contentHash };
+    for (const meter of this.meters.forType(record.type)) {
+      const r = evaluateMeter(meter, record);
+      if (isMeterProblem(r)) return reject(r.code, r.message);
+    }
+    return record;
+  }
+}

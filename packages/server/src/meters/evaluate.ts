@@ -1,0 +1,53 @@
+import type { Decimal } from 'decimal.js';
+import type { EventRecord } from '../events/event.ts';
+import type { ErrorCode } from '../errors/registry.ts';
+import { parseQuantity } from '../shared/decimal.ts';
+import { readPath } from './json-path.ts';
+import type { Meter } from './meter.ts';
+
+/** What one meter reads from one event. */
+export interface MeterReading {
+  readonly dims: (string | null)[];
+  /** The quantity for SUM/MIN/MAX/AVG/LATEST; undefined for COUNT and UNIQUE_COUNT. */
+  readonly quantity?: Decimal;
+  /** The distinct-value key for UNIQUE_COUNT. */
+  readonly unique?: string;
+}
+
+/** Why an event cannot be metered. */
+export interface MeterProblem {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** A dimension value as stored: strings as sent, other scalars as JSON text, missing as null. */
+function dimValue(v: unknown): string | null {
+  if (v === undefined || v === null) return null;
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/**
+ * Reads a meter's dimensions and value from an event. Returns `null` when the event
+ * legitimately does not count (UNIQUE_COUNT of end users on an anonymous event).
+ */
+export function evaluateMeter(meter: Meter, event: EventRecord): MeterReading | MeterProblem | null {
+  const dims = meter.dimensionPaths.map((p) => dimValue(readPath(event.data, p)));
+  if (meter.value === undefined) return { dims };
+  if (meter.value === 'actor') return event.actor === null ? null : { dims, unique: event.actor };
+  const raw = readPath(event.data, meter.value);
+  const where = `meter "${meter.slug}" reads ${meter.def.valueProperty}`;
+  if (raw === undefined || raw === null) return { code: 'INVALID_METER_VALUE', message: `${where}, which the event's data lacks` };
+  if (meter.def.aggregation === 'UNIQUE_COUNT') {
+    if (typeof raw === 'object') return { code: 'INVALID_METER_VALUE', message: `${where}, which must be a string or number, not an object` };
+    return { dims, unique: typeof raw === 'string' ? raw : JSON.stringify(raw) };
+  }
+  const q = parseQuantity(raw);
+  if (q === 'not_a_number') return { code: 'INVALID_METER_VALUE', message: `${where}, which must be a decimal number (got ${JSON.stringify(raw).slice(0, 60)})` };
+  if (q === 'out_of_range') return { code: 'VALUE_OUT_OF_RANGE', message: `${where}: ${String(raw)} has more than 12 fractional digits or is too large` };
+  return { dims, quantity: q };
+}
+
+/** Narrows an evaluation result to a problem. */
+export function isMeterProblem(r: MeterReading | MeterProblem | null): r is MeterProblem {
+  return r !== null && 'code' in r;
+}

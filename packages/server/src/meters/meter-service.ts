@@ -1,0 +1,51 @@
+import { TallyError } from '../errors/registry.ts';
+import type { UsageStore } from '../store/port.ts';
+import { deriveRollups } from '../usage/derive-rollups.ts';
+import { canonicalMeter, compileMeter, type MeterDefinition } from './meter.ts';
+import type { MeterRegistry } from './registry.ts';
+
+/** Result of declaring a meter. */
+export interface CreateMeterResult {
+  meter: MeterDefinition;
+  created: boolean;
+  backfilled: number;
+  skipped: number;
+}
+
+/**
+ * Declares meters (from config at start and from the API). A slug is immutable: an identical
+ * re-declaration is a no-op, a different one is a CONFLICT, so history is never rewritten.
+ * A new meter's rollups are backfilled from the raw events already stored.
+ */
+export class MeterService {
+  constructor(
+    private readonly store: UsageStore,
+    private readonly registry: MeterRegistry,
+  ) {}
+
+  /** Loads stored meters into the registry (call once at start). */
+  async load(): Promise<void> {
+    for (const def of await this.store.listMeters()) this.registry.add(def);
+  }
+
+  list(): MeterDefinition[] {
+    return this.registry.all().map((m) => m.def);
+  }
+
+  get(slug: string): MeterDefinition | undefined {
+    return this.registry.get(slug)?.def;
+  }
+
+  async create(def: MeterDefinition): Promise<CreateMeterResult> {
+    const existing = this.registry.get(def.slug);
+    if (existing) {
+      if (canonicalMeter(existing.def) === canonicalMeter(def)) return { meter: existing.def, created: false, backfilled: 0, skipped: 0 };
+      throw new TallyError('CONFLICT', `meter "${def.slug}" exists with a different definition; meters are immutable, create a new slug`, {
+        existing: existing.def,
+      });
+    }
+    const meter = compileMeter(def);
+    const r = await this.store.createMeter(def, (events) => deriveRollups(events, (t) => (t === def.eventType ? [meter] : [])), () => this.registry.add(def));
+    return { meter: def, created: true, ...r };
+  }
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { compilePath, type CompiledPath } from './json-path.ts';
+
+/** Aggregations a meter can apply, as in OpenMeter. */
+export const AGGREGATIONS = ['COUNT', 'SUM', 'UNIQUE_COUNT', 'MIN', 'MAX', 'AVG', 'LATEST'] as const;
+export type Aggregation = (typeof AGGREGATIONS)[number];
+
+/** Most `groupBy` dimensions a meter may declare (each becomes a rollup column). */
+export const MAX_DIMENSIONS = 8;
+
+/** `valueProperty` that names the hashed end user instead of a path into `data`. */
+export const ACTOR_VALUE = '$actor';
+
+const pathSchema = z.string().min(2).superRefine((p, ctx) => {
+  const compiled = compilePath(p);
+  if (typeof compiled === 'string') ctx.addIssue({ code: 'custom', message: `invalid path: ${compiled}` });
+});
+
+/** The schema of a meter definition, shared by the config file and `POST /v1/meters`. */
+export const meterSchema = z
+  .object({
+    slug: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, "-" and "_", at most 63 characters'),
+    description: z.string().max(500).optional(),
+    eventType: z.string().min(1).max(200),
+    aggregation: z.enum(AGGREGATIONS),
+    valueProperty: z.string().optional().describe('JSONPath into `data` ($.tokens); for UNIQUE_COUNT also "$actor"'),
+    groupBy: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a dimension name is a letter or "_" then letters, digits or "_"'), pathSchema)
+      .default({})
+      .describe('dimension name → JSONPath into `data`'),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    const needsValue = m.aggregation !== 'COUNT';
+    if (needsValue && !m.valueProperty) ctx.addIssue({ code: 'custom', path: ['valueProperty'], message: `${m.aggregation} needs a valueProperty` });
+    if (!needsValue && m.valueProperty) ctx.addIssue({ code: 'custom', path: ['valueProperty'], message: 'COUNT takes no valueProperty' });
+    if (m.valueProperty === ACTOR_VALUE && m.aggregation !== 'UNIQUE_COUNT') ctx.addIssue({ code: 'custom', path: ['valueProperty'], message: '"$actor" is only allowed for UNIQUE_COUNT' });
+    if (m.valueProperty && m.valueProperty !== ACTOR_VALUE && typeof compilePath(m.valueProperty) === 'string') {
+      ctx.addIssue({ code: 'custom', path: ['valueProperty'], message: `invalid path: ${compilePath(m.valueProperty) as string}` });
+    }
+    const dims = Object.keys(m.groupBy);
+    if (dims.length > MAX_DIMENSIONS) ctx.addIssue({ code: 'custom', path: ['groupBy'], message: `at most ${MAX_DIMENSIONS} dimensions` });
+    if (dims.includes('tenant')) ctx.addIssue({ code: 'custom', path: ['groupBy', 'tenant'], message: '"tenant" is built in; pick another dimension name' });
+  });
+
+/** A meter as declared. */
+export type MeterDefinition = z.infer<typeof meterSchema>;
+
+/** A meter ready to evaluate: paths compiled, dimensions in a fixed (sorted) order. */
+export interface Meter {
+  readonly def: MeterDefinition;
+  readonly slug: string;
+  readonly dimensions: readonly string[];
+  readonly dimensionPaths: readonly CompiledPath[];
+  /** undefined for COUNT; 'actor' for UNIQUE_COUNT over end users. */
+  readonly value: CompiledPath | 'actor' | undefined;
+}
+
+/** Compiles a validated definition. Dimension order is sorted so it never depends on key order. */
+export function compileMeter(def: MeterDefinition): Meter {
+  const dimensions = Object.keys(def.groupBy).sort();
+  const dimensionPaths = dimensions.map((d) => compilePath(def.groupBy[d]!) as CompiledPath);
+  const value = def.valueProperty === undefined ? undefined : def.valueProperty === ACTOR_VALUE ? 'actor' : (compilePath(def.valueProperty) as CompiledPath);
+  return { def, slug: def.slug, dimensions, dimensionPaths, value };
+}
+
+/** Canonical JSON of a definition, used to tell an identical re-declaration from a change. */
+export function canonicalMeter(def: MeterDefinition): string {
+  const groupBy = Object.fromEntries(Object.entries(def.groupBy).sort(([a], [b]) => a.localeCompare(b)));
+  return JSON.stringify({ slug: def.slug, eventType: def.eventType, aggregation: def.aggregation, valueProperty: def.valueProperty ?? null, groupBy });
+}

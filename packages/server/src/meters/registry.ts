@@ -1,0 +1,34 @@
+import { compileMeter, type Meter, type MeterDefinition } from './meter.ts';
+
+/** The live set of meters, indexed by event type for the ingest hot path. */
+export class MeterRegistry {
+  private readonly bySlug = new Map<string, Meter>();
+  private readonly byType = new Map<string, Meter[]>();
+
+  constructor(defs: Iterable<MeterDefinition> = []) {
+    for (const d of defs) this.add(d);
+  }
+
+  /** Adds a validated definition (the caller has checked slug conflicts). */
+  add(def: MeterDefinition): Meter {
+    const meter = compileMeter(def);
+    this.bySlug.set(meter.slug, meter);
+    const list = this.byType.get(def.eventType) ?? [];
+    list.push(meter);
+    this.byType.set(def.eventType, list);
+    return meter;
+  }
+
+  get(slug: string): Meter | undefined {
+    return this.bySlug.get(slug);
+  }
+
+  /** Meters that read events of this type. */
+  forType(type: string): readonly Meter[] {
+    return this.byType.get(type) ?? [];
+  }
+
+  all(): Meter[] {
+    return [...this.bySlug.values()].sort((a, b) => a.slug.localeCompare(b.slug));
+  }
+}

@@ -1,0 +1,28 @@
+import type { AggregateQuery } from '../port.ts';
+import { DIM_COLUMNS } from './schema.ts';
+import { inList, lit } from './sql.ts';
+
+/**
+ * Builds the FROM/WHERE/GROUP BY shared by rollup and unique-fact queries. `timeCol` is the
+ * table's time column; windows become an integer `w` (arithmetic for uniform windows, a range
+ * join against a VALUES list for time-zone days and months).
+ */
+export function aggregateSql(q: AggregateQuery, table: string, timeCol: string, extraWhere: string[], measures: string[]): string {
+  const where = [`t.meter = ${lit(q.meter)}`, `t.${timeCol} >= ${q.from}`, `t.${timeCol} < ${q.to}`, ...extraWhere];
+  if (q.tenants) where.push(inList('t.tenant', q.tenants));
+  for (const f of q.filters) where.push(inList(`t.${DIM_COLUMNS[f.dim]!}`, f.values));
+
+  let from = `${table} t`;
+  let windowExpr: string;
+  if (q.windows.kind === 'uniform') {
+    windowExpr = `((t.${timeCol} - ${q.windows.origin}) // ${q.windows.width})`;
+  } else {
+    const b = q.windows.boundaries;
+    const rows = b.slice(0, -1).map((s, i) => `(${i}, ${s}::BIGINT, ${b[i + 1]!}::BIGINT)`);
+    from += ` JOIN (VALUES ${rows.join(', ')}) w(i, s, e) ON t.${timeCol} >= w.s AND t.${timeCol} < w.e`;
+    windowExpr = 'w.i';
+  }
+  const keys = [`${windowExpr} AS w`, q.groupByTenant ? 't.tenant AS tenant' : 'NULL::VARCHAR AS tenant', ...q.groupDims.map((d, i) => `t.${DIM_COLUMNS[d]!} AS g${i}`)];
+  const groupBy = keys.map((_, i) => String(i + 1)).join(', ');
+  return `SELECT ${[...keys, ...measures].join(', ')} FROM ${from} WHERE ${where.join(' AND ')} GROUP BY ${groupBy} ORDER BY ${groupBy}`;
+}

@@ -1,0 +1,330 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { eventKey, type AppendOutcome, type EventRecord } from '../../events/event.ts';
+import { meterSchema, type MeterDefinition } from '../../meters/meter.ts';
+import { toScaled } from '../../shared/decimal.ts';
+import { GroupCommitQueue } from '../../shared/group-commit.ts';
+import type { EpochMicros } from '../../shared/time.ts';
+import type { DerivedRows } from '../../usage/derive-rollups.ts';
+import type { Resolution } from '../../usage/resolution.ts';
+import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
+import { aggregateSql } from './aggregate-sql.ts';
+import { DDL, DIM_COLUMNS, STAGING_DDL } from './schema.ts';
+import { decimalValue, lit, readBig, readDecimal } from './sql.ts';
+
+/** Options of the embedded store. */
+export interface DuckDbStoreOptions {
+  /** Database file, or ':memory:'. */
+  path: string;
+  /** Derives rollups for appended events from the live meter set. */
+  derive: RollupDeriver;
+  /** Clock for `ingested_us`. */
+  nowMicros?: () => EpochMicros;
+}
+
+const SCAN_PAGE = 10_000;
+
+/**
+ * The embedded store on one DuckDB file. One writer connection serialises writes through a
+ * group-commit queue: each commit holds the raw events, the dedupe decision (the events
+ * primary key) and the rollup upserts in one transaction, so a crash keeps all or none.
+ */
+export class DuckDbStore implements UsageStore {
+  readonly engine = 'duckdb';
+  private readonly queue: GroupCommitQueue<EventRecord, AppendOutcome>;
+  private closed = false;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection,
+    private readonly reader: DuckDBConnection,
+    private readonly opts: DuckDbStoreOptions,
+  ) {
+    this.queue = new GroupCommitQueue((events) => this.writeBatch(events));
+  }
+
+  /** Opens (creating if needed) the database file and its schema. */
+  static async open(opts: DuckDbStoreOptions): Promise<DuckDbStore> {
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    const instance = await DuckDBInstance.create(opts.path);
+    const writer = await instance.connect();
+    for (const ddl of DDL) await writer.run(ddl);
+    for (const ddl of STAGING_DDL) await writer.run(ddl);
+    const reader = await instance.connect();
+    return new DuckDbStore(instance, writer, reader, opts);
+  }
+
+  append(events: readonly EventRecord[]): Promise<AppendOutcome[]> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return this.queue.submit(events);
+  }
+
+  private async writeBatch(events: readonly EventRecord[]): Promise<AppendOutcome[]> {
+    const outcomes: AppendOutcome[] = new Array(events.length);
+    const firstByKey = new Map<string, EventRecord>();
+    const fresh: EventRecord[] = [];
+    const existing = await this.existingHashes(events);
+    events.forEach((e, i) => {
+      const key = eventKey(e.tenant, e.id);
+      const storedHash = existing.get(key) ?? firstByKey.get(key)?.contentHash;
+      if (storedHash !== undefined) {
+        outcomes[i] = { status: 'duplicate', conflict: storedHash !== e.contentHash };
+        return;
+      }
+      firstByKey.set(key, e);
+      fresh.push(e);
+      outcomes[i] = { status: 'accepted' };
+    });
+    if (fresh.length > 0) await this.transaction(() => this.insert(fresh, this.opts.derive(fresh)));
+    return outcomes;
+  }
+
+  /** Content hashes of the batch's (tenant, id) pairs that are already stored. */
+  private async existingHashes(events: readonly EventRecord[]): Promise<Map<string, string>> {
+    await this.writer.run('DELETE FROM stage_keys');
+    const ap = await this.writer.createAppender('stage_keys');
+    for (const e of events) {
+      ap.appendVarchar(e.tenant);
+      ap.appendVarchar(e.id);
+      ap.endRow();
+    }
+    ap.closeSync();
+    const rows = (await this.writer.runAndReadAll('SELECT e.tenant, e.id, e.content_hash FROM stage_keys k JOIN events e ON e.tenant = k.tenant AND e.id = k.id')).getRows();
+    return new Map(rows.map((r) => [eventKey(r[0] as string, r[1] as string), r[2] as string]));
+  }
+
+  private async transaction(fn: () => Promise<void>): Promise<void> {
+    await this.writer.run('BEGIN TRANSACTION');
+    try {
+      await fn();
+      await this.writer.run('COMMIT');
+    } catch (err) {
+      await this.writer.run('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async insert(events: readonly EventRecord[], derived: DerivedRows): Promise<void> {
+    const now = BigInt(this.opts.nowMicros?.() ?? Date.now() * 1000);
+    const ev = await this.writer.createAppender('events');
+    for (const e of events) {
+      ev.appendVarchar(e.tenant);
+      ev.appendVarchar(e.id);
+      ev.appendVarchar(e.type);
+      ev.appendVarchar(e.source);
+      ev.appendBigInt(BigInt(e.time));
+      if (e.actor === null) ev.appendNull();
+      else ev.appendVarchar(e.actor);
+      ev.appendVarchar(e.dataJson);
+      ev.appendVarchar(e.contentHash);
+      ev.appendBigInt(now);
+      ev.endRow();
+    }
+    ev.closeSync();
+    await this.writeDerived(derived);
+  }
+
+  private async writeDerived(derived: DerivedRows): Promise<void> {
+    if (derived.uniques.length > 0) {
+      const ap = await this.writer.createAppender('unique_facts');
+      for (const u of derived.uniques) {
+        ap.appendVarchar(u.meter);
+        ap.appendVarchar(u.tenant);
+        ap.appendBigInt(BigInt(u.time));
+        ap.appendVarchar(u.dimKey);
+        appendDims(ap, u.dims);
+        ap.appendVarchar(u.value);
+        ap.endRow();
+      }
+      ap.closeSync();
+    }
+    if (derived.rollups.length === 0) return;
+    await this.writer.run('DELETE FROM stage_rollups');
+    const ap = await this.writer.createAppender('stage_rollups');
+    for (const r of derived.rollups) {
+      ap.appendVarchar(r.meter);
+      ap.appendVarchar(r.tenant);
+      ap.appendVarchar(r.res);
+      ap.appendBigInt(BigInt(r.bucket));
+      ap.appendVarchar(r.dimKey);
+      appendDims(ap, r.dims);
+      ap.appendBigInt(r.c.count);
+      for (const d of [r.c.sum, r.c.min, r.c.max, r.c.latest?.value ?? null]) {
+        if (d === null) ap.appendNull();
+        else ap.appendDecimal(decimalValue(toScaled(d)));
+      }
+      if (r.c.latest === null) {
+        ap.appendNull();
+        ap.appendNull();
+      } else {
+        ap.appendBigInt(BigInt(r.c.latest.time));
+        ap.appendVarchar(r.c.latest.id);
+      }
+      ap.endRow();
+    }
+    ap.closeSync();
+    const later = 'excluded.latest_us > latest_us OR (excluded.latest_us = latest_us AND excluded.latest_id > latest_id) OR latest_us IS NULL';
+    await this.writer.run(`INSERT INTO rollups SELECT * FROM stage_rollups ON CONFLICT (meter, tenant, res, bucket_us, dim_key) DO UPDATE SET
+      cnt = cnt + excluded.cnt,
+      sum = CASE WHEN sum IS NULL THEN excluded.sum WHEN excluded.sum IS NULL THEN sum ELSE sum + excluded.sum END,
+      min = least(min, excluded.min), max = greatest(max, excluded.max),
+      latest_value = CASE WHEN ${later} THEN excluded.latest_value ELSE latest_value END,
+      latest_id = CASE WHEN ${later} THEN excluded.latest_id ELSE latest_id END,
+      latest_us = CASE WHEN ${later} THEN excluded.latest_us ELSE latest_us END`);
+  }
+
+  createMeter(def: MeterDefinition, derive: RollupDeriver, onCommitted: () => void): Promise<{ backfilled: number; skipped: number }> {
+    return this.queue.exclusive(async () => {
+      let backfilled = 0;
+      let skipped = 0;
+      await this.transaction(async () => {
+        await this.writer.run(`INSERT INTO meters VALUES (${lit(def.slug)}, ${lit(JSON.stringify(def))}, ${Date.now() * 1000})`);
+        for await (const page of this.scanWith(this.writer, def.eventType, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
+          const derived = derive(page);
+          backfilled += page.length - derived.skipped;
+          skipped += derived.skipped;
+          await this.writeDerived(derived);
+        }
+      });
+      onCommitted();
+      return { backfilled, skipped };
+    });
+  }
+
+  async listMeters(): Promise<MeterDefinition[]> {
+    const rows = (await this.reader.runAndReadAll('SELECT definition FROM meters ORDER BY slug')).getRows();
+    return rows.map((r) => meterSchema.parse(JSON.parse(r[0] as string)));
+  }
+
+  async aggregate(q: AggregateQuery, res: Resolution): Promise<AggregateRow[]> {
+    const measures = [
+      'sum(t.cnt)',
+      'sum(t.sum)',
+      'min(t.min)',
+      'max(t.max)',
+      'arg_max(t.latest_value, (t.latest_us, t.latest_id))',
+      'max(t.latest_us)',
+      'arg_max(t.latest_id, (t.latest_us, t.latest_id))',
+    ];
+    const sql = aggregateSql(q, 'rollups', 'bucket_us', [`t.res = ${lit(res)}`], measures);
+    const rows = (await this.reader.runAndReadAll(sql)).getRows();
+    const k = 2 + q.groupDims.length;
+    return rows.map((r) => {
+      const latestValue = readDecimal(r[k + 4]);
+      return {
+        window: Number(r[0]),
+        tenant: r[1] as string | null,
+        dims: r.slice(2, k) as (string | null)[],
+        components: {
+          count: readBig(r[k]),
+          sum: readDecimal(r[k + 1]),
+          min: readDecimal(r[k + 2]),
+          max: readDecimal(r[k + 3]),
+          latest: latestValue === null ? null : { value: latestValue, time: Number(r[k + 5]), id: r[k + 6] as string },
+        },
+      };
+    });
+  }
+
+  async countUnique(q: AggregateQuery): Promise<UniqueRow[]> {
+    const sql = aggregateSql(q, 'unique_facts', 'time_us', [], ['count(DISTINCT t.value)']);
+    const rows = (await this.reader.runAndReadAll(sql)).getRows();
+    const k = 2 + q.groupDims.length;
+    return rows.map((r) => ({ window: Number(r[0]), tenant: r[1] as string | null, dims: r.slice(2, k) as (string | null)[], count: readBig(r[k]) }));
+  }
+
+  scanEvents(type: string, from: EpochMicros, to: EpochMicros, tenants?: string[]): AsyncIterable<EventRecord[]> {
+    return this.scanWith(this.reader, type, from, to, tenants);
+  }
+
+  private async *scanWith(conn: DuckDBConnection, type: string, from: EpochMicros, to: EpochMicros, tenants?: string[]): AsyncIterable<EventRecord[]> {
+    let after: [number, string, string] | undefined;
+    for (;;) {
+      const where = [`type = ${lit(type)}`, `time_us >= ${from}`, `time_us < ${to}`];
+      if (tenants) where.push(`tenant IN (${tenants.map(lit).join(', ')})`);
+      if (after) where.push(`(time_us, tenant, id) > (${after[0]}, ${lit(after[1])}, ${lit(after[2])})`);
+      const rows = (
+        await conn.runAndReadAll(
+          `SELECT tenant, id, type, source, time_us, actor, data, content_hash FROM events WHERE ${where.join(' AND ')} ORDER BY time_us, tenant, id LIMIT ${SCAN_PAGE}`,
+        )
+      ).getRows();
+      if (rows.length === 0) return;
+      const page = rows.map((r) => {
+        const dataJson = r[6] as string;
+        return { tenant: r[0] as string, id: r[1] as string, type: r[2] as string, source: r[3] as string, time: Number(r[4]), actor: r[5] as string | null, data: JSON.parse(dataJson) as Record<string, unknown>, dataJson, contentHash: r[7] as string };
+      });
+      yield page;
+      const last = page[page.length - 1]!;
+      after = [last.time, last.tenant, last.id];
+      if (rows.length < SCAN_PAGE) return;
+    }
+  }
+
+  async countEvents(): Promise<bigint> {
+    const rows = (await this.reader.runAndReadAll('SELECT count(*) FROM events')).getRows();
+    return readBig(rows[0]![0]);
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const rows = (await this.reader.runAndReadAll(`SELECT value FROM meta WHERE key = ${lit(key)}`)).getRows();
+    return rows[0]?.[0] as string | undefined;
+  }
+
+  setMeta(key: string, value: string): Promise<void> {
+    return this.queue.exclusive(async () => {
+      await this.writer.run(`INSERT OR REPLACE INTO meta VALUES (${lit(key)}, ${lit(value)})`);
+    });
+  }
+
+  putKey(k: StoredKey): Promise<void> {
+    return this.queue.exclusive(async () => {
+      await this.writer.run(
+        `INSERT INTO api_keys VALUES (${lit(k.id)}, ${lit(k.name)}, ${lit(k.hash)}, ${lit(k.scopes.join(','))}, ${k.tenant === null ? 'NULL' : lit(k.tenant)}, ${k.createdAt}, ${k.revokedAt ?? 'NULL'})`,
+      );
+    });
+  }
+
+  async listKeys(): Promise<StoredKey[]> {
+    const rows = (await this.reader.runAndReadAll('SELECT id, name, hash, scopes, tenant, created_us, revoked_us FROM api_keys ORDER BY created_us, id')).getRows();
+    return rows.map((r) => ({
+      id: r[0] as string,
+      name: r[1] as string,
+      hash: r[2] as string,
+      scopes: (r[3] as string).split(',').filter(Boolean),
+      tenant: r[4] as string | null,
+      createdAt: Number(r[5]),
+      revokedAt: r[6] === null ? null : Number(r[6]),
+    }));
+  }
+
+  revokeKey(id: string, at: EpochMicros): Promise<boolean> {
+    return this.queue.exclusive(async () => {
+      const r = await this.writer.runAndReadAll(`UPDATE api_keys SET revoked_us = ${at} WHERE id = ${lit(id)} AND revoked_us IS NULL RETURNING id`);
+      return r.getRows().length > 0;
+    });
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('store is closed');
+    await this.reader.run('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.drain();
+    await this.writer.run('CHECKPOINT').catch(() => undefined);
+    this.writer.closeSync();
+    this.reader.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function appendDims(ap: DuckDBAppender, dims: readonly (string | null)[]): void {
+  for (let i = 0; i < DIM_COLUMNS.length; i++) {
+    const v = dims[i];
+    if (v === undefined || v === null) ap.appendNull();
+    else ap.appendVarchar(v);
+  }
+}

@@ -1,0 +1,90 @@
+import type { AppendOutcome, EventRecord } from '../events/event.ts';
+import type { MeterDefinition } from '../meters/meter.ts';
+import type { EpochMicros } from '../shared/time.ts';
+import type { Components } from '../usage/components.ts';
+import type { DerivedRows } from '../usage/derive-rollups.ts';
+import type { Resolution } from '../usage/resolution.ts';
+
+/**
+ * How windows are laid out for a query: either uniform (`origin + i·width`, the fast path
+ * for MINUTE/HOUR and UTC days) or an explicit sorted boundary list (time-zone days, months).
+ */
+export type WindowLayout =
+  | { kind: 'uniform'; origin: EpochMicros; width: number; count: number }
+  | { kind: 'explicit'; boundaries: EpochMicros[] };
+
+/** A question to the rollups (or the unique facts) of one meter. */
+export interface AggregateQuery {
+  meter: string;
+  from: EpochMicros;
+  to: EpochMicros;
+  windows: WindowLayout;
+  /** Only these tenants (undefined: all). */
+  tenants?: string[];
+  groupByTenant: boolean;
+  /** Dimension positions (0-based, in the meter's sorted order) to group by. */
+  groupDims: number[];
+  /** Dimension position → allowed values. */
+  filters: { dim: number; values: string[] }[];
+}
+
+/** One aggregated group of one window. `dims` follows `groupDims`. */
+export interface AggregateRow {
+  window: number;
+  tenant: string | null;
+  dims: (string | null)[];
+  components: Components;
+}
+
+/** One group of a UNIQUE_COUNT query. */
+export interface UniqueRow {
+  window: number;
+  tenant: string | null;
+  dims: (string | null)[];
+  count: bigint;
+}
+
+/** A stored API key (the secret itself is never stored, only its hash). */
+export interface StoredKey {
+  id: string;
+  name: string;
+  hash: string;
+  scopes: string[];
+  tenant: string | null;
+  createdAt: EpochMicros;
+  revokedAt: EpochMicros | null;
+}
+
+/** Derives rollup rows from events that were just stored (supplied by the domain). */
+export type RollupDeriver = (events: readonly EventRecord[]) => DerivedRows;
+
+/**
+ * The storage port: raw events with their dedupe ledger, rollups, meters, keys. Every
+ * implementation runs `store/contract.ts`. Domain code sees only this interface.
+ */
+export interface UsageStore {
+  /** Short engine name for logs and answers ("duckdb", "clickhouse"). */
+  readonly engine: string;
+  /** Stores new events and their rollups atomically; duplicates (also within the batch) are reported. */
+  append(events: readonly EventRecord[]): Promise<AppendOutcome[]>;
+  /**
+   * Registers a meter and backfills its rollups from stored raw events, atomically with
+   * respect to `append` (no event is missed or counted twice). `onCommitted` runs before
+   * any later append is processed.
+   */
+  createMeter(def: MeterDefinition, derive: RollupDeriver, onCommitted: () => void): Promise<{ backfilled: number; skipped: number }>;
+  listMeters(): Promise<MeterDefinition[]>;
+  aggregate(q: AggregateQuery, res: Resolution): Promise<AggregateRow[]>;
+  countUnique(q: AggregateQuery): Promise<UniqueRow[]>;
+  /** Raw events of one type in [from, to), for tenants (all if undefined), in pages. */
+  scanEvents(type: string, from: EpochMicros, to: EpochMicros, tenants?: string[]): AsyncIterable<EventRecord[]>;
+  countEvents(): Promise<bigint>;
+  getMeta(key: string): Promise<string | undefined>;
+  setMeta(key: string, value: string): Promise<void>;
+  putKey(key: StoredKey): Promise<void>;
+  listKeys(): Promise<StoredKey[]>;
+  revokeKey(id: string, at: EpochMicros): Promise<boolean>;
+  /** Throws when the store cannot serve. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

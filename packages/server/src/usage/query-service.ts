@@ -1,0 +1,152 @@
+import { TallyError } from '../errors/registry.ts';
+import { evaluateMeter, isMeterProblem } from '../meters/evaluate.ts';
+import type { Meter } from '../meters/meter.ts';
+import type { MeterRegistry } from '../meters/registry.ts';
+import { formatDecimal } from '../shared/decimal.ts';
+import { MICROS_PER_DAY, MICROS_PER_MINUTE, formatMicros, type Clock, type EpochMicros } from '../shared/time.ts';
+import type { AggregateQuery, AggregateRow, UsageStore } from '../store/port.ts';
+import { merge, single, valueOf } from './components.ts';
+import { coarsestFor, type Resolution } from './resolution.ts';
+import { layoutWindows, windowIndex, type WindowSize } from './windows.ts';
+
+/** A usage question as the API takes it (already parsed). */
+export interface UsageQuery {
+  meter: string;
+  from?: EpochMicros;
+  to?: EpochMicros;
+  windowSize?: WindowSize;
+  windowTimeZone?: string;
+  tenants?: string[];
+  groupBy?: string[];
+  filterGroupBy?: Record<string, string[]>;
+}
+
+/** One row of the answer; `value` is an exact decimal string (null when undefined, e.g. MIN of nothing). */
+export interface UsageRow {
+  value: string | null;
+  windowStart: string;
+  windowEnd: string;
+  tenant: string | null;
+  groupBy: Record<string, string | null>;
+}
+
+/** The answer, saying which resolution served it. */
+export interface UsageResult {
+  meter: string;
+  aggregation: string;
+  from: string;
+  to: string;
+  windowSize: WindowSize | null;
+  windowTimeZone: string;
+  resolution: Resolution | 'raw';
+  data: UsageRow[];
+}
+
+/** Default range when `from` is omitted: the 24 hours before `to`. */
+export const DEFAULT_RANGE_MICROS = MICROS_PER_DAY;
+
+/**
+ * Answers usage queries from the coarsest rollup that tiles the windows exactly, from
+ * per-event unique facts for UNIQUE_COUNT, and from raw events when a boundary falls inside
+ * a minute. Every path yields the same exact numbers (a property test checks it).
+ */
+export class QueryService {
+  constructor(
+    private readonly store: UsageStore,
+    private readonly meters: MeterRegistry,
+    private readonly clock: Clock,
+  ) {}
+
+  async query(q: UsageQuery): Promise<UsageResult> {
+    const meter = this.meters.get(q.meter);
+    if (!meter) throw new TallyError('NOT_FOUND', `no meter "${q.meter}"`);
+    const to = q.to ?? Math.ceil(this.clock.nowMicros() / MICROS_PER_MINUTE) * MICROS_PER_MINUTE;
+    const from = q.from ?? to - DEFAULT_RANGE_MICROS;
+    const tz = q.windowTimeZone ?? 'UTC';
+    const windows = layoutWindows(from, to, q.windowSize, tz);
+    const groupBy = q.groupBy ?? [];
+    const groupDims = groupBy.filter((g) => g !== 'tenant').map((g) => dimIndex(meter, g, 'groupBy'));
+    const filters = Object.entries(q.filterGroupBy ?? {}).map(([dim, values]) => ({ dim: dimIndex(meter, dim, `filterGroupBy[${dim}]`), values }));
+    const aq: AggregateQuery = { meter: meter.slug, from, to, windows: windows.layout, groupByTenant: groupBy.includes('tenant'), groupDims, filters };
+    if (q.tenants && q.tenants.length > 0) aq.tenants = q.tenants;
+
+    let resolution: Resolution | 'raw';
+    let rows: { window: number; tenant: string | null; dims: (string | null)[]; value: string | null }[];
+    if (meter.def.aggregation === 'UNIQUE_COUNT') {
+      resolution = 'raw';
+      rows = (await this.store.countUnique(aq)).map((r) => ({ ...r, value: r.count.toString() }));
+    } else {
+      resolution = coarsestFor(windows.boundaries);
+      const agg = resolution === 'raw' ? await this.rawAggregate(meter, aq, windows.boundaries) : await this.store.aggregate(aq, resolution);
+      rows = agg.map((r) => {
+        const v = valueOf(meter.def.aggregation, r.components);
+        return { window: r.window, tenant: r.tenant, dims: r.dims, value: v === null ? null : formatDecimal(v) };
+      });
+    }
+    rows.sort((a, b) => a.window - b.window || cmp(a.tenant, b.tenant) || cmpDims(a.dims, b.dims));
+    const soleTenant = aq.tenants?.length === 1 ? aq.tenants[0]! : null;
+    const groupNames = groupDims.map((d) => meter.dimensions[d]!);
+    const data = rows.map((r) => ({
+      value: r.value,
+      windowStart: formatMicros(windows.boundaries[r.window]!),
+      windowEnd: formatMicros(windows.boundaries[r.window + 1]!),
+      tenant: aq.groupByTenant ? r.tenant : soleTenant,
+      groupBy: Object.fromEntries(groupNames.map((n, i) => [n, r.dims[i] ?? null])),
+    }));
+    return {
+      meter: meter.slug,
+      aggregation: meter.def.aggregation,
+      from: formatMicros(from),
+      to: formatMicros(to),
+      windowSize: q.windowSize ?? null,
+      windowTimeZone: tz,
+      resolution,
+      data,
+    };
+  }
+
+  /** Aggregates raw events in process, with the same evaluation and merge as the rollups. */
+  private async rawAggregate(meter: Meter, q: AggregateQuery, boundaries: EpochMicros[]): Promise<AggregateRow[]> {
+    const groups = new Map<string, AggregateRow>();
+    for await (const page of this.store.scanEvents(meter.def.eventType, q.from, q.to, q.tenants)) {
+      for (const e of page) {
+        const r = evaluateMeter(meter, e);
+        if (r === null || isMeterProblem(r)) continue;
+        if (q.filters.some((f) => !f.values.includes(r.dims[f.dim] as string))) continue;
+        const window = windowIndex(boundaries, e.time);
+        const tenant = q.groupByTenant ? e.tenant : null;
+        const dims = q.groupDims.map((d) => r.dims[d] ?? null);
+        const key = JSON.stringify([window, tenant, dims]);
+        const c = single(r.quantity, e.time, e.id);
+        const cur = groups.get(key);
+        if (cur) merge(cur.components, c);
+        else groups.set(key, { window, tenant, dims, components: c });
+      }
+    }
+    return [...groups.values()];
+  }
+}
+
+function dimIndex(meter: Meter, name: string, where: string): number {
+  const i = meter.dimensions.indexOf(name);
+  if (i < 0) {
+    const known = ['tenant', ...meter.dimensions].map((d) => `"${d}"`).join(', ');
+    throw new TallyError('VALIDATION_FAILED', `${where}: meter "${meter.slug}" has no dimension "${name}" (it has ${known})`, [{ path: where, message: `unknown dimension "${name}"` }]);
+  }
+  return i;
+}
+
+function cmp(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  return a < b ? -1 : 1;
+}
+
+function cmpDims(a: (string | null)[], b: (string | null)[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const c = cmp(a[i] ?? null, b[i] ?? null);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
