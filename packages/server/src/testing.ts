@@ -10,6 +10,7 @@ import type { Clock } from './shared/time.ts';
 export interface TestServer extends RunningTally {
   adminToken: string;
   /** POSTs JSON with the admin key (or `token`) and returns status and parsed body. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience: bodies are asserted field by field
   request(method: string, path: string, body?: unknown, opts?: { token?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; text: string; headers: Headers }>;
   /** Closes the server and deletes its data directory. */
   close(): Promise<void>;

@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { TallyError } from '../../errors/registry.ts';
 import type { TallyMetrics } from '../../ops/metrics.ts';
@@ -78,7 +79,7 @@ function wantsCsv(accept: string | undefined, format: string | undefined): boole
 
 /** `GET|POST /v1/meters/{slug}/query`: JSON or CSV. */
 export function queryRoutes(router: Router, queries: QueryService, metrics: TallyMetrics): void {
-  const run = async (slug: string, p: z.infer<typeof queryBodySchema>, principal: Principal | null, accept: string | undefined, format: string | undefined, reply: import('fastify').FastifyReply) => {
+  const run = async (slug: string, p: z.infer<typeof queryBodySchema>, principal: Principal | null, accept: string | undefined, format: string | undefined, reply: FastifyReply) => {
     const csv = wantsCsv(accept, format);
     const end = metrics.queryLatency.startTimer();
     const result: UsageResult = await queries.query(toUsageQuery(slug, p, principal));
