@@ -1,4 +1,12 @@
+import type { MeterReading } from '../meters/evaluate.ts';
+import type { Meter } from '../meters/meter.ts';
 import type { EpochMicros } from '../shared/time.ts';
+
+/** Meter readings computed at ingest, valid while the event type's meter list is `meters`. */
+export interface CachedReadings {
+  readonly meters: readonly Meter[];
+  readonly readings: readonly (MeterReading | null)[];
+}
 
 /**
  * An event after ingest validation: the tenant is the CloudEvents `subject`, the end user
@@ -16,6 +24,8 @@ export interface EventRecord {
   readonly dataJson: string;
   /** SHA-256 of the event's content: tells a true re-send from a conflicting one. */
   readonly contentHash: string;
+  /** Readings taken during validation, so rollups do not evaluate the meters twice. */
+  readonly cached?: CachedReadings;
 }
 
 /** What the store did with one event. */

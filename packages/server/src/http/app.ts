@@ -41,6 +41,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
     requestIdHeader: 'x-request-id',
     forceCloseConnections: false,
     return503OnClosing: true,
+    disableRequestLogging: true,
   });
   registerBodyParsers(app, d.maxBodyBytes);
   app.addHook('onRequest', async (req, reply) => {

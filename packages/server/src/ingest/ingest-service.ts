@@ -4,7 +4,7 @@ import { canonicalJson } from '../events/canonical-json.ts';
 import { cloudEventSchema } from '../events/cloudevent-schema.ts';
 import type { EventRecord } from '../events/event.ts';
 import type { ErrorCode } from '../errors/registry.ts';
-import { evaluateMeter, isMeterProblem } from '../meters/evaluate.ts';
+import { evaluateMeter, isMeterProblem, type MeterReading } from '../meters/evaluate.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
 import { MICROS_PER_DAY, MICROS_PER_MINUTE, parseRfc3339, type Clock } from '../shared/time.ts';
 import type { UsageStore } from '../store/port.ts';
@@ -92,10 +92,13 @@ export class IngestService {
     const dataJson = JSON.stringify(ce.data);
     const contentHash = createHash('sha256').update(canonicalJson([ce.type, ce.source, time, actor, ce.data])).digest('base64url');
     const record: EventRecord = { tenant: ce.subject, id: ce.id, type: ce.type, source: ce.source, time, actor, data: ce.data, dataJson, contentHash };
-    for (const meter of this.meters.forType(record.type)) {
+    const meters = this.meters.forType(record.type);
+    const readings: (MeterReading | null)[] = [];
+    for (const meter of meters) {
       const r = evaluateMeter(meter, record);
       if (isMeterProblem(r)) return reject(r.code, r.message);
+      readings.push(r);
     }
-    return record;
+    return { ...record, cached: { meters, readings } };
   }
 }

@@ -1,4 +1,3 @@
-import type { Decimal } from 'decimal.js';
 import type { EventRecord } from '../events/event.ts';
 import type { ErrorCode } from '../errors/registry.ts';
 import { parseQuantity } from '../shared/decimal.ts';
@@ -8,8 +7,8 @@ import type { Meter } from './meter.ts';
 /** What one meter reads from one event. */
 export interface MeterReading {
   readonly dims: (string | null)[];
-  /** The quantity for SUM/MIN/MAX/AVG/LATEST; undefined for COUNT and UNIQUE_COUNT. */
-  readonly quantity?: Decimal;
+  /** The quantity (scaled ×10^12) for SUM/MIN/MAX/AVG/LATEST; undefined for COUNT and UNIQUE_COUNT. */
+  readonly quantity?: bigint;
   /** The distinct-value key for UNIQUE_COUNT. */
   readonly unique?: string;
 }

@@ -13,9 +13,8 @@ export class MeterRegistry {
   add(def: MeterDefinition): Meter {
     const meter = compileMeter(def);
     this.bySlug.set(meter.slug, meter);
-    const list = this.byType.get(def.eventType) ?? [];
-    list.push(meter);
-    this.byType.set(def.eventType, list);
+    // A new array, never a mutation: readings cached at ingest are matched by array identity.
+    this.byType.set(def.eventType, [...(this.byType.get(def.eventType) ?? []), meter]);
     return meter;
   }
 

@@ -2,45 +2,57 @@ import { Decimal } from 'decimal.js';
 
 /** Fractional digits every stored quantity keeps (SQL `DECIMAL(38, 12)`). */
 export const QUANTITY_SCALE = 12;
-const SCALE_FACTOR = 10n ** BigInt(QUANTITY_SCALE);
-const MAX_ABS = new Decimal(10).pow(38 - QUANTITY_SCALE);
+/** 10^12: a quantity q is carried as the exact integer q × SCALE ("scaled"). */
+export const SCALE = 10n ** BigInt(QUANTITY_SCALE);
+const MAX_SCALED = 10n ** 38n;
 
-/** decimal.js configured for exact sums at our scale; results are never floats. */
+/** decimal.js for the few operations integers cannot do exactly (AVG's division). */
 export const Dec = Decimal.clone({ precision: 80, rounding: Decimal.ROUND_HALF_EVEN, toExpNeg: -40, toExpPos: 60 });
-export type Dec = Decimal;
 
-/** Why a value is not a storable quantity, or `undefined` when it is. */
+/** Why a value is not a storable quantity. */
 export type QuantityProblem = 'not_a_number' | 'out_of_range';
 
+const NUMBER_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
 /**
- * Parses a JSON value (number or numeric string) as an exact quantity. JSON numbers are read
- * through their shortest decimal text, so `0.1` stays exactly 0.1.
+ * Parses a JSON value (number or numeric string) into an exact scaled integer (value × 10^12).
+ * JSON numbers are read through their shortest decimal text, so `0.1` is exactly 0.1. Values
+ * needing more than 12 fractional digits, or of 10^26 or more, are refused, never rounded.
  */
-export function parseQuantity(value: unknown): Decimal | QuantityProblem {
-  let d: Decimal;
+export function parseQuantity(value: unknown): bigint | QuantityProblem {
+  let text: string;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return 'not_a_number';
-    d = new Dec(String(value));
-  } else if (typeof value === 'string' && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(value.trim())) {
-    d = new Dec(value.trim());
-  } else {
-    return 'not_a_number';
+    text = String(value);
+  } else if (typeof value === 'string') text = value.trim();
+  else return 'not_a_number';
+  const m = NUMBER_TEXT.exec(text);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return 'not_a_number';
+  const [, sign, int = '', frac = '', exp = '0'] = m;
+  let digits = (int + frac).replace(/^0+/, '') || '0';
+  let shift = Number(exp) - frac.length + QUANTITY_SCALE;
+  if (shift < 0) {
+    const drop = Math.min(-shift, digits.length);
+    if (!/^0*$/.test(digits.slice(digits.length - drop))) return 'out_of_range';
+    digits = digits.slice(0, digits.length - drop) || '0';
+    shift = 0;
   }
-  if (d.decimalPlaces() > QUANTITY_SCALE || d.abs().gte(MAX_ABS)) return 'out_of_range';
-  return d;
+  if (digits !== '0' && digits.length + shift > 38) return 'out_of_range';
+  const scaled = BigInt(digits) * 10n ** BigInt(shift);
+  if (scaled >= MAX_SCALED) return 'out_of_range';
+  return sign === '-' ? -scaled : scaled;
 }
 
-/** The scaled integer SQL stores for a quantity (value × 10^12). */
-export function toScaled(d: Decimal): bigint {
-  return BigInt(d.times(SCALE_FACTOR.toString()).toFixed(0));
+/** Canonical decimal text of a scaled integer: no exponent, no trailing zeros ("100000", "0.1"). */
+export function formatScaled(v: bigint): string {
+  const neg = v < 0n;
+  const abs = neg ? -v : v;
+  const int = abs / SCALE;
+  const frac = (abs % SCALE).toString().padStart(QUANTITY_SCALE, '0').replace(/0+$/, '');
+  return `${neg ? '-' : ''}${int}${frac ? `.${frac}` : ''}`;
 }
 
-/** Reads a scaled integer back into an exact decimal. */
-export function fromScaled(v: bigint): Decimal {
-  return new Dec(v.toString()).div(SCALE_FACTOR.toString());
-}
-
-/** Canonical text of a decimal: no exponent, no trailing zeros (`"100000"`, `"0.1"`). */
-export function formatDecimal(d: Decimal): string {
-  return d.toFixed();
+/** An exact decimal from a scaled integer (for division). */
+export function scaledToDecimal(v: bigint): Decimal {
+  return new Dec(v.toString()).div(SCALE.toString());
 }

@@ -1,29 +1,29 @@
-import type { Decimal } from 'decimal.js';
 import type { EpochMicros } from '../shared/time.ts';
-import { Dec } from '../shared/decimal.ts';
+import { Dec, formatScaled, scaledToDecimal } from '../shared/decimal.ts';
 import type { Aggregation } from '../meters/meter.ts';
 
-/** The latest value seen, with the (time, event id) that orders it. */
+/** The latest value seen (scaled), with the (time, event id) that orders it. */
 export interface Latest {
-  value: Decimal;
+  value: bigint;
   time: EpochMicros;
   id: string;
 }
 
 /**
- * Mergeable aggregate state: every aggregation except UNIQUE_COUNT is a function of these,
- * so minute buckets merge into hours, days and arbitrary windows exactly.
+ * Mergeable aggregate state, quantities as exact scaled integers (value × 10^12). Every
+ * aggregation except UNIQUE_COUNT is a function of these, so minute buckets merge into
+ * hours, days and arbitrary windows exactly.
  */
 export interface Components {
   count: bigint;
-  sum: Decimal | null;
-  min: Decimal | null;
-  max: Decimal | null;
+  sum: bigint | null;
+  min: bigint | null;
+  max: bigint | null;
   latest: Latest | null;
 }
 
 /** Components of a single event. */
-export function single(quantity: Decimal | undefined, time: EpochMicros, id: string): Components {
+export function single(quantity: bigint | undefined, time: EpochMicros, id: string): Components {
   if (quantity === undefined) return { count: 1n, sum: null, min: null, max: null, latest: null };
   return { count: 1n, sum: quantity, min: quantity, max: quantity, latest: { value: quantity, time, id } };
 }
@@ -36,31 +36,31 @@ export function isLater(a: Latest, b: Latest): boolean {
 /** Merges `b` into `a` (mutates and returns `a`). */
 export function merge(a: Components, b: Components): Components {
   a.count += b.count;
-  if (b.sum !== null) a.sum = a.sum === null ? b.sum : a.sum.plus(b.sum);
-  if (b.min !== null) a.min = a.min === null || b.min.lt(a.min) ? b.min : a.min;
-  if (b.max !== null) a.max = a.max === null || b.max.gt(a.max) ? b.max : a.max;
+  if (b.sum !== null) a.sum = a.sum === null ? b.sum : a.sum + b.sum;
+  if (b.min !== null && (a.min === null || b.min < a.min)) a.min = b.min;
+  if (b.max !== null && (a.max === null || b.max > a.max)) a.max = b.max;
   if (b.latest !== null && (a.latest === null || isLater(b.latest, a.latest))) a.latest = b.latest;
   return a;
 }
 
-/** Digits kept after the point for AVG, whose quotient may not terminate. */
+/** Digits kept after the point for AVG, whose quotient may not terminate (half-even rounding). */
 export const AVG_DECIMALS = 12;
 
-/** The meter's value from merged components (UNIQUE_COUNT is computed elsewhere). */
-export function valueOf(aggregation: Aggregation, c: Components): Decimal | null {
+/** The meter's value as exact decimal text (UNIQUE_COUNT is computed elsewhere). */
+export function valueOf(aggregation: Aggregation, c: Components): string | null {
   switch (aggregation) {
     case 'COUNT':
-      return new Dec(c.count.toString());
+      return c.count.toString();
     case 'SUM':
-      return c.sum ?? new Dec(0);
+      return formatScaled(c.sum ?? 0n);
     case 'MIN':
-      return c.min;
+      return c.min === null ? null : formatScaled(c.min);
     case 'MAX':
-      return c.max;
+      return c.max === null ? null : formatScaled(c.max);
     case 'AVG':
-      return c.sum === null || c.count === 0n ? null : c.sum.div(c.count.toString()).toDecimalPlaces(AVG_DECIMALS, Dec.ROUND_HALF_EVEN);
+      return c.sum === null || c.count === 0n ? null : scaledToDecimal(c.sum).div(c.count.toString()).toDecimalPlaces(AVG_DECIMALS, Dec.ROUND_HALF_EVEN).toFixed();
     case 'LATEST':
-      return c.latest?.value ?? null;
+      return c.latest === null ? null : formatScaled(c.latest.value);
     case 'UNIQUE_COUNT':
       throw new Error('UNIQUE_COUNT is not derived from components');
   }

@@ -1,9 +1,9 @@
 import type { EventRecord } from '../events/event.ts';
-import { evaluateMeter, isMeterProblem } from '../meters/evaluate.ts';
+import { evaluateMeter, isMeterProblem, type MeterReading, type MeterProblem } from '../meters/evaluate.ts';
 import type { Meter } from '../meters/meter.ts';
 import type { EpochMicros } from '../shared/time.ts';
 import { merge, single, type Components } from './components.ts';
-import { RESOLUTIONS, bucketStart, type Resolution } from './resolution.ts';
+import { RESOLUTIONS, RESOLUTION_MICROS, type Resolution } from './resolution.ts';
 
 /** One pre-aggregated rollup delta: add it to the bucket (meter, tenant, res, bucket, dims). */
 export interface RollupDelta {
@@ -34,33 +34,41 @@ export interface DerivedRows {
   skipped: number;
 }
 
+function readingsOf(e: EventRecord, meters: readonly Meter[]): readonly (MeterReading | MeterProblem | null)[] {
+  if (e.cached && e.cached.meters === meters) return e.cached.readings;
+  return meters.map((m) => evaluateMeter(m, e));
+}
+
 /**
  * Turns newly stored events into rollup deltas for every resolution, pre-aggregated so the
- * store upserts each bucket once per batch. `metersFor` picks the meters of an event type.
+ * store writes each bucket once per batch. `metersFor` picks the meters of an event type.
  */
 export function deriveRollups(events: readonly EventRecord[], metersFor: (type: string) => readonly Meter[]): DerivedRows {
   const deltas = new Map<string, RollupDelta>();
   const uniques: UniqueFact[] = [];
   let skipped = 0;
   for (const e of events) {
-    for (const meter of metersFor(e.type)) {
-      const r = evaluateMeter(meter, e);
-      if (r === null) continue;
+    const meters = metersFor(e.type);
+    if (meters.length === 0) continue;
+    const readings = readingsOf(e, meters);
+    for (let m = 0; m < meters.length; m++) {
+      const r = readings[m];
+      if (r === null || r === undefined) continue;
       if (isMeterProblem(r)) {
         skipped++;
         continue;
       }
-      const dimKey = JSON.stringify(r.dims);
-      if (r.unique !== undefined) {
-        uniques.push({ meter: meter.slug, tenant: e.tenant, time: e.time, dimKey, dims: r.dims, value: r.unique });
-      }
+      const meter = meters[m]!;
+      const dimKey = r.dims.length === 0 ? '[]' : JSON.stringify(r.dims);
+      if (r.unique !== undefined) uniques.push({ meter: meter.slug, tenant: e.tenant, time: e.time, dimKey, dims: r.dims, value: r.unique });
+      const base = `${meter.slug}\u0000${e.tenant}\u0000${dimKey}\u0000`;
       for (const res of RESOLUTIONS) {
-        const bucket = bucketStart(e.time, res);
-        const key = `${meter.slug}\u0000${e.tenant}\u0000${res}\u0000${bucket}\u0000${dimKey}`;
-        const c = single(r.quantity, e.time, e.id);
+        const w = RESOLUTION_MICROS[res];
+        const bucket = Math.floor(e.time / w) * w;
+        const key = base + res + bucket;
         const cur = deltas.get(key);
-        if (cur) merge(cur.c, c);
-        else deltas.set(key, { meter: meter.slug, tenant: e.tenant, res, bucket, dimKey, dims: r.dims, c });
+        if (cur) merge(cur.c, single(r.quantity, e.time, e.id));
+        else deltas.set(key, { meter: meter.slug, tenant: e.tenant, res, bucket, dimKey, dims: r.dims, c: single(r.quantity, e.time, e.id) });
       }
     }
   }

@@ -2,7 +2,6 @@ import { TallyError } from '../errors/registry.ts';
 import { evaluateMeter, isMeterProblem } from '../meters/evaluate.ts';
 import type { Meter } from '../meters/meter.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
-import { formatDecimal } from '../shared/decimal.ts';
 import { MICROS_PER_DAY, MICROS_PER_MINUTE, formatMicros, type Clock, type EpochMicros } from '../shared/time.ts';
 import type { AggregateQuery, AggregateRow, UsageStore } from '../store/port.ts';
 import { merge, single, valueOf } from './components.ts';
@@ -79,8 +78,7 @@ export class QueryService {
       resolution = coarsestFor(windows.boundaries);
       const agg = resolution === 'raw' ? await this.rawAggregate(meter, aq, windows.boundaries) : await this.store.aggregate(aq, resolution);
       rows = agg.map((r) => {
-        const v = valueOf(meter.def.aggregation, r.components);
-        return { window: r.window, tenant: r.tenant, dims: r.dims, value: v === null ? null : formatDecimal(v) };
+        return { window: r.window, tenant: r.tenant, dims: r.dims, value: valueOf(meter.def.aggregation, r.components) };
       });
     }
     rows.sort((a, b) => a.window - b.window || cmp(a.tenant, b.tenant) || cmpDims(a.dims, b.dims));

@@ -3,15 +3,14 @@ import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { eventKey, type AppendOutcome, type EventRecord } from '../../events/event.ts';
 import { meterSchema, type MeterDefinition } from '../../meters/meter.ts';
-import { toScaled } from '../../shared/decimal.ts';
 import { GroupCommitQueue } from '../../shared/group-commit.ts';
 import type { EpochMicros } from '../../shared/time.ts';
 import type { DerivedRows } from '../../usage/derive-rollups.ts';
 import type { Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
-import { DDL, DIM_COLUMNS, STAGING_DDL } from './schema.ts';
-import { decimalValue, lit, readBig, readDecimal } from './sql.ts';
+import { ALL_ROLLUPS, DDL, DIM_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, STAGING_DDL } from './schema.ts';
+import { decimalValue, lit, readBig, readScaled } from './sql.ts';
 
 /** Options of the embedded store. */
 export interface DuckDbStoreOptions {
@@ -24,6 +23,10 @@ export interface DuckDbStoreOptions {
 }
 
 const SCAN_PAGE = 10_000;
+/** Compact when this many delta rows are pending… */
+const COMPACT_ROWS = 200_000;
+/** …or when the oldest pending delta is this old. */
+const COMPACT_EVERY_MS = 5_000;
 
 /**
  * The embedded store on one DuckDB file. One writer connection serialises writes through a
@@ -34,6 +37,9 @@ export class DuckDbStore implements UsageStore {
   readonly engine = 'duckdb';
   private readonly queue: GroupCommitQueue<EventRecord, AppendOutcome>;
   private closed = false;
+  private deltaRows = 0;
+  private lastCompaction = Date.now();
+  private compactionQueued = false;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -52,7 +58,9 @@ export class DuckDbStore implements UsageStore {
     for (const ddl of DDL) await writer.run(ddl);
     for (const ddl of STAGING_DDL) await writer.run(ddl);
     const reader = await instance.connect();
-    return new DuckDbStore(instance, writer, reader, opts);
+    const store = new DuckDbStore(instance, writer, reader, opts);
+    store.deltaRows = Number(readBig((await writer.runAndReadAll('SELECT count(*) FROM rollup_deltas')).getRows()[0]![0]));
+    return store;
   }
 
   append(events: readonly EventRecord[]): Promise<AppendOutcome[]> {
@@ -77,6 +85,7 @@ export class DuckDbStore implements UsageStore {
       outcomes[i] = { status: 'accepted' };
     });
     if (fresh.length > 0) await this.transaction(() => this.insert(fresh, this.opts.derive(fresh)));
+    this.scheduleCompaction();
     return outcomes;
   }
 
@@ -140,8 +149,7 @@ export class DuckDbStore implements UsageStore {
       ap.closeSync();
     }
     if (derived.rollups.length === 0) return;
-    await this.writer.run('DELETE FROM stage_rollups');
-    const ap = await this.writer.createAppender('stage_rollups');
+    const ap = await this.writer.createAppender('rollup_deltas');
     for (const r of derived.rollups) {
       ap.appendVarchar(r.meter);
       ap.appendVarchar(r.tenant);
@@ -152,7 +160,7 @@ export class DuckDbStore implements UsageStore {
       ap.appendBigInt(r.c.count);
       for (const d of [r.c.sum, r.c.min, r.c.max, r.c.latest?.value ?? null]) {
         if (d === null) ap.appendNull();
-        else ap.appendDecimal(decimalValue(toScaled(d)));
+        else ap.appendDecimal(decimalValue(d));
       }
       if (r.c.latest === null) {
         ap.appendNull();
@@ -164,14 +172,47 @@ export class DuckDbStore implements UsageStore {
       ap.endRow();
     }
     ap.closeSync();
-    const later = 'excluded.latest_us > latest_us OR (excluded.latest_us = latest_us AND excluded.latest_id > latest_id) OR latest_us IS NULL';
-    await this.writer.run(`INSERT INTO rollups SELECT * FROM stage_rollups ON CONFLICT (meter, tenant, res, bucket_us, dim_key) DO UPDATE SET
-      cnt = cnt + excluded.cnt,
-      sum = CASE WHEN sum IS NULL THEN excluded.sum WHEN excluded.sum IS NULL THEN sum ELSE sum + excluded.sum END,
-      min = least(min, excluded.min), max = greatest(max, excluded.max),
-      latest_value = CASE WHEN ${later} THEN excluded.latest_value ELSE latest_value END,
-      latest_id = CASE WHEN ${later} THEN excluded.latest_id ELSE latest_id END,
-      latest_us = CASE WHEN ${later} THEN excluded.latest_us ELSE latest_us END`);
+    this.deltaRows += derived.rollups.length;
+  }
+
+  /**
+   * Folds `rollup_deltas` into `rollups` in one transaction: the buckets touched are
+   * re-aggregated from their compacted row plus their deltas, replaced, and the deltas cleared.
+   */
+  private async compact(): Promise<void> {
+    if (this.deltaRows === 0) return;
+    const key = ROLLUP_KEY.join(', ');
+    const dims = DIM_COLUMNS.map((d) => `any_value(${d})`).join(', ');
+    await this.transaction(async () => {
+      await this.writer.run(`CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT ${key} FROM rollup_deltas`);
+      await this.writer.run(
+        `CREATE OR REPLACE TEMP TABLE merged AS SELECT ${key}, ${dims}, ${ROLLUP_MERGE.join(', ')} FROM
+           (SELECT r.* FROM rollups r SEMI JOIN touched USING (${key}) UNION ALL SELECT * FROM rollup_deltas) GROUP BY ${key}`,
+      );
+      await this.writer.run(`DELETE FROM rollups r USING touched t WHERE ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
+      await this.writer.run('INSERT INTO rollups SELECT * FROM merged');
+      await this.writer.run('DELETE FROM rollup_deltas');
+    });
+    this.deltaRows = 0;
+    this.lastCompaction = Date.now();
+  }
+
+  /** Schedules a compaction after the current writes when enough deltas piled up. */
+  private scheduleCompaction(): void {
+    if (this.compactionQueued || this.closed || this.deltaRows === 0) return;
+    if (this.deltaRows < COMPACT_ROWS && Date.now() - this.lastCompaction < COMPACT_EVERY_MS) return;
+    this.compactionQueued = true;
+    void this.queue
+      .exclusive(() => this.compact())
+      .catch(() => undefined)
+      .finally(() => {
+        this.compactionQueued = false;
+      });
+  }
+
+  /** Compacts now (tests and benchmarks use it to measure the steady state). */
+  compactNow(): Promise<void> {
+    return this.queue.exclusive(() => this.compact());
   }
 
   createMeter(def: MeterDefinition, derive: RollupDeriver, onCommitted: () => void): Promise<{ backfilled: number; skipped: number }> {
@@ -198,29 +239,20 @@ export class DuckDbStore implements UsageStore {
   }
 
   async aggregate(q: AggregateQuery, res: Resolution): Promise<AggregateRow[]> {
-    const measures = [
-      'sum(t.cnt)',
-      'sum(t.sum)',
-      'min(t.min)',
-      'max(t.max)',
-      'arg_max(t.latest_value, (t.latest_us, t.latest_id))',
-      'max(t.latest_us)',
-      'arg_max(t.latest_id, (t.latest_us, t.latest_id))',
-    ];
-    const sql = aggregateSql(q, 'rollups', 'bucket_us', [`t.res = ${lit(res)}`], measures);
+    const sql = aggregateSql(q, ALL_ROLLUPS, 'bucket_us', [`t.res = ${lit(res)}`], ROLLUP_MERGE);
     const rows = (await this.reader.runAndReadAll(sql)).getRows();
     const k = 2 + q.groupDims.length;
     return rows.map((r) => {
-      const latestValue = readDecimal(r[k + 4]);
+      const latestValue = readScaled(r[k + 4]);
       return {
         window: Number(r[0]),
         tenant: r[1] as string | null,
         dims: r.slice(2, k) as (string | null)[],
         components: {
           count: readBig(r[k]),
-          sum: readDecimal(r[k + 1]),
-          min: readDecimal(r[k + 2]),
-          max: readDecimal(r[k + 3]),
+          sum: readScaled(r[k + 1]),
+          min: readScaled(r[k + 2]),
+          max: readScaled(r[k + 3]),
           latest: latestValue === null ? null : { value: latestValue, time: Number(r[k + 5]), id: r[k + 6] as string },
         },
       };
@@ -313,7 +345,7 @@ export class DuckDbStore implements UsageStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.queue.drain();
+    await this.queue.exclusive(() => this.compact()).catch(() => undefined);
     await this.writer.run('CHECKPOINT').catch(() => undefined);
     this.writer.closeSync();
     this.reader.closeSync();

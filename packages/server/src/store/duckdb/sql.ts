@@ -1,6 +1,5 @@
 import { DuckDBDecimalValue } from '@duckdb/node-api';
-import { QUANTITY_SCALE, fromScaled } from '../../shared/decimal.ts';
-import type { Decimal } from 'decimal.js';
+import { QUANTITY_SCALE } from '../../shared/decimal.ts';
 
 /** A SQL string literal (DuckDB: standard quoting, no backslash escapes). */
 export function lit(s: string): string {
@@ -17,12 +16,12 @@ export function decimalValue(scaled: bigint): DuckDBDecimalValue {
   return new DuckDBDecimalValue(scaled, 38, QUANTITY_SCALE);
 }
 
-/** Reads a DECIMAL cell (or null) as an exact decimal. */
-export function readDecimal(v: unknown): Decimal | null {
+/** Reads a DECIMAL cell (or null) as a scaled integer (value × 10^12). */
+export function readScaled(v: unknown): bigint | null {
   if (v === null || v === undefined) return null;
   if (v instanceof DuckDBDecimalValue) {
-    if (v.scale === QUANTITY_SCALE) return fromScaled(v.value);
-    return fromScaled(v.value * 10n ** BigInt(QUANTITY_SCALE - v.scale));
+    if (v.scale === QUANTITY_SCALE) return v.value;
+    return v.value * 10n ** BigInt(QUANTITY_SCALE - v.scale);
   }
   throw new Error(`expected a DECIMAL, got ${typeof v}`);
 }

@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { startTally, VERSION } from '../app.ts';
+import { loadConfig } from '../config/load.ts';
+import { sendDemo } from '../demo/send.ts';
+
+/** The config file a command uses: --config, TALLY_CONFIG, or ./tally.config.yaml when present. */
+export function configPath(flag: string | undefined): string | undefined {
+  const p = flag ?? process.env.TALLY_CONFIG;
+  if (p) return p;
+  return existsSync('tally.config.yaml') ? 'tally.config.yaml' : undefined;
+}
+
+/** `tally serve`: the embedded server, optionally with live demo traffic. */
+export function serveCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the Tally server (embedded profile: one process on a DuckDB file)')
+    .option('-c, --config <file>', 'YAML config (default: $TALLY_CONFIG or ./tally.config.yaml)')
+    .option('-p, --port <port>', 'listen port (overrides config and TALLY_PORT)')
+    .option('--host <host>', 'listen address')
+    .option('--data-dir <dir>', 'where tally.duckdb and admin.key live')
+    .option('--demo [rate]', 'also send live demo traffic (events/s, default 40); seeds 24 h of history into an empty store')
+    .option('--demo-tenants <n>', 'tenants in the demo traffic', '25')
+    .action(async (o: { config?: string; port?: string; host?: string; dataDir?: string; demo?: string | boolean; demoTenants: string }) => {
+      const env = { ...process.env };
+      if (o.port) env.TALLY_PORT = o.port;
+      if (o.host) env.TALLY_HOST = o.host;
+      if (o.dataDir) env.TALLY_DATA_DIR = o.dataDir;
+      const config = loadConfig(configPath(o.config), env);
+      const t = await startTally(config);
+      const key = t.adminToken;
+      const out = process.stdout;
+      out.write(`\nTally ${VERSION} — embedded profile, DuckDB at ${t.dataDir}/tally.duckdb\n`);
+      out.write(`  API        ${t.url}   (OpenAPI: ${t.url}/openapi.json, metrics: ${t.url}/metrics)\n`);
+      if (key) out.write(`  Admin key  ${key}${t.createdDevKey ? '   (new; kept in ' + t.dataDir + '/admin.key)' : ''}\n`);
+      else out.write('  Admin key  (not printed: keys exist and no dev key file; use TALLY_ADMIN_KEY or `tally keys create`)\n');
+      const meter = config.meters[0]?.slug;
+      if (key && meter) out.write(`  Try        curl -H "Authorization: Bearer ${key}" "${t.url}/v1/meters/${meter}/query?groupBy=tenant"\n`);
+      out.write('\n');
+
+      const abort = new AbortController();
+      let demo: Promise<unknown> | undefined;
+      if (o.demo !== undefined && o.demo !== false && key) {
+        const rate = o.demo === true ? 40 : Number(o.demo);
+        const tenants = Number(o.demoTenants);
+        demo = (async () => {
+          if ((await t.store.countEvents()) === 0n) {
+            out.write('  Demo       seeding 24 h of history (20,000 events)…\n');
+            const seeded = await sendDemo({ url: t.url, key, tenants, events: 20_000, historyHours: 24, batchSize: 1000, signal: abort.signal, seed: 7 });
+            out.write(`  Demo       seeded ${seeded.accepted} events; now sending ${rate} events/s live (Ctrl-C stops)\n`);
+          } else out.write(`  Demo       sending ${rate} events/s live (Ctrl-C stops)\n`);
+          await sendDemo({ url: t.url, key, tenants, rate, signal: abort.signal, seed: Date.now() % 1e9 });
+        })().catch((err: Error) => {
+          if (!abort.signal.aborted) process.stderr.write(`demo traffic stopped: ${err.message}\n`);
+        });
+      }
+      const stop = async (signal: string) => {
+        process.stderr.write(`\n${signal}: finishing in-flight requests and closing the store…\n`);
+        abort.abort();
+        await demo;
+        await t.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop('SIGTERM'));
+      process.once('SIGINT', () => void stop('SIGINT'));
+    });
+}
