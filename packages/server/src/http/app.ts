@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { KeyService } from '../auth/keys.ts';
 import { TallyError } from '../errors/registry.ts';
 import type { IngestService } from '../ingest/ingest-service.ts';
@@ -41,7 +41,8 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
     requestIdHeader: 'x-request-id',
     forceCloseConnections: false,
     return503OnClosing: true,
-    disableRequestLogging: true,
+    // Per-request info logs would drown a busy ingest node; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
   });
   registerBodyParsers(app, d.maxBodyBytes);
   app.addHook('onRequest', async (req, reply) => {
