@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app.ts';
 import { ConfigError } from '../config/load.ts';
+import { TallyError } from '../errors/registry.ts';
 import { CliError } from './client.ts';
 import { configCommand } from './config.ts';
 import { demoCommand } from './demo.ts';
@@ -31,7 +32,7 @@ export async function main(argv: string[]): Promise<void> {
     await buildCli().parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode);
-    if (err instanceof CliError || err instanceof ConfigError) {
+    if (err instanceof CliError || err instanceof ConfigError || err instanceof TallyError) {
       process.stderr.write(`tally: ${err.message}\n`);
       process.exit(2);
     }
