@@ -1,30 +1,8 @@
-import { Command, CommanderError } from 'commander';
-import { VERSION } from '../app.ts';
+import { CommanderError } from 'commander';
 import { ConfigError } from '../config/load.ts';
 import { TallyError } from '../errors/registry.ts';
 import { CliError } from './client.ts';
-import { configCommand } from './config.ts';
-import { demoCommand } from './demo.ts';
-import { keysCommand } from './keys.ts';
-import { metersCommand } from './meters.ts';
-import { queryCommand } from './query.ts';
-import { serveCommand } from './serve.ts';
-
-/** Builds the `tally` command tree. */
-export function buildCli(): Command {
-  const program = new Command('tally')
-    .description('Tally: exact usage metering, quotas and analytics for multi-tenant platforms')
-    .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
-  serveCommand(program);
-  demoCommand(program);
-  queryCommand(program);
-  metersCommand(program);
-  keysCommand(program);
-  configCommand(program);
-  return program;
-}
+import { buildCli } from './program.ts';
 
 /** Runs the CLI; known failures print one clear message and exit non-zero. */
 export async function main(argv: string[]): Promise<void> {
