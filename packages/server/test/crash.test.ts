@@ -4,7 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
  * Crash test: a client streams batches with retries while the server is SIGKILLed and
@@ -15,6 +15,18 @@ const KEY = 'tally_CrashTestKey_abcdefghijklmnopqrstuvwxyz012345';
 const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 const dir = mkdtempSync(join(tmpdir(), 'tally-crash-'));
 const children: ChildProcess[] = [];
+
+beforeAll(() => {
+  writeFileSync(
+    join(dir, 'tally.config.yaml'),
+    [
+      `store: { dataDir: ${JSON.stringify(join(dir, 'data'))} }`,
+      'meters:',
+      '  - { slug: calls, eventType: call, aggregation: COUNT, groupBy: { shard: $.shard } }',
+      '  - { slug: units, eventType: call, aggregation: SUM, valueProperty: $.units }',
+    ].join('\n'),
+  );
+});
 
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
@@ -53,15 +65,6 @@ async function waitReady(url: string): Promise<void> {
 
 describe('crash safety', () => {
   it('SIGKILL mid-stream, several times: every acknowledged event is counted exactly once', async () => {
-    writeFileSync(
-      join(dir, 'tally.config.yaml'),
-      [
-        `store: { dataDir: ${JSON.stringify(join(dir, 'data'))} }`,
-        'meters:',
-        '  - { slug: calls, eventType: call, aggregation: COUNT, groupBy: { shard: $.shard } }',
-        '  - { slug: units, eventType: call, aggregation: SUM, valueProperty: $.units }',
-      ].join('\n'),
-    );
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     let server = startServer(port);
@@ -144,4 +147,36 @@ describe('crash safety', () => {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
   }, 240_000);
+
+  it('SIGTERM finishes in-flight requests, closes the store, and loses nothing acknowledged', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    let server = startServer(port);
+    await waitReady(url);
+    const now = Date.now();
+    const batch = (n: number, prefix: string) =>
+      Array.from({ length: n }, (_, i) => ({ specversion: '1.0', id: `${prefix}-${i}`, source: 'term', type: 'call', subject: 'graceful', time: new Date(now - i).toISOString(), data: { shard: 1, units: 1 } }));
+    const inflight = Array.from({ length: 6 }, (_, k) =>
+      fetch(`${url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(batch(5000, `g${k}`)) }),
+    );
+    await sleep(30);
+    const exited = new Promise<number | null>((r) => server.once('exit', (code) => r(code)));
+    server.kill('SIGTERM');
+    const answers = await Promise.allSettled(inflight);
+    expect(await exited).toBe(0);
+    let acknowledged = 0;
+    for (const a of answers) {
+      if (a.status === 'fulfilled' && a.value.status === 200) acknowledged += ((await a.value.json()) as { accepted: number }).accepted;
+    }
+    server = startServer(port);
+    await waitReady(url);
+    const res = await fetch(`${url}/v1/meters/calls/query?tenant=graceful&from=${new Date(now - 3_600_000).toISOString()}&to=${new Date(now + 600_000).toISOString()}`, { headers: { authorization: `Bearer ${KEY}` } });
+    const rows = ((await res.json()) as { data: { value: string }[] }).data;
+    const stored = rows.length ? Number(rows[0]!.value) : 0;
+    console.log(`graceful shutdown: ${acknowledged} events acknowledged before exit, ${stored} stored after restart`);
+    expect(acknowledged).toBeGreaterThan(0);
+    expect(stored).toBe(acknowledged);
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }, 120_000);
 });

@@ -39,7 +39,6 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
     bodyLimit: d.maxBodyBytes,
     genReqId: () => `req_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
     requestIdHeader: 'x-request-id',
-    forceCloseConnections: false,
     return503OnClosing: true,
     // Per-request info logs would drown a busy ingest node; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
@@ -48,6 +47,11 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', String(req.id));
     if (d.isDraining() && req.url !== '/healthz') throw new TallyError('STORE_UNAVAILABLE', 'the server is shutting down; retry on another node or shortly');
+  });
+  // While draining, tell keep-alive clients to hang up after this answer, so closing does not
+  // wait for idle sockets to time out.
+  app.addHook('onSend', async (_req, reply) => {
+    if (d.isDraining()) void reply.header('connection', 'close');
   });
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
   app.setNotFoundHandler((req, reply) => sendError(new TallyError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
