@@ -1,0 +1,50 @@
+/**
+ * npm run bench:sdk — @tally/sdk track() vs posthog-node capture() vs @segment/analytics-node
+ * track(): same run, same local sink (its own process), same event shape, each SDK in a fresh
+ * process. Prints synchronous ns/call, total CPU µs/event (serialisation + compression + HTTP,
+ * until the SDK says everything was sent), retained heap growth per queued event, and the ratios.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
+const N = process.env.BENCH_EVENTS ?? '20000';
+const ROUNDS = process.env.BENCH_ROUNDS ?? '5';
+
+const sinkProc = spawn(process.execPath, ['--import', 'tsx', here('./sink-child.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+const sinkUrl = await new Promise<string>((resolve) => sinkProc.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+const count = async () => (await (await fetch(`${sinkUrl}/_stats`)).json()) as { accepted: number; peers: { posthog: number; segment: number } };
+
+interface Row {
+  sdk: string;
+  events: number;
+  syncNs: number;
+  cpuUs: number;
+  heapPerEvent: number;
+  received: number;
+}
+
+const rows: Row[] = [];
+for (const sdk of ['tally', 'posthog-node', '@segment/analytics-node']) {
+  const before = await count();
+  const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', here('./sdk-child.ts'), sdk, sinkUrl, N, ROUNDS], { maxBuffer: 1 << 20 });
+  const after = await count();
+  const received = sdk === 'tally' ? after.accepted - before.accepted : sdk === 'posthog-node' ? after.peers.posthog - before.peers.posthog : after.peers.segment - before.peers.segment;
+  rows.push({ ...(JSON.parse(stdout.trim().split('\n').pop() as string) as Omit<Row, 'received'>), received });
+}
+sinkProc.kill('SIGTERM');
+
+const f = (n: number, d = 2) => n.toFixed(d).padStart(10);
+console.log(`node ${process.version}, ${N} events × ${ROUNDS} rounds per SDK (median round), sink in its own process\n`);
+console.log('sdk                         sync ns/call  CPU µs/event  heap B/event   received/sent');
+for (const r of rows) console.log(`${r.sdk.padEnd(27)} ${f(r.syncNs, 0)}    ${f(r.cpuUs)}    ${f(r.heapPerEvent, 0)}   ${r.received}/${r.events}`);
+const ours = rows[0] as Row;
+const peers = rows.slice(1);
+const best = (k: 'syncNs' | 'cpuUs' | 'heapPerEvent') => Math.min(...peers.map((p) => p[k]));
+console.log('');
+for (const p of peers) console.log(`tally / ${p.sdk}: sync ${(ours.syncNs / p.syncNs).toFixed(3)}×, CPU ${(ours.cpuUs / p.cpuUs).toFixed(3)}×, heap ${(ours.heapPerEvent / p.heapPerEvent).toFixed(3)}×`);
+const ratio = ours.cpuUs / best('cpuUs');
+console.log(`\ntotal CPU per event vs best peer: ${ratio.toFixed(3)}× (target ≤ 0.1×) → ${ratio <= 0.1 ? 'MET' : 'NOT MET'}`);
+if (rows.some((r) => r.received !== r.events)) console.log('WARNING: some SDK did not deliver every event to the sink');

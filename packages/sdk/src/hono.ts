@@ -1,0 +1,2 @@
+/** @tally/sdk/hono: the hono middleware (see tallyHono). */
+export { tallyHono } from './middleware/hono.ts';

@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AppFactory } from './apps.ts';
+import { CALLS, call } from './http.ts';
+import { expressApp, fastifyApp, honoApp, nodeApp } from './apps.ts';
+import { createClient } from '../src/client.ts';
+import type { Sink } from './sink.ts';
+import { startSink } from './sink.ts';
+
+
+const FRAMEWORKS: [string, AppFactory][] = [
+  ['Express 5', expressApp],
+  ['Fastify 5', fastifyApp],
+  ['Hono 4 (@hono/node-server)', honoApp],
+  ['node:http', nodeApp],
+];
+
+describe.each(FRAMEWORKS)('%s middleware', (_name, factory) => {
+  let sink: Sink;
+  beforeAll(async () => {
+    sink = await startSink();
+  });
+  afterAll(() => sink.stop());
+
+  it('records one api.request per request with route template, status, duration and bytes', async () => {
+    const client = createClient({ endpoint: sink.url, apiKey: 'test-key' });
+    const app = await factory(client);
+    const seen = new Map<string, { status: number; bytes: number }>();
+    for (const c of CALLS) seen.set(c.tag, await call(app.url, c));
+    await app.close();
+    await client.shutdown();
+
+    const byTag = new Map([...sink.events.values()].map((e) => [e.data.tag as string, e]));
+    expect([...byTag.keys()].sort()).toEqual(CALLS.filter((c) => c.tenant !== '').map((c) => c.tag).sort());
+    expect(sink.events.size).toBe(CALLS.length - 1);
+    for (const c of CALLS.filter((x) => x.tenant !== '')) {
+      const e = byTag.get(c.tag);
+      const got = seen.get(c.tag);
+      expect(got?.status, c.tag).toBe(c.expect.status);
+      expect(e, c.tag).toMatchObject({ type: 'api.request', subject: 'acme' });
+      const sent = c.body === undefined ? 0 : Buffer.byteLength(Array.isArray(c.body) ? c.body.join('') : c.body);
+      expect(e?.data, c.tag).toMatchObject({ route: c.expect.route, method: c.method, status: c.expect.status, requestBytes: sent, responseBytes: got?.bytes });
+      expect(e?.data.durationMs, c.tag).toBeGreaterThanOrEqual(0);
+      expect(e?.data.route, c.tag).not.toMatch(/\d/); // a template, never raw path values
+    }
+    expect(seen.get('post')?.bytes).toBeGreaterThan(0);
+  });
+});
