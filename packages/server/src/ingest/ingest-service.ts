@@ -39,6 +39,8 @@ export interface IngestSummary {
  * events. Each event gets its own receipt; valid events of a mixed batch are stored.
  */
 export class IngestService {
+  private readonly acceptedListeners: ((events: readonly EventRecord[]) => void)[] = [];
+
   constructor(
     private readonly store: UsageStore,
     private readonly meters: MeterRegistry,
@@ -46,6 +48,14 @@ export class IngestService {
     private readonly clock: Clock,
     private readonly policy: IngestPolicy = DEFAULT_INGEST_POLICY,
   ) {}
+
+  /**
+   * Registers a listener told about newly stored events (never duplicates), after the commit
+   * and before the answer: the speed layer (live quota counters) hangs here.
+   */
+  onAccepted(listener: (events: readonly EventRecord[]) => void): void {
+    this.acceptedListeners.push(listener);
+  }
 
   async ingest(raw: readonly unknown[]): Promise<IngestSummary> {
     const receipts: Receipt[] = new Array(raw.length);
@@ -62,10 +72,13 @@ export class IngestService {
     });
     if (valid.length > 0) {
       const outcomes = await this.store.append(valid);
+      const stored: EventRecord[] = [];
       outcomes.forEach((o, k) => {
         const e = valid[k]!;
+        if (o.status === 'accepted') stored.push(e);
         receipts[positions[k]!] = o.status === 'accepted' ? { id: e.id, status: 'accepted' } : { id: e.id, status: 'duplicate', conflict: o.conflict };
       });
+      if (stored.length > 0) for (const l of this.acceptedListeners) l(stored);
     }
     const summary: IngestSummary = { accepted: 0, duplicates: 0, rejected: 0, receipts };
     for (const r of receipts) {
