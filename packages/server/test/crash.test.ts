@@ -42,9 +42,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-function startServer(port: number): ChildProcess {
+function startServer(port: number, dataDir = join(dir, 'data')): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', join(dir, 'tally.config.yaml'), '--port', String(port)], {
-    env: { ...process.env, TALLY_ADMIN_KEY: KEY, TALLY_LOG_LEVEL: 'warn' },
+    env: { ...process.env, TALLY_ADMIN_KEY: KEY, TALLY_LOG_LEVEL: 'warn', TALLY_DATA_DIR: dataDir },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(child);
@@ -80,6 +80,7 @@ describe('crash safety', () => {
       }),
     );
     let acknowledged = 0;
+    let batchesDone = 0;
     let attempts = 0;
     let duplicates = 0;
     const sendWithRetry = async (batch: unknown[]) => {
@@ -92,6 +93,7 @@ describe('crash safety', () => {
             expect(body.rejected).toBe(0);
             acknowledged += body.accepted;
             duplicates += body.duplicates;
+            batchesDone++;
             return;
           }
         } catch {
@@ -101,12 +103,15 @@ describe('crash safety', () => {
       }
     };
 
+    // Kill at fixed points of progress (not on a timer), so the number of crashes mid-stream
+    // does not depend on how fast this machine is.
+    const killAt = [0.1, 0.3, 0.5, 0.7, 0.85].map((f) => Math.floor(f * batches.length));
     let kills = 0;
     let streaming = true;
     const killer = (async () => {
-      while (streaming && kills < 4) {
-        await sleep(400 + Math.random() * 500);
-        if (!streaming) break;
+      while (streaming && kills < killAt.length) {
+        await sleep(10);
+        if (!streaming || batchesDone < killAt[kills]!) continue;
         server.kill('SIGKILL');
         await new Promise((r) => server.once('exit', r));
         kills++;
@@ -127,7 +132,7 @@ describe('crash safety', () => {
     streaming = false;
     await killer;
 
-    expect(kills).toBeGreaterThanOrEqual(3);
+    expect(kills).toBe(killAt.length);
     // Restart once more so the final answer also survives a last crash.
     server.kill('SIGKILL');
     await new Promise((r) => server.once('exit', r));
@@ -151,7 +156,8 @@ describe('crash safety', () => {
   it('SIGTERM finishes in-flight requests, closes the store, and loses nothing acknowledged', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    let server = startServer(port);
+    const data = join(dir, 'graceful');
+    let server = startServer(port, data);
     await waitReady(url);
     const now = Date.now();
     const batch = (n: number, prefix: string) =>
@@ -168,7 +174,7 @@ describe('crash safety', () => {
     for (const a of answers) {
       if (a.status === 'fulfilled' && a.value.status === 200) acknowledged += ((await a.value.json()) as { accepted: number }).accepted;
     }
-    server = startServer(port);
+    server = startServer(port, data);
     await waitReady(url);
     const res = await fetch(`${url}/v1/meters/calls/query?tenant=graceful&from=${new Date(now - 3_600_000).toISOString()}&to=${new Date(now + 600_000).toISOString()}`, { headers: { authorization: `Bearer ${KEY}` } });
     const rows = ((await res.json()) as { data: { value: string }[] }).data;

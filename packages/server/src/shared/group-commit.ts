@@ -12,12 +12,20 @@ interface Pending<I, O> {
  */
 export class GroupCommitQueue<I, O> {
   private queue: (Pending<I, O> | { run: () => Promise<void> })[] = [];
-  private running = false;
+  private readonly freeSlots: number[];
+  private exclusiveRunning = false;
 
+  /**
+   * `writeBatch` gets the items of one group and the slot (0…slots−1) it runs in: with more
+   * than one slot, groups overlap (each slot owns its own connection); exclusive work waits
+   * until every slot is idle.
+   */
   constructor(
-    private readonly writeBatch: (items: readonly I[]) => Promise<O[]>,
-    private readonly maxItemsPerCommit = 50_000,
-  ) {}
+    private readonly writeBatch: (items: readonly I[], slot: number) => Promise<O[]>,
+    private readonly opts: { slots?: number; maxItemsPerCommit?: number } = {},
+  ) {
+    this.freeSlots = Array.from({ length: opts.slots ?? 1 }, (_, i) => i).reverse();
+  }
 
   /** Queues items; resolves with one output per item, in order, once they are committed. */
   submit(items: readonly I[]): Promise<O[]> {
@@ -41,40 +49,48 @@ export class GroupCommitQueue<I, O> {
   }
 
   private kick(): void {
-    if (this.running) return;
-    this.running = true;
-    void this.loop();
-  }
-
-  private async loop(): Promise<void> {
-    while (this.queue.length > 0) {
+    while (!this.exclusiveRunning && this.queue.length > 0) {
       const head = this.queue[0]!;
+      const total = this.opts.slots ?? 1;
       if ('run' in head) {
+        if (this.freeSlots.length < total) return; // wait for in-flight groups
         this.queue.shift();
-        await head.run();
-        continue;
+        this.exclusiveRunning = true;
+        void head.run().finally(() => {
+          this.exclusiveRunning = false;
+          this.kick();
+        });
+        return;
       }
+      const slot = this.freeSlots.pop();
+      if (slot === undefined) return;
       const group: Pending<I, O>[] = [];
       let count = 0;
+      const max = this.opts.maxItemsPerCommit ?? 50_000;
       while (this.queue.length > 0) {
         const next = this.queue[0]!;
-        if ('run' in next || (group.length > 0 && count + next.items.length > this.maxItemsPerCommit)) break;
+        if ('run' in next || (group.length > 0 && count + next.items.length > max)) break;
         group.push(next);
         count += next.items.length;
         this.queue.shift();
       }
-      const all = group.flatMap((p) => p.items);
-      try {
-        const out = await this.writeBatch(all);
-        let at = 0;
-        for (const p of group) {
-          p.resolve(out.slice(at, at + p.items.length));
-          at += p.items.length;
-        }
-      } catch (err) {
-        for (const p of group) p.reject(err);
-      }
+      void this.runGroup(group, slot);
     }
-    this.running = false;
+  }
+
+  private async runGroup(group: Pending<I, O>[], slot: number): Promise<void> {
+    try {
+      const out = await this.writeBatch(group.flatMap((p) => p.items), slot);
+      let at = 0;
+      for (const p of group) {
+        p.resolve(out.slice(at, at + p.items.length));
+        at += p.items.length;
+      }
+    } catch (err) {
+      for (const p of group) p.reject(err);
+    } finally {
+      this.freeSlots.push(slot);
+      this.kick();
+    }
   }
 }

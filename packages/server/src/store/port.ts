@@ -75,6 +75,7 @@ export interface UsageStore {
   createMeter(def: MeterDefinition, derive: RollupDeriver, onCommitted: () => void): Promise<{ backfilled: number; skipped: number }>;
   listMeters(): Promise<MeterDefinition[]>;
   aggregate(q: AggregateQuery, res: Resolution): Promise<AggregateRow[]>;
+  /** UNIQUE_COUNT per window; the query service only asks with whole-minute window boundaries. */
   countUnique(q: AggregateQuery): Promise<UniqueRow[]>;
   /** Raw events of one type in [from, to), for tenants (all if undefined), in pages. */
   scanEvents(type: string, from: EpochMicros, to: EpochMicros, tenants?: string[]): AsyncIterable<EventRecord[]>;

@@ -40,10 +40,11 @@ function readingsOf(e: EventRecord, meters: readonly Meter[]): readonly (MeterRe
 }
 
 /**
- * Turns newly stored events into rollup deltas for every resolution, pre-aggregated so the
- * store writes each bucket once per batch. `metersFor` picks the meters of an event type.
+ * Turns newly stored events into rollup deltas, pre-aggregated so the store writes each
+ * bucket once per batch. `metersFor` picks the meters of an event type; `resolutions` are
+ * the ones the store wants written (a store may derive coarser ones itself, as DuckDB does).
  */
-export function deriveRollups(events: readonly EventRecord[], metersFor: (type: string) => readonly Meter[]): DerivedRows {
+export function deriveRollups(events: readonly EventRecord[], metersFor: (type: string) => readonly Meter[], resolutions: readonly Resolution[] = RESOLUTIONS): DerivedRows {
   const deltas = new Map<string, RollupDelta>();
   const uniques: UniqueFact[] = [];
   let skipped = 0;
@@ -62,7 +63,7 @@ export function deriveRollups(events: readonly EventRecord[], metersFor: (type: 
       const dimKey = r.dims.length === 0 ? '[]' : JSON.stringify(r.dims);
       if (r.unique !== undefined) uniques.push({ meter: meter.slug, tenant: e.tenant, time: e.time, dimKey, dims: r.dims, value: r.unique });
       const base = `${meter.slug}\u0000${e.tenant}\u0000${dimKey}\u0000`;
-      for (const res of RESOLUTIONS) {
+      for (const res of resolutions) {
         const w = RESOLUTION_MICROS[res];
         const bucket = Math.floor(e.time / w) * w;
         const key = base + res + bucket;

@@ -3,7 +3,7 @@ import { evaluateMeter, isMeterProblem } from '../meters/evaluate.ts';
 import type { Meter } from '../meters/meter.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
 import { MICROS_PER_DAY, MICROS_PER_MINUTE, formatMicros, type Clock, type EpochMicros } from '../shared/time.ts';
-import type { AggregateQuery, AggregateRow, UsageStore } from '../store/port.ts';
+import type { AggregateQuery, AggregateRow, UniqueRow, UsageStore } from '../store/port.ts';
 import { merge, single, valueOf } from './components.ts';
 import { coarsestFor, type Resolution } from './resolution.ts';
 import { layoutWindows, windowIndex, type WindowSize } from './windows.ts';
@@ -72,8 +72,10 @@ export class QueryService {
     let resolution: Resolution | 'raw';
     let rows: { window: number; tenant: string | null; dims: (string | null)[]; value: string | null }[];
     if (meter.def.aggregation === 'UNIQUE_COUNT') {
-      resolution = 'raw';
-      rows = (await this.store.countUnique(aq)).map((r) => ({ ...r, value: r.count.toString() }));
+      // Distinct values are kept per minute: exact for minute-aligned windows, raw otherwise.
+      resolution = coarsestFor(windows.boundaries) === 'raw' ? 'raw' : 'minute';
+      const counted = resolution === 'raw' ? await this.rawUnique(meter, aq, windows.boundaries) : await this.store.countUnique(aq);
+      rows = counted.map((r) => ({ ...r, value: r.count.toString() }));
     } else {
       resolution = coarsestFor(windows.boundaries);
       const agg = resolution === 'raw' ? await this.rawAggregate(meter, aq, windows.boundaries) : await this.store.aggregate(aq, resolution);
@@ -101,6 +103,26 @@ export class QueryService {
       resolution,
       data,
     };
+  }
+
+  /** Counts distinct values from raw events, for windows that are not whole minutes. */
+  private async rawUnique(meter: Meter, q: AggregateQuery, boundaries: EpochMicros[]): Promise<UniqueRow[]> {
+    const groups = new Map<string, { row: UniqueRow; values: Set<string> }>();
+    for await (const page of this.store.scanEvents(meter.def.eventType, q.from, q.to, q.tenants)) {
+      for (const e of page) {
+        const r = evaluateMeter(meter, e);
+        if (r === null || isMeterProblem(r) || r.unique === undefined) continue;
+        if (q.filters.some((f) => !f.values.includes(r.dims[f.dim] as string))) continue;
+        const window = windowIndex(boundaries, e.time);
+        const tenant = q.groupByTenant ? e.tenant : null;
+        const dims = q.groupDims.map((d) => r.dims[d] ?? null);
+        const key = JSON.stringify([window, tenant, dims]);
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { row: { window, tenant, dims, count: 0n }, values: new Set() }));
+        g.values.add(r.unique);
+      }
+    }
+    return [...groups.values()].map((g) => ({ ...g.row, count: BigInt(g.values.size) }));
   }
 
   /** Aggregates raw events in process, with the same evaluation and merge as the rollups. */

@@ -1,16 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { eventKey, type AppendOutcome, type EventRecord } from '../../events/event.ts';
 import { meterSchema, type MeterDefinition } from '../../meters/meter.ts';
+import { BloomFilter } from '../../shared/bloom.ts';
 import { GroupCommitQueue } from '../../shared/group-commit.ts';
 import type { EpochMicros } from '../../shared/time.ts';
-import type { DerivedRows } from '../../usage/derive-rollups.ts';
 import type { Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
-import { ALL_ROLLUPS, DDL, DIM_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, STAGING_DDL } from './schema.ts';
-import { decimalValue, lit, readBig, readScaled } from './sql.ts';
+import { DDL, DIM_COLUMNS, SETTINGS, ROLLUP_KEY, ROLLUP_MERGE, STAGING_DDL, deltasAt, rollupsAt } from './schema.ts';
+import { appendDerived, appendEvents, storedHashes } from './rows.ts';
+import { lit, readBig, readScaled } from './sql.ts';
 
 /** Options of the embedded store. */
 export interface DuckDbStoreOptions {
@@ -40,26 +41,38 @@ export class DuckDbStore implements UsageStore {
   private deltaRows = 0;
   private lastCompaction = Date.now();
   private compactionQueued = false;
+  /** Every stored (tenant, id): lets a new id skip the ledger lookup. */
+  private readonly seen = new BloomFilter();
+  /** (tenant, id) → content hash of events in groups not yet committed. */
+  private readonly inflight = new Map<string, string>();
+  /** Resolves true when the latest started group committed (false if it failed). */
+  private lastCommit: Promise<boolean> = Promise.resolve(true);
 
   private constructor(
     private readonly instance: DuckDBInstance,
-    private readonly writer: DuckDBConnection,
+    private readonly writers: DuckDBConnection[],
     private readonly reader: DuckDBConnection,
     private readonly opts: DuckDbStoreOptions,
   ) {
-    this.queue = new GroupCommitQueue((events) => this.writeBatch(events));
+    this.queue = new GroupCommitQueue((events, slot) => this.writeBatch(events, slot), { slots: writers.length });
   }
 
   /** Opens (creating if needed) the database file and its schema. */
   static async open(opts: DuckDbStoreOptions): Promise<DuckDbStore> {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
     const instance = await DuckDBInstance.create(opts.path);
-    const writer = await instance.connect();
-    for (const ddl of DDL) await writer.run(ddl);
-    for (const ddl of STAGING_DDL) await writer.run(ddl);
+    const writers = [await instance.connect(), await instance.connect()];
+    const writer = writers[0]!;
+    for (const sql of [...SETTINGS, ...DDL]) await writer.run(sql);
+    for (const w of writers) for (const ddl of STAGING_DDL) await w.run(ddl);
     const reader = await instance.connect();
-    const store = new DuckDbStore(instance, writer, reader, opts);
+    const store = new DuckDbStore(instance, writers, reader, opts);
     store.deltaRows = Number(readBig((await writer.runAndReadAll('SELECT count(*) FROM rollup_deltas')).getRows()[0]![0]));
+    const keys = await writer.stream('SELECT tenant, id FROM events');
+    for (let chunk = await keys.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await keys.fetchChunk()) {
+      const [tenants, ids] = chunk.getColumns() as [string[], string[]];
+      for (let i = 0; i < tenants.length; i++) store.seen.add(eventKey(tenants[i]!, ids[i]!));
+    }
     return store;
   }
 
@@ -68,41 +81,66 @@ export class DuckDbStore implements UsageStore {
     return this.queue.submit(events);
   }
 
-  private async writeBatch(events: readonly EventRecord[]): Promise<AppendOutcome[]> {
+  /**
+   * Writes one commit group on writer `slot`. Two groups may be in flight at once (one
+   * building its transaction while the other commits); commits still happen in order, and a
+   * group never resolves before the groups ahead of it committed, because its duplicate
+   * decisions may rest on their not-yet-committed events (`inflight`).
+   */
+  private async writeBatch(events: readonly EventRecord[], slot: number): Promise<AppendOutcome[]> {
+    const conn = this.writers[slot]!;
     const outcomes: AppendOutcome[] = new Array(events.length);
-    const firstByKey = new Map<string, EventRecord>();
-    const fresh: EventRecord[] = [];
-    const existing = await this.existingHashes(events);
+    const mine = new Map<string, EventRecord>();
+    const candidates: { e: EventRecord; i: number; key: string }[] = [];
     events.forEach((e, i) => {
       const key = eventKey(e.tenant, e.id);
-      const storedHash = existing.get(key) ?? firstByKey.get(key)?.contentHash;
-      if (storedHash !== undefined) {
-        outcomes[i] = { status: 'duplicate', conflict: storedHash !== e.contentHash };
-        return;
+      const earlier = mine.get(key)?.contentHash ?? this.inflight.get(key);
+      if (earlier !== undefined) outcomes[i] = { status: 'duplicate', conflict: earlier !== e.contentHash };
+      else {
+        mine.set(key, e);
+        candidates.push({ e, i, key });
       }
-      firstByKey.set(key, e);
-      fresh.push(e);
-      outcomes[i] = { status: 'accepted' };
     });
-    if (fresh.length > 0) await this.transaction(() => this.insert(fresh, this.opts.derive(fresh)));
+    for (const c of candidates) this.inflight.set(c.key, c.e.contentHash);
+    const ahead = this.lastCommit;
+    let settle!: (ok: boolean) => void;
+    this.lastCommit = new Promise<boolean>((r) => (settle = r));
+    const fresh: EventRecord[] = [];
+    let ok = false;
+    try {
+      const maybe = candidates.filter((c) => this.seen.mightContain(c.key)).map((c) => c.e);
+      const stored = await storedHashes(conn, maybe);
+      for (const c of candidates) {
+        const hash = stored.get(c.key);
+        if (hash !== undefined) outcomes[c.i] = { status: 'duplicate', conflict: hash !== c.e.contentHash };
+        else {
+          fresh.push(c.e);
+          outcomes[c.i] = { status: 'accepted' };
+        }
+      }
+      if (fresh.length > 0) {
+        await conn.run('BEGIN TRANSACTION');
+        try {
+          await appendEvents(conn, fresh, this.opts.nowMicros?.() ?? Date.now() * 1000);
+          this.deltaRows += await appendDerived(conn, this.opts.derive(fresh));
+          if (!(await ahead)) throw new Error('an earlier commit failed; this batch was rolled back');
+          await conn.run('COMMIT');
+        } catch (err) {
+          await conn.run('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      } else if (!(await ahead)) throw new Error('an earlier commit failed; this batch was not acknowledged');
+      for (const e of fresh) this.seen.add(eventKey(e.tenant, e.id));
+      ok = true;
+    } finally {
+      for (const c of candidates) this.inflight.delete(c.key);
+      settle(ok);
+    }
     this.scheduleCompaction();
     return outcomes;
   }
 
-  /** Content hashes of the batch's (tenant, id) pairs that are already stored. */
-  private async existingHashes(events: readonly EventRecord[]): Promise<Map<string, string>> {
-    await this.writer.run('DELETE FROM stage_keys');
-    const ap = await this.writer.createAppender('stage_keys');
-    for (const e of events) {
-      ap.appendVarchar(e.tenant);
-      ap.appendVarchar(e.id);
-      ap.endRow();
-    }
-    ap.closeSync();
-    const rows = (await this.writer.runAndReadAll('SELECT e.tenant, e.id, e.content_hash FROM stage_keys k JOIN events e ON e.tenant = k.tenant AND e.id = k.id')).getRows();
-    return new Map(rows.map((r) => [eventKey(r[0] as string, r[1] as string), r[2] as string]));
-  }
-
+  /** Runs `fn` in a transaction on the first writer (exclusive work: compaction, meters). */
   private async transaction(fn: () => Promise<void>): Promise<void> {
     await this.writer.run('BEGIN TRANSACTION');
     try {
@@ -114,82 +152,29 @@ export class DuckDbStore implements UsageStore {
     }
   }
 
-  private async insert(events: readonly EventRecord[], derived: DerivedRows): Promise<void> {
-    const now = BigInt(this.opts.nowMicros?.() ?? Date.now() * 1000);
-    const ev = await this.writer.createAppender('events');
-    for (const e of events) {
-      ev.appendVarchar(e.tenant);
-      ev.appendVarchar(e.id);
-      ev.appendVarchar(e.type);
-      ev.appendVarchar(e.source);
-      ev.appendBigInt(BigInt(e.time));
-      if (e.actor === null) ev.appendNull();
-      else ev.appendVarchar(e.actor);
-      ev.appendVarchar(e.dataJson);
-      ev.appendVarchar(e.contentHash);
-      ev.appendBigInt(now);
-      ev.endRow();
-    }
-    ev.closeSync();
-    await this.writeDerived(derived);
-  }
-
-  private async writeDerived(derived: DerivedRows): Promise<void> {
-    if (derived.uniques.length > 0) {
-      const ap = await this.writer.createAppender('unique_facts');
-      for (const u of derived.uniques) {
-        ap.appendVarchar(u.meter);
-        ap.appendVarchar(u.tenant);
-        ap.appendBigInt(BigInt(u.time));
-        ap.appendVarchar(u.dimKey);
-        appendDims(ap, u.dims);
-        ap.appendVarchar(u.value);
-        ap.endRow();
-      }
-      ap.closeSync();
-    }
-    if (derived.rollups.length === 0) return;
-    const ap = await this.writer.createAppender('rollup_deltas');
-    for (const r of derived.rollups) {
-      ap.appendVarchar(r.meter);
-      ap.appendVarchar(r.tenant);
-      ap.appendVarchar(r.res);
-      ap.appendBigInt(BigInt(r.bucket));
-      ap.appendVarchar(r.dimKey);
-      appendDims(ap, r.dims);
-      ap.appendBigInt(r.c.count);
-      for (const d of [r.c.sum, r.c.min, r.c.max, r.c.latest?.value ?? null]) {
-        if (d === null) ap.appendNull();
-        else ap.appendDecimal(decimalValue(d));
-      }
-      if (r.c.latest === null) {
-        ap.appendNull();
-        ap.appendNull();
-      } else {
-        ap.appendBigInt(BigInt(r.c.latest.time));
-        ap.appendVarchar(r.c.latest.id);
-      }
-      ap.endRow();
-    }
-    ap.closeSync();
-    this.deltaRows += derived.rollups.length;
+  private get writer(): DuckDBConnection {
+    return this.writers[0]!;
   }
 
   /**
-   * Folds `rollup_deltas` into `rollups` in one transaction: the buckets touched are
-   * re-aggregated from their compacted row plus their deltas, replaced, and the deltas cleared.
+   * Folds the minute deltas into `rollups` at minute, hour and day resolution in one
+   * transaction: each touched bucket is re-aggregated from its compacted row plus the deltas,
+   * replaced, and the deltas cleared.
    */
   private async compact(): Promise<void> {
     if (this.deltaRows === 0) return;
     const key = ROLLUP_KEY.join(', ');
     const dims = DIM_COLUMNS.map((d) => `any_value(${d})`).join(', ');
+    // Deltas arrive roughly in time order: bounding the scan of `rollups` lets zone maps skip the past.
+    const near = 'r.bucket_us >= (SELECT min(bucket_us) FROM touched) AND r.bucket_us <= (SELECT max(bucket_us) FROM touched)';
     await this.transaction(async () => {
-      await this.writer.run(`CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT ${key} FROM rollup_deltas`);
+      await this.writer.run(`CREATE OR REPLACE TEMP TABLE d3 AS ${(['minute', 'hour', 'day'] as const).map(deltasAt).join(' UNION ALL ')}`);
+      await this.writer.run(`CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT ${key} FROM d3`);
       await this.writer.run(
         `CREATE OR REPLACE TEMP TABLE merged AS SELECT ${key}, ${dims}, ${ROLLUP_MERGE.join(', ')} FROM
-           (SELECT r.* FROM rollups r SEMI JOIN touched USING (${key}) UNION ALL SELECT * FROM rollup_deltas) GROUP BY ${key}`,
+           (SELECT r.* FROM rollups r SEMI JOIN touched USING (${key}) WHERE ${near} UNION ALL SELECT * FROM d3) GROUP BY ${key}`,
       );
-      await this.writer.run(`DELETE FROM rollups r USING touched t WHERE ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
+      await this.writer.run(`DELETE FROM rollups r USING touched t WHERE ${near} AND ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
       await this.writer.run('INSERT INTO rollups SELECT * FROM merged');
       await this.writer.run('DELETE FROM rollup_deltas');
     });
@@ -225,7 +210,7 @@ export class DuckDbStore implements UsageStore {
           const derived = derive(page);
           backfilled += page.length - derived.skipped;
           skipped += derived.skipped;
-          await this.writeDerived(derived);
+          this.deltaRows += await appendDerived(this.writer, derived);
         }
       });
       onCommitted();
@@ -239,7 +224,7 @@ export class DuckDbStore implements UsageStore {
   }
 
   async aggregate(q: AggregateQuery, res: Resolution): Promise<AggregateRow[]> {
-    const sql = aggregateSql(q, ALL_ROLLUPS, 'bucket_us', [`t.res = ${lit(res)}`], ROLLUP_MERGE);
+    const sql = aggregateSql(q, rollupsAt(res), 'bucket_us', [], ROLLUP_MERGE);
     const rows = (await this.reader.runAndReadAll(sql)).getRows();
     const k = 2 + q.groupDims.length;
     return rows.map((r) => {
@@ -260,7 +245,7 @@ export class DuckDbStore implements UsageStore {
   }
 
   async countUnique(q: AggregateQuery): Promise<UniqueRow[]> {
-    const sql = aggregateSql(q, 'unique_facts', 'time_us', [], ['count(DISTINCT t.value)']);
+    const sql = aggregateSql(q, 'unique_facts', 'bucket_us', [], ['count(DISTINCT t.value)']);
     const rows = (await this.reader.runAndReadAll(sql)).getRows();
     const k = 2 + q.groupDims.length;
     return rows.map((r) => ({ window: Number(r[0]), tenant: r[1] as string | null, dims: r.slice(2, k) as (string | null)[], count: readBig(r[k]) }));
@@ -347,16 +332,9 @@ export class DuckDbStore implements UsageStore {
     this.closed = true;
     await this.queue.exclusive(() => this.compact()).catch(() => undefined);
     await this.writer.run('CHECKPOINT').catch(() => undefined);
-    this.writer.closeSync();
+    for (const w of this.writers) w.closeSync();
     this.reader.closeSync();
     this.instance.closeSync();
   }
 }
 
-function appendDims(ap: DuckDBAppender, dims: readonly (string | null)[]): void {
-  for (let i = 0; i < DIM_COLUMNS.length; i++) {
-    const v = dims[i];
-    if (v === undefined || v === null) ap.appendNull();
-    else ap.appendVarchar(v);
-  }
-}

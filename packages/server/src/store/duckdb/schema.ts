@@ -1,4 +1,5 @@
 import { MAX_DIMENSIONS } from '../../meters/meter.ts';
+import { RESOLUTION_MICROS, type Resolution } from '../../usage/resolution.ts';
 
 /** Dimension columns d1…d8 of the rollup and unique-fact tables. */
 export const DIM_COLUMNS = Array.from({ length: MAX_DIMENSIONS }, (_, i) => `d${i + 1}`);
@@ -10,9 +11,11 @@ const Q = 'DECIMAL(38, 12)';
 /**
  * DuckDB schema. Times are BIGINT epoch microseconds so range filters push down to zone maps
  * without time-zone casts; `events` doubles as the dedupe ledger through its primary key.
- * Rollups are written as append-only partial aggregates (`rollup_deltas`, cheap to append)
- * and compacted in the background into `rollups` (one row per bucket and dimension values);
- * queries read both, so every answer is exact whether or not compaction has run.
+ * Rollups are written as append-only minute partial aggregates (`rollup_deltas`, cheap to
+ * append) and compacted in the background into `rollups` at minute, hour and day resolution
+ * (one row per bucket and dimension values); queries read both, so every answer is exact
+ * whether or not compaction has run. `unique_facts` keeps each distinct value once per
+ * (meter, tenant, minute, dimensions) so UNIQUE_COUNT stays exact over any minute-aligned window.
  */
 export const DDL = [
   `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
@@ -27,11 +30,18 @@ export const DDL = [
      ${dimDdl}, cnt BIGINT NOT NULL, sum ${Q}, min ${Q}, max ${Q}, latest_value ${Q}, latest_us BIGINT, latest_id VARCHAR)`,
   ),
   `CREATE TABLE IF NOT EXISTS unique_facts (
-     meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, time_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL, ${dimDdl}, value VARCHAR NOT NULL)`,
+     meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL, ${dimDdl}, value VARCHAR NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS api_keys (
      id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, hash VARCHAR NOT NULL, scopes VARCHAR NOT NULL, tenant VARCHAR,
      created_us BIGINT NOT NULL, revoked_us BIGINT)`,
 ];
+
+/**
+ * Engine settings. DuckDB checkpoints the WAL into the file inside the COMMIT that crosses the
+ * threshold, and a checkpoint rewrites the primary-key index: a larger threshold means far
+ * fewer of those stalls on the ingest path (the WAL keeps everything durable meanwhile).
+ */
+export const SETTINGS = [`SET checkpoint_threshold = '512MB'`];
 
 /** Per-connection staging tables of the writer (temp: never persisted). */
 export const STAGING_DDL = [
@@ -52,5 +62,17 @@ export const ROLLUP_MERGE = [
   'arg_max(latest_id, (latest_us, latest_id))',
 ];
 
-/** Both rollup tables as one relation. */
-export const ALL_ROLLUPS = '(SELECT * FROM rollups UNION ALL SELECT * FROM rollup_deltas)';
+/**
+ * Pending deltas (minute resolution) re-bucketed to `res`, with the same columns as `rollups`:
+ * coarser resolutions are derived from minute deltas instead of being written at ingest.
+ */
+export function deltasAt(res: Resolution): string {
+  const w = RESOLUTION_MICROS[res];
+  const cols = ['meter', 'tenant', `'${res}' AS res`, `(bucket_us // ${w}) * ${w} AS bucket_us`, 'dim_key', ...DIM_COLUMNS, 'cnt', 'sum', 'min', 'max', 'latest_value', 'latest_us', 'latest_id'];
+  return `SELECT ${cols.join(', ')} FROM rollup_deltas`;
+}
+
+/** Compacted rollups of one resolution plus the pending deltas, as one relation. */
+export function rollupsAt(res: Resolution): string {
+  return `(SELECT * FROM rollups WHERE res = '${res}' UNION ALL ${deltasAt(res)})`;
+}

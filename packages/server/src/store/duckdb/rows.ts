@@ -1,0 +1,101 @@
+import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import { eventKey, type EventRecord } from '../../events/event.ts';
+import { MICROS_PER_MINUTE } from '../../shared/time.ts';
+import type { DerivedRows } from '../../usage/derive-rollups.ts';
+import { DIM_COLUMNS } from './schema.ts';
+import { decimalValue } from './sql.ts';
+
+function appendDims(ap: DuckDBAppender, dims: readonly (string | null)[]): void {
+  for (let i = 0; i < DIM_COLUMNS.length; i++) {
+    const v = dims[i];
+    if (v === undefined || v === null) ap.appendNull();
+    else ap.appendVarchar(v);
+  }
+}
+
+/** Appends raw events (the `events` primary key is the dedupe ledger). */
+export async function appendEvents(conn: DuckDBConnection, events: readonly EventRecord[], nowMicros: number): Promise<void> {
+  const now = BigInt(nowMicros);
+  const ap = await conn.createAppender('events');
+  for (const e of events) {
+    ap.appendVarchar(e.tenant);
+    ap.appendVarchar(e.id);
+    ap.appendVarchar(e.type);
+    ap.appendVarchar(e.source);
+    ap.appendBigInt(BigInt(e.time));
+    if (e.actor === null) ap.appendNull();
+    else ap.appendVarchar(e.actor);
+    ap.appendVarchar(e.dataJson);
+    ap.appendVarchar(e.contentHash);
+    ap.appendBigInt(now);
+    ap.endRow();
+  }
+  ap.closeSync();
+}
+
+/**
+ * Appends derived rows: unique facts once per (meter, tenant, minute, dimensions, value) and
+ * minute rollup deltas (hour and day are derived from minutes by compaction and queries).
+ * Returns the number of delta rows written.
+ */
+export async function appendDerived(conn: DuckDBConnection, derived: DerivedRows): Promise<number> {
+  if (derived.uniques.length > 0) {
+    const ap = await conn.createAppender('unique_facts');
+    const once = new Set<string>();
+    for (const u of derived.uniques) {
+      const minute = Math.floor(u.time / MICROS_PER_MINUTE) * MICROS_PER_MINUTE;
+      const key = `${u.meter}\u0000${u.tenant}\u0000${minute}\u0000${u.dimKey}\u0000${u.value}`;
+      if (once.has(key)) continue;
+      once.add(key);
+      ap.appendVarchar(u.meter);
+      ap.appendVarchar(u.tenant);
+      ap.appendBigInt(BigInt(minute));
+      ap.appendVarchar(u.dimKey);
+      appendDims(ap, u.dims);
+      ap.appendVarchar(u.value);
+      ap.endRow();
+    }
+    ap.closeSync();
+  }
+  const minutes = derived.rollups.filter((r) => r.res === 'minute');
+  if (minutes.length === 0) return 0;
+  const ap = await conn.createAppender('rollup_deltas');
+  for (const r of minutes) {
+    ap.appendVarchar(r.meter);
+    ap.appendVarchar(r.tenant);
+    ap.appendVarchar(r.res);
+    ap.appendBigInt(BigInt(r.bucket));
+    ap.appendVarchar(r.dimKey);
+    appendDims(ap, r.dims);
+    ap.appendBigInt(r.c.count);
+    for (const d of [r.c.sum, r.c.min, r.c.max, r.c.latest?.value ?? null]) {
+      if (d === null) ap.appendNull();
+      else ap.appendDecimal(decimalValue(d));
+    }
+    if (r.c.latest === null) {
+      ap.appendNull();
+      ap.appendNull();
+    } else {
+      ap.appendBigInt(BigInt(r.c.latest.time));
+      ap.appendVarchar(r.c.latest.id);
+    }
+    ap.endRow();
+  }
+  ap.closeSync();
+  return minutes.length;
+}
+
+/** Content hashes of the given events' (tenant, id) pairs that are already stored (committed). */
+export async function storedHashes(conn: DuckDBConnection, events: readonly EventRecord[]): Promise<Map<string, string>> {
+  if (events.length === 0) return new Map();
+  await conn.run('DELETE FROM stage_keys');
+  const ap = await conn.createAppender('stage_keys');
+  for (const e of events) {
+    ap.appendVarchar(e.tenant);
+    ap.appendVarchar(e.id);
+    ap.endRow();
+  }
+  ap.closeSync();
+  const rows = (await conn.runAndReadAll('SELECT e.tenant, e.id, e.content_hash FROM stage_keys k JOIN events e ON e.tenant = k.tenant AND e.id = k.id')).getRows();
+  return new Map(rows.map((r) => [eventKey(r[0] as string, r[1] as string), r[2] as string]));
+}
