@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { DemoTraffic, type DemoEvent } from '../src/demo/generator.ts';
-import { DDL } from '../src/store/duckdb/schema.ts';
+import { DDL, SETTINGS } from '../src/store/duckdb/schema.ts';
 import { BENCH_KEY, fmt, freePort, median, startServerProcess } from './support.ts';
 
 const { values: args } = parseArgs({ options: { events: { type: 'string', default: '200000' }, clients: { type: 'string', default: '4' }, batch: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '3' } } });
@@ -34,7 +34,8 @@ function makeEvents(round: number): DemoEvent[] {
 async function appenderRate(events: DemoEvent[], file: string): Promise<number> {
   const db = await DuckDBInstance.create(file);
   const c = await db.connect();
-  for (const ddl of DDL) await c.run(ddl);
+  for (const sql of [...SETTINGS, ...DDL]) await c.run(sql);
+  let seq = 1n;
   const secret = 'bench-secret-0123456789abcdef';
   const t0 = performance.now();
   for (let b = 0; b < events.length; b += BATCH) {
@@ -51,6 +52,7 @@ async function appenderRate(events: DemoEvent[], file: string): Promise<number> 
       ap.appendVarchar(data);
       ap.appendVarchar(createHash('sha256').update(data).digest('base64url'));
       ap.appendBigInt(BigInt(Date.now()) * 1000n);
+      ap.appendBigInt(seq++);
       ap.endRow();
     }
     ap.closeSync();

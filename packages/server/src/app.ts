@@ -48,10 +48,12 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   const clock = opts.clock ?? systemClock;
   const dataDir = resolve(config.store.dataDir);
   const registry = new MeterRegistry();
-  const store = await DuckDbStore.open({ path: join(dataDir, 'tally.duckdb'), derive: (events) => deriveRollups(events, (t) => registry.forType(t)), nowMicros: () => clock.nowMicros() });
+  const store = await DuckDbStore.open({ path: join(dataDir, 'tally.duckdb'), derive: (events) => deriveRollups(events, (t) => registry.forType(t), ['minute']), nowMicros: () => clock.nowMicros(), recoverOnOpen: false });
   try {
     const meters = new MeterService(store, registry);
     await meters.load();
+    // Rollups of events committed after the last flush are replayed with the stored meters.
+    await store.recover();
     for (const [i, def] of config.meters.entries()) {
       try {
         await meters.create(def);

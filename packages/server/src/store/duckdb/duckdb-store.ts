@@ -10,6 +10,7 @@ import type { Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
 import { DDL, DIM_COLUMNS, SETTINGS, ROLLUP_KEY, ROLLUP_MERGE, STAGING_DDL, deltasAt, rollupsAt } from './schema.ts';
+import { PendingRollups } from './pending-rollups.ts';
 import { appendDerived, appendEvents, storedHashes } from './rows.ts';
 import { lit, readBig, readScaled } from './sql.ts';
 
@@ -21,6 +22,12 @@ export interface DuckDbStoreOptions {
   derive: RollupDeriver;
   /** Clock for `ingested_us`. */
   nowMicros?: () => EpochMicros;
+  /**
+   * Replay events above the rollup watermark at open (default true). The server passes
+   * false and calls `recover()` once its meters are registered, because replay derives
+   * rollups with the live meter set.
+   */
+  recoverOnOpen?: boolean;
 }
 
 const SCAN_PAGE = 10_000;
@@ -28,11 +35,21 @@ const SCAN_PAGE = 10_000;
 const COMPACT_ROWS = 200_000;
 /** …or when the oldest pending delta is this old. */
 const COMPACT_EVERY_MS = 5_000;
+/** Flush in-memory rollups when they hold this many rows… */
+const FLUSH_ROWS = 100_000;
+/** …or when the oldest is this old. */
+const FLUSH_EVERY_MS = 2_000;
+const WATERMARK = 'rollup_watermark_seq';
 
 /**
- * The embedded store on one DuckDB file. One writer connection serialises writes through a
- * group-commit queue: each commit holds the raw events, the dedupe decision (the events
- * primary key) and the rollup upserts in one transaction, so a crash keeps all or none.
+ * The embedded store on one DuckDB file.
+ *
+ * Ingest commits hold only raw events (the `events` primary key is the dedupe ledger), each
+ * with a sequence number; two writer connections overlap one group's work with the previous
+ * group's commit, and commits happen in order. Rollups come from an in-process aggregator
+ * (`PendingRollups`) flushed with a committed watermark: rows and watermark in one
+ * transaction, replay above the watermark after a crash. Queries flush first, so answers
+ * always include every acknowledged event, exactly once.
  */
 export class DuckDbStore implements UsageStore {
   readonly engine = 'duckdb';
@@ -47,6 +64,11 @@ export class DuckDbStore implements UsageStore {
   private readonly inflight = new Map<string, string>();
   /** Resolves true when the latest started group committed (false if it failed). */
   private lastCommit: Promise<boolean> = Promise.resolve(true);
+  private readonly pending = new PendingRollups();
+  private nextSeq = 1;
+  private flushQueued = false;
+  private recovered: Promise<void>;
+  private markRecovered!: () => void;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -55,6 +77,7 @@ export class DuckDbStore implements UsageStore {
     private readonly opts: DuckDbStoreOptions,
   ) {
     this.queue = new GroupCommitQueue((events, slot) => this.writeBatch(events, slot), { slots: writers.length });
+    this.recovered = new Promise((r) => (this.markRecovered = r));
   }
 
   /** Opens (creating if needed) the database file and its schema. */
@@ -68,11 +91,13 @@ export class DuckDbStore implements UsageStore {
     const reader = await instance.connect();
     const store = new DuckDbStore(instance, writers, reader, opts);
     store.deltaRows = Number(readBig((await writer.runAndReadAll('SELECT count(*) FROM rollup_deltas')).getRows()[0]![0]));
+    store.nextSeq = Number(readBig((await writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM events')).getRows()[0]![0])) + 1;
     const keys = await writer.stream('SELECT tenant, id FROM events');
     for (let chunk = await keys.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await keys.fetchChunk()) {
       const [tenants, ids] = chunk.getColumns() as [string[], string[]];
       for (let i = 0; i < tenants.length; i++) store.seen.add(eventKey(tenants[i]!, ids[i]!));
     }
+    if (opts.recoverOnOpen !== false) await store.recover();
     return store;
   }
 
@@ -119,16 +144,19 @@ export class DuckDbStore implements UsageStore {
         }
       }
       if (fresh.length > 0) {
+        const firstSeq = this.nextSeq;
+        this.nextSeq += fresh.length;
         await conn.run('BEGIN TRANSACTION');
         try {
-          await appendEvents(conn, fresh, this.opts.nowMicros?.() ?? Date.now() * 1000);
-          this.deltaRows += await appendDerived(conn, this.opts.derive(fresh));
+          await appendEvents(conn, fresh, this.opts.nowMicros?.() ?? Date.now() * 1000, firstSeq);
           if (!(await ahead)) throw new Error('an earlier commit failed; this batch was rolled back');
           await conn.run('COMMIT');
         } catch (err) {
           await conn.run('ROLLBACK').catch(() => undefined);
           throw err;
         }
+        // In commit order (the next group commits only after this one settles).
+        this.pending.add(this.opts.derive(fresh), firstSeq + fresh.length - 1);
       } else if (!(await ahead)) throw new Error('an earlier commit failed; this batch was not acknowledged');
       for (const e of fresh) this.seen.add(eventKey(e.tenant, e.id));
       ok = true;
@@ -136,8 +164,61 @@ export class DuckDbStore implements UsageStore {
       for (const c of candidates) this.inflight.delete(c.key);
       settle(ok);
     }
-    this.scheduleCompaction();
+    this.scheduleFlush();
     return outcomes;
+  }
+
+  /**
+   * Replays committed events above the rollup watermark into the aggregator and flushes:
+   * after a crash the rollups catch up exactly. Writes and flushes wait for it.
+   */
+  async recover(): Promise<void> {
+    const watermark = Number((await this.getMeta(WATERMARK)) ?? '0');
+    let after = watermark;
+    for (;;) {
+      const rows = (await this.writer.runAndReadAll(`SELECT ${EVENT_COLUMNS}, seq FROM events WHERE seq > ${after} ORDER BY seq LIMIT ${SCAN_PAGE}`)).getRows();
+      if (rows.length === 0) break;
+      const page = rows.map(toEvent);
+      after = Number(rows[rows.length - 1]![8]);
+      this.pending.add(this.opts.derive(page), after);
+    }
+    this.markRecovered();
+    if (this.pending.size > 0) await this.queue.exclusive(() => this.flushPending());
+  }
+
+  /** Writes the aggregator's rows and its watermark in one transaction. */
+  private async flushPending(): Promise<void> {
+    await this.recovered;
+    if (this.pending.size === 0) return;
+    const rows = this.pending.rows();
+    const seq = this.pending.seq;
+    await this.transaction(async () => {
+      this.deltaRows += await appendDerived(this.writer, rows);
+      await this.writer.run(`INSERT OR REPLACE INTO meta VALUES (${lit(WATERMARK)}, ${lit(String(seq))})`);
+    });
+    this.pending.clear();
+  }
+
+  /** Queues a flush (and compaction when due) after the current writes, when enough is held. */
+  private scheduleFlush(): void {
+    if (this.flushQueued || this.closed || this.pending.size === 0) return;
+    if (this.pending.size < FLUSH_ROWS && this.pending.ageMs < FLUSH_EVERY_MS) return;
+    this.flushQueued = true;
+    void this.queue
+      .exclusive(async () => {
+        await this.flushPending();
+        if (this.deltaRows >= COMPACT_ROWS || Date.now() - this.lastCompaction >= COMPACT_EVERY_MS) await this.compact();
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.flushQueued = false;
+      });
+  }
+
+  /** Makes every acknowledged event visible to rollup queries. */
+  private async readable(): Promise<void> {
+    await this.recovered;
+    if (this.pending.size > 0) await this.queue.exclusive(() => this.flushPending());
   }
 
   /** Runs `fn` in a transaction on the first writer (exclusive work: compaction, meters). */
@@ -182,28 +263,21 @@ export class DuckDbStore implements UsageStore {
     this.lastCompaction = Date.now();
   }
 
-  /** Schedules a compaction after the current writes when enough deltas piled up. */
-  private scheduleCompaction(): void {
-    if (this.compactionQueued || this.closed || this.deltaRows === 0) return;
-    if (this.deltaRows < COMPACT_ROWS && Date.now() - this.lastCompaction < COMPACT_EVERY_MS) return;
-    this.compactionQueued = true;
-    void this.queue
-      .exclusive(() => this.compact())
-      .catch(() => undefined)
-      .finally(() => {
-        this.compactionQueued = false;
-      });
-  }
-
   /** Compacts now (tests and benchmarks use it to measure the steady state). */
   compactNow(): Promise<void> {
-    return this.queue.exclusive(() => this.compact());
+    return this.queue.exclusive(async () => {
+      await this.flushPending();
+      await this.compact();
+    });
   }
 
   createMeter(def: MeterDefinition, derive: RollupDeriver, onCommitted: () => void): Promise<{ backfilled: number; skipped: number }> {
     return this.queue.exclusive(async () => {
       let backfilled = 0;
       let skipped = 0;
+      // Everything committed so far reaches the rollups first, so the backfill (all stored
+      // events, for the new meter only) and later replays never overlap.
+      await this.flushPending();
       await this.transaction(async () => {
         await this.writer.run(`INSERT INTO meters VALUES (${lit(def.slug)}, ${lit(JSON.stringify(def))}, ${Date.now() * 1000})`);
         for await (const page of this.scanWith(this.writer, def.eventType, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
@@ -224,6 +298,7 @@ export class DuckDbStore implements UsageStore {
   }
 
   async aggregate(q: AggregateQuery, res: Resolution): Promise<AggregateRow[]> {
+    await this.readable();
     const sql = aggregateSql(q, rollupsAt(res), 'bucket_us', [], ROLLUP_MERGE);
     const rows = (await this.reader.runAndReadAll(sql)).getRows();
     const k = 2 + q.groupDims.length;
@@ -245,6 +320,7 @@ export class DuckDbStore implements UsageStore {
   }
 
   async countUnique(q: AggregateQuery): Promise<UniqueRow[]> {
+    await this.readable();
     const sql = aggregateSql(q, 'unique_facts', 'bucket_us', [], ['count(DISTINCT t.value)']);
     const rows = (await this.reader.runAndReadAll(sql)).getRows();
     const k = 2 + q.groupDims.length;
@@ -261,16 +337,9 @@ export class DuckDbStore implements UsageStore {
       const where = [`type = ${lit(type)}`, `time_us >= ${from}`, `time_us < ${to}`];
       if (tenants) where.push(`tenant IN (${tenants.map(lit).join(', ')})`);
       if (after) where.push(`(time_us, tenant, id) > (${after[0]}, ${lit(after[1])}, ${lit(after[2])})`);
-      const rows = (
-        await conn.runAndReadAll(
-          `SELECT tenant, id, type, source, time_us, actor, data, content_hash FROM events WHERE ${where.join(' AND ')} ORDER BY time_us, tenant, id LIMIT ${SCAN_PAGE}`,
-        )
-      ).getRows();
+      const rows = (await conn.runAndReadAll(`SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY time_us, tenant, id LIMIT ${SCAN_PAGE}`)).getRows();
       if (rows.length === 0) return;
-      const page = rows.map((r) => {
-        const dataJson = r[6] as string;
-        return { tenant: r[0] as string, id: r[1] as string, type: r[2] as string, source: r[3] as string, time: Number(r[4]), actor: r[5] as string | null, data: JSON.parse(dataJson) as Record<string, unknown>, dataJson, contentHash: r[7] as string };
-      });
+      const page = rows.map(toEvent);
       yield page;
       const last = page[page.length - 1]!;
       after = [last.time, last.tenant, last.id];
@@ -330,7 +399,12 @@ export class DuckDbStore implements UsageStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.queue.exclusive(() => this.compact()).catch(() => undefined);
+    await this.queue
+      .exclusive(async () => {
+        await this.flushPending();
+        await this.compact();
+      })
+      .catch(() => undefined);
     await this.writer.run('CHECKPOINT').catch(() => undefined);
     for (const w of this.writers) w.closeSync();
     this.reader.closeSync();
@@ -338,3 +412,10 @@ export class DuckDbStore implements UsageStore {
   }
 }
 
+const EVENT_COLUMNS = 'tenant, id, type, source, time_us, actor, data, content_hash';
+
+/** An `events` row (columns as EVENT_COLUMNS) back into an EventRecord. */
+function toEvent(r: unknown[]): EventRecord {
+  const dataJson = r[6] as string;
+  return { tenant: r[0] as string, id: r[1] as string, type: r[2] as string, source: r[3] as string, time: Number(r[4]), actor: r[5] as string | null, data: JSON.parse(dataJson) as Record<string, unknown>, dataJson, contentHash: r[7] as string };
+}

@@ -13,10 +13,11 @@ function appendDims(ap: DuckDBAppender, dims: readonly (string | null)[]): void 
   }
 }
 
-/** Appends raw events (the `events` primary key is the dedupe ledger). */
-export async function appendEvents(conn: DuckDBConnection, events: readonly EventRecord[], nowMicros: number): Promise<void> {
+/** Appends raw events with consecutive sequence numbers (the `events` primary key is the dedupe ledger). */
+export async function appendEvents(conn: DuckDBConnection, events: readonly EventRecord[], nowMicros: number, firstSeq: number): Promise<void> {
   const now = BigInt(nowMicros);
   const ap = await conn.createAppender('events');
+  let seq = BigInt(firstSeq);
   for (const e of events) {
     ap.appendVarchar(e.tenant);
     ap.appendVarchar(e.id);
@@ -28,6 +29,7 @@ export async function appendEvents(conn: DuckDBConnection, events: readonly Even
     ap.appendVarchar(e.dataJson);
     ap.appendVarchar(e.contentHash);
     ap.appendBigInt(now);
+    ap.appendBigInt(seq++);
     ap.endRow();
   }
   ap.closeSync();

@@ -22,7 +22,9 @@ export const DDL = [
   `CREATE TABLE IF NOT EXISTS events (
      tenant VARCHAR NOT NULL, id VARCHAR NOT NULL, type VARCHAR NOT NULL, source VARCHAR NOT NULL,
      time_us BIGINT NOT NULL, actor VARCHAR, data VARCHAR NOT NULL, content_hash VARCHAR NOT NULL,
-     ingested_us BIGINT NOT NULL, PRIMARY KEY (tenant, id))`,
+     ingested_us BIGINT NOT NULL, seq BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (tenant, id))`,
+  // Stores created before the rollup watermark: their rows were rolled up in-transaction (seq 0).
+  `ALTER TABLE events ADD COLUMN IF NOT EXISTS seq BIGINT DEFAULT 0`,
   `CREATE TABLE IF NOT EXISTS meters (slug VARCHAR PRIMARY KEY, definition VARCHAR NOT NULL, created_us BIGINT NOT NULL)`,
   ...['rollups', 'rollup_deltas'].map(
     (t) => `CREATE TABLE IF NOT EXISTS ${t} (
