@@ -62,9 +62,14 @@ const queryArb = fc.record({
   filterRoute: fc.option(fc.constantFrom(...ROUTES), { freq: 3 }),
 });
 
-function iso(ms: number, micros = 0): string {
-  const base = new Date(ms).toISOString();
-  return micros === 0 ? base : `${base.slice(0, 19)}.${String(micros).padStart(6, '0')}Z`;
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** RFC 3339 with microseconds, from epoch microseconds. */
+function isoMicros(us: number): string {
+  const seconds = Math.floor(us / 1_000_000);
+  return `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${String(us - seconds * 1_000_000).padStart(6, '0')}Z`;
 }
 
 describe('rollup answers equal a recomputation from raw events', () => {
@@ -74,11 +79,11 @@ describe('rollup answers equal a recomputation from raw events', () => {
         const r = run++;
         const tenantName = (t: number) => `p${r}-t${t}`;
         const sent = events.map((e, i) => {
-          const ms = BASE + e.minute * 60_000 + Math.floor(e.micros / 1000);
+          const us = (BASE + e.minute * 60_000) * 1000 + e.micros; // micros: offset within the minute
           const data: Record<string, unknown> = { method: e.method, bytes: e.bytes, ms: e.ms };
           if (e.route !== null) data.route = e.route;
           const extra = e.actor === null ? {} : { actor: `user-${e.actor}` };
-          return { ev: ce(`p${r}-${i}`, tenantName(e.tenant), iso(BASE + e.minute * 60_000, e.micros), data, extra), us: ms * 1000 + (e.micros % 1000), gen: e, id: `p${r}-${i}` };
+          return { ev: ce(`p${r}-${i}`, tenantName(e.tenant), isoMicros(us), data, extra), us, gen: e, id: `p${r}-${i}` };
         });
         const ingest = await s.request('POST', '/v1/events', sent.map((x) => x.ev));
         expect(ingest.body.accepted).toBe(events.length);

@@ -1,5 +1,5 @@
 import type { AppendOutcome, EventRecord } from '../events/event.ts';
-import type { MeterDefinition } from '../meters/meter.ts';
+import type { Aggregation, MeterDefinition } from '../meters/meter.ts';
 import type { EpochMicros } from '../shared/time.ts';
 import type { Components } from '../usage/components.ts';
 import type { DerivedRows } from '../usage/derive-rollups.ts';
@@ -26,6 +26,11 @@ export interface AggregateQuery {
   groupDims: number[];
   /** Dimension position → allowed values. */
   filters: { dim: number; values: string[] }[];
+  /**
+   * The meter's aggregation, when known: a store may then compute only the components that
+   * aggregation reads (COUNT needs no sums, only LATEST needs the latest value).
+   */
+  aggregation?: Aggregation;
 }
 
 /** One aggregated group of one window. `dims` follows `groupDims`. */

@@ -66,7 +66,7 @@ export class QueryService {
     const groupBy = q.groupBy ?? [];
     const groupDims = groupBy.filter((g) => g !== 'tenant').map((g) => dimIndex(meter, g, 'groupBy'));
     const filters = Object.entries(q.filterGroupBy ?? {}).map(([dim, values]) => ({ dim: dimIndex(meter, dim, `filterGroupBy[${dim}]`), values }));
-    const aq: AggregateQuery = { meter: meter.slug, from, to, windows: windows.layout, groupByTenant: groupBy.includes('tenant'), groupDims, filters };
+    const aq: AggregateQuery = { meter: meter.slug, from, to, windows: windows.layout, groupByTenant: groupBy.includes('tenant'), groupDims, filters, aggregation: meter.def.aggregation };
     if (q.tenants && q.tenants.length > 0) aq.tenants = q.tenants;
 
     let resolution: Resolution | 'raw';
@@ -86,10 +86,11 @@ export class QueryService {
     rows.sort((a, b) => a.window - b.window || cmp(a.tenant, b.tenant) || cmpDims(a.dims, b.dims));
     const soleTenant = aq.tenants?.length === 1 ? aq.tenants[0]! : null;
     const groupNames = groupDims.map((d) => meter.dimensions[d]!);
+    const labels = windows.boundaries.map(formatMicros);
     const data = rows.map((r) => ({
       value: r.value,
-      windowStart: formatMicros(windows.boundaries[r.window]!),
-      windowEnd: formatMicros(windows.boundaries[r.window + 1]!),
+      windowStart: labels[r.window]!,
+      windowEnd: labels[r.window + 1]!,
       tenant: aq.groupByTenant ? r.tenant : soleTenant,
       groupBy: Object.fromEntries(groupNames.map((n, i) => [n, r.dims[i] ?? null])),
     }));

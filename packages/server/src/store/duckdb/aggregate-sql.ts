@@ -24,5 +24,5 @@ export function aggregateSql(q: AggregateQuery, table: string, timeCol: string, 
   }
   const keys = [`${windowExpr} AS w`, q.groupByTenant ? 't.tenant AS tenant' : 'NULL::VARCHAR AS tenant', ...q.groupDims.map((d, i) => `t.${DIM_COLUMNS[d]!} AS g${i}`)];
   const groupBy = keys.map((_, i) => String(i + 1)).join(', ');
-  return `SELECT ${[...keys, ...measures].join(', ')} FROM ${from} WHERE ${where.join(' AND ')} GROUP BY ${groupBy} ORDER BY ${groupBy}`;
+  return `SELECT ${[...keys, ...measures].join(', ')} FROM ${from} WHERE ${where.join(' AND ')} GROUP BY ${groupBy}`;
 }

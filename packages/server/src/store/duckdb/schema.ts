@@ -55,7 +55,7 @@ export const ROLLUP_KEY = ['meter', 'tenant', 'res', 'bucket_us', 'dim_key'];
 
 /** Merges partial aggregates (the same expressions serve compaction and queries). */
 export const ROLLUP_MERGE = [
-  'sum(cnt)',
+  'sum(cnt)::BIGINT',
   'sum(sum)',
   'min(min)',
   'max(max)',

@@ -1,0 +1,132 @@
+/**
+ * bench:query — per-tenant daily usage for 30 days, answered from rollups (the query API's
+ * path) vs a raw scan of the same events by DuckDB itself, on the same file in the same run.
+ * Default: 10 M events over 30 days and 1,000 tenants, ingested through the store's full
+ * write path (dedupe ledger, sequence, rollups). Prints both latencies and the ratio.
+ *
+ *   npm run bench:query [-- --events 10000000 --tenants 1000 --rounds 5]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { Presets, SingleBar } from 'cli-progress';
+import type { EventRecord } from '../src/events/event.ts';
+import { MeterRegistry } from '../src/meters/registry.ts';
+import { MICROS_PER_DAY } from '../src/shared/time.ts';
+import { DuckDbStore } from '../src/store/duckdb/duckdb-store.ts';
+import { deriveRollups } from '../src/usage/derive-rollups.ts';
+import { QueryService } from '../src/usage/query-service.ts';
+import { fmt, median } from './support.ts';
+
+const { values: args } = parseArgs({ options: { events: { type: 'string', default: '10000000' }, tenants: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '5' }, batch: { type: 'string', default: '20000' } } });
+const N = Number(args.events);
+const TENANTS = Number(args.tenants);
+const ROUNDS = Number(args.rounds);
+const BATCH = Number(args.batch);
+const DAYS = 30;
+const dir = mkdtempSync(join(tmpdir(), 'tally-bench-query-'));
+const path = join(dir, 'bench.duckdb');
+const START = Math.floor(Date.now() / 1000 / 86400 - DAYS) * MICROS_PER_DAY;
+const END = START + DAYS * MICROS_PER_DAY;
+const ROUTES = ['/v1/users/:id', '/v1/projects', '/v1/search', '/v1/files', '/v1/tasks/:id', '/v1/reports/:id', '/v1/events', '/v1/health'];
+
+const registry = new MeterRegistry([{ slug: 'calls', eventType: 'api.request', aggregation: 'COUNT', groupBy: { route: '$.route' } }]);
+const open = () => DuckDbStore.open({ path, derive: (e) => deriveRollups(e, (t) => registry.forType(t), ['minute']) });
+
+/** Heavy-tailed tenant sizes: tenant k gets weight 1/(k+1). */
+function tenantPicker(): () => string {
+  const cdf: number[] = [];
+  let acc = 0;
+  for (let k = 0; k < TENANTS; k++) cdf.push((acc += 1 / (k + 1)));
+  let x = 12345;
+  return () => {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const r = (x / 2 ** 32) * acc;
+    let lo = 0;
+    let hi = cdf.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < r) lo = mid + 1;
+      else hi = mid;
+    }
+    return `tenant-${String(lo).padStart(4, '0')}`;
+  };
+}
+
+console.log(`bench:query — ${fmt(N)} events over ${DAYS} days and ${fmt(TENANTS)} tenants, node ${process.version}`);
+{
+  const store = await open();
+  const pick = tenantPicker();
+  const bar = new SingleBar({ format: 'ingest |{bar}| {percentage}% {value}/{total} events  {rate} ev/s  eta {eta_formatted}' }, Presets.shades_classic);
+  const t0 = Date.now();
+  bar.start(N, 0, { rate: 0 });
+  for (let i = 0; i < N; i += BATCH) {
+    const n = Math.min(BATCH, N - i);
+    const events: EventRecord[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const j = i + k;
+      const data = { route: ROUTES[j % ROUTES.length]! };
+      events[k] = { tenant: pick(), id: `e${j}`, type: 'api.request', source: 'bench', time: START + Math.floor((j / N) * (END - START)), actor: null, data, dataJson: JSON.stringify(data), contentHash: String(j) };
+    }
+    await store.append(events);
+    bar.update(i + n, { rate: fmt((i + n) / ((Date.now() - t0) / 1000)) });
+  }
+  bar.stop();
+  await store.compactNow();
+  await store.close();
+  console.log(`ingested and compacted in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+type Answer = Map<string, bigint>;
+
+/** The query API's path: QueryService over the rollups (DAY windows, grouped by tenant). */
+async function viaRollups(tenant?: string): Promise<{ ms: number[]; answer: Answer; resolution: string }> {
+  const store = await open();
+  const queries = new QueryService(store, registry, { nowMicros: () => END });
+  const ms: number[] = [];
+  let answer: Answer = new Map();
+  let resolution = '';
+  for (let r = 0; r < ROUNDS + 1; r++) {
+    const t0 = performance.now();
+    const res = await queries.query({ meter: 'calls', from: START, to: END, windowSize: 'DAY', groupBy: ['tenant'], ...(tenant ? { tenants: [tenant] } : {}) });
+    if (r > 0) ms.push(performance.now() - t0);
+    resolution = res.resolution;
+    answer = new Map(res.data.map((d) => [`${d.tenant}|${d.windowStart}`, BigInt(d.value!)]));
+  }
+  await store.close();
+  return { ms, answer, resolution };
+}
+
+/** The engine's raw scan of the same events: GROUP BY tenant, day over `events`. */
+async function viaRawScan(tenant?: string): Promise<{ ms: number[]; answer: Answer }> {
+  const db = await DuckDBInstance.create(path);
+  const c = await db.connect();
+  const ms: number[] = [];
+  let answer: Answer = new Map();
+  const where = `type = 'api.request' AND time_us >= ${START} AND time_us < ${END}${tenant ? ` AND tenant = '${tenant}'` : ''}`;
+  for (let r = 0; r < ROUNDS + 1; r++) {
+    const t0 = performance.now();
+    const rows = (await c.runAndReadAll(`SELECT tenant, (time_us // ${MICROS_PER_DAY}) * ${MICROS_PER_DAY} AS day, count(*) FROM events WHERE ${where} GROUP BY ALL`)).getRows();
+    if (r > 0) ms.push(performance.now() - t0);
+    answer = new Map(rows.map((x) => [`${x[0] as string}|${new Date(Number(x[1]) / 1000).toISOString()}`, x[2] as bigint]));
+  }
+  c.closeSync();
+  db.closeSync();
+  return { ms, answer };
+}
+
+function same(a: Answer, b: Answer): boolean {
+  return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
+}
+
+for (const [label, tenant] of [['all tenants, daily, 30 days', undefined], ['one tenant (portal), daily, 30 days', 'tenant-0007']] as const) {
+  const rollup = await viaRollups(tenant);
+  const raw = await viaRawScan(tenant);
+  if (!same(rollup.answer, raw.answer)) throw new Error(`${label}: rollup and raw answers differ (${rollup.answer.size} vs ${raw.answer.size} cells)`);
+  const r = median(rollup.ms);
+  const s = median(raw.ms);
+  console.log(`  ${label.padEnd(38)} rollups (${rollup.resolution}) ${r.toFixed(1).padStart(8)} ms   raw scan ${s.toFixed(1).padStart(8)} ms   ${(s / r).toFixed(1)}× faster (target ≥ 20×), ${fmt(rollup.answer.size)} cells, answers equal`);
+}
+rmSync(dir, { recursive: true, force: true });
