@@ -31,12 +31,13 @@ function makeEvents(round: number): DemoEvent[] {
 }
 
 /** The ceiling: DuckDB's appender, same table, same events, one commit per batch. */
-async function appenderRate(events: DemoEvent[], file: string): Promise<number> {
+async function appenderRate(events: DemoEvent[], file: string): Promise<{ rate: number; cpuUs: number }> {
   const db = await DuckDBInstance.create(file);
   const c = await db.connect();
   for (const sql of [...SETTINGS, ...DDL]) await c.run(sql);
   let seq = 1n;
   const secret = 'bench-secret-0123456789abcdef';
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let b = 0; b < events.length; b += BATCH) {
     await c.run('BEGIN TRANSACTION');
@@ -60,17 +61,27 @@ async function appenderRate(events: DemoEvent[], file: string): Promise<number> 
   }
   const rate = events.length / ((performance.now() - t0) / 1000);
   c.closeSync();
-  db.closeSync();
-  return rate;
+  db.closeSync(); // checkpoints, like the server's graceful close
+  const cpu = process.cpuUsage(cpu0);
+  return { rate, cpuUs: (cpu.user + cpu.system) / events.length };
+}
+
+/** CPU time (µs) a process has used so far, all threads (Linux /proc). */
+function processCpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
+  return (ticks * 1_000_000) / 100; // USER_HZ is 100 on Linux
 }
 
 /** Our server over HTTP: CLIENTS concurrent clients posting pre-serialised batches. */
-async function httpRate(events: DemoEvent[], configFile: string): Promise<{ rate: number; accepted: number }> {
-  const server = await startServerProcess(configFile, await freePort());
+async function httpRate(events: DemoEvent[], configFile: string): Promise<{ rate: number; accepted: number; cpuUs: number }> {
+  const cpuFile = `${configFile}.cpu.json`;
+  const server = await startServerProcess(configFile, await freePort(), { TALLY_CPU_REPORT: cpuFile });
   const bodies: string[] = [];
   for (let b = 0; b < events.length; b += BATCH) bodies.push(JSON.stringify(events.slice(b, b + BATCH)));
   let accepted = 0;
   let next = 0;
+  const cpu0 = processCpuMicros(server.child.pid!); // after start-up
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
@@ -82,8 +93,10 @@ async function httpRate(events: DemoEvent[], configFile: string): Promise<{ rate
     }),
   );
   const rate = events.length / ((performance.now() - t0) / 1000);
-  await server.stop();
-  return { rate, accepted };
+  await server.stop(); // graceful: flushes and compacts the rollups, so their cost is counted
+  const used = JSON.parse(readFileSync(cpuFile, 'utf8')) as { user: number; system: number };
+  const cpuUs = (used.user + used.system - cpu0) / events.length;
+  return { rate, accepted, cpuUs };
 }
 
 const baseConfig = parseYaml(readFileSync(join(import.meta.dirname, '../../../tally.config.yaml'), 'utf8')) as Record<string, unknown>;
@@ -96,6 +109,7 @@ console.log(`bench:ingest — ${fmt(N)} demo events per run, batches of ${BATCH}
 const results: string[] = [];
 for (const v of variants) {
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   const ours: number[] = [];
   const ceiling: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -107,12 +121,17 @@ for (const v of variants) {
     const h = await httpRate(events, cfg);
     if (h.accepted !== N) throw new Error(`expected ${N} accepted, got ${h.accepted}`);
     ours.push(h.rate);
-    ceiling.push(a);
-    ratios.push(h.rate / a);
-    console.log(`  [${v.name}] round ${r + 1}: DuckDB appender ${fmt(a)} ev/s · Tally HTTP ${fmt(h.rate)} ev/s · ratio ${(h.rate / a).toFixed(2)}`);
+    ceiling.push(a.rate);
+    ratios.push(h.rate / a.rate);
+    cpuRatios.push(a.cpuUs / h.cpuUs);
+    console.log(
+      `  [${v.name}] round ${r + 1}: DuckDB appender ${fmt(a.rate)} ev/s (${a.cpuUs.toFixed(1)} CPU µs/ev) · Tally HTTP ${fmt(h.rate)} ev/s (${h.cpuUs.toFixed(1)} CPU µs/ev) · rate ratio ${(h.rate / a.rate).toFixed(2)}`,
+    );
   }
-  results.push(`${v.name.padEnd(36)} appender ${fmt(median(ceiling)).padStart(9)} ev/s   Tally HTTP ${fmt(median(ours)).padStart(9)} ev/s   ratio ${median(ratios).toFixed(2)}× (target ≥ 0.5)`);
+  results.push(
+    `${v.name.padEnd(36)} appender ${fmt(median(ceiling)).padStart(9)} ev/s   Tally HTTP ${fmt(median(ours)).padStart(9)} ev/s   rate ratio ${median(ratios).toFixed(2)}× (target ≥ 0.5)   CPU-per-event ratio ${median(cpuRatios).toFixed(2)}×`,
+  );
 }
-console.log('\nmedians:');
+console.log('\nmedians (the CPU-per-event ratio is appender CPU ÷ server CPU per event: what the rate ratio would be on an otherwise idle machine):');
 for (const r of results) console.log(`  ${r}`);
 rmSync(dir, { recursive: true, force: true });

@@ -19,9 +19,9 @@ export function freePort(): Promise<number> {
 }
 
 /** Starts `tally serve` with a config file and waits until it is ready. */
-export async function startServerProcess(config: string, port: number): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
+export async function startServerProcess(config: string, port: number, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', config, '--port', String(port)], {
-    env: { ...process.env, TALLY_ADMIN_KEY: BENCH_KEY, TALLY_LOG_LEVEL: 'warn' },
+    env: { ...process.env, TALLY_ADMIN_KEY: BENCH_KEY, TALLY_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -32,9 +32,9 @@ export interface DuckDbStoreOptions {
 
 const SCAN_PAGE = 10_000;
 /** Compact when this many delta rows are pending… */
-const COMPACT_ROWS = 200_000;
+const COMPACT_ROWS = 1_000_000;
 /** …or when the oldest pending delta is this old. */
-const COMPACT_EVERY_MS = 5_000;
+const COMPACT_EVERY_MS = 60_000;
 /** Flush in-memory rollups when they hold this many rows… */
 const FLUSH_ROWS = 100_000;
 /** …or when the oldest is this old. */
@@ -64,7 +64,9 @@ export class DuckDbStore implements UsageStore {
   private readonly inflight = new Map<string, string>();
   /** Resolves true when the latest started group committed (false if it failed). */
   private lastCommit: Promise<boolean> = Promise.resolve(true);
-  private readonly pending = new PendingRollups();
+  private pending = new PendingRollups();
+  /** Serialises rollup flushes and compactions on their own connection, beside ingest. */
+  private lane: Promise<unknown> = Promise.resolve();
   private nextSeq = 1;
   private flushQueued = false;
   private recovered: Promise<void>;
@@ -73,6 +75,7 @@ export class DuckDbStore implements UsageStore {
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly writers: DuckDBConnection[],
+    private readonly rollupConn: DuckDBConnection,
     private readonly reader: DuckDBConnection,
     private readonly opts: DuckDbStoreOptions,
   ) {
@@ -89,7 +92,7 @@ export class DuckDbStore implements UsageStore {
     for (const sql of [...SETTINGS, ...DDL]) await writer.run(sql);
     for (const w of writers) for (const ddl of STAGING_DDL) await w.run(ddl);
     const reader = await instance.connect();
-    const store = new DuckDbStore(instance, writers, reader, opts);
+    const store = new DuckDbStore(instance, writers, await instance.connect(), reader, opts);
     store.deltaRows = Number(readBig((await writer.runAndReadAll('SELECT count(*) FROM rollup_deltas')).getRows()[0]![0]));
     store.nextSeq = Number(readBig((await writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM events')).getRows()[0]![0])) + 1;
     const keys = await writer.stream('SELECT tenant, id FROM events');
@@ -165,6 +168,8 @@ export class DuckDbStore implements UsageStore {
       settle(ok);
     }
     this.scheduleFlush();
+    // Backpressure: when the rollup lane falls far behind, ingest waits for it (memory stays bounded).
+    if (this.pending.size > 4 * FLUSH_ROWS) await this.lane;
     return outcomes;
   }
 
@@ -183,20 +188,35 @@ export class DuckDbStore implements UsageStore {
       this.pending.add(this.opts.derive(page), after);
     }
     this.markRecovered();
-    if (this.pending.size > 0) await this.queue.exclusive(() => this.flushPending());
+    await this.onLane(() => this.flushPending());
   }
 
-  /** Writes the aggregator's rows and its watermark in one transaction. */
+  /** Runs `fn` on the rollup lane (after the lane's earlier work). */
+  private onLane<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(fn, fn);
+    this.lane = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Writes the aggregator's rows and their watermark in one transaction (on the rollup lane).
+   * Ingest goes on meanwhile into a fresh aggregator; on failure the rows go back into it.
+   */
   private async flushPending(): Promise<void> {
     await this.recovered;
     if (this.pending.size === 0) return;
-    const rows = this.pending.rows();
-    const seq = this.pending.seq;
-    await this.transaction(async () => {
-      this.deltaRows += await appendDerived(this.writer, rows);
-      await this.writer.run(`INSERT OR REPLACE INTO meta VALUES (${lit(WATERMARK)}, ${lit(String(seq))})`);
-    });
-    this.pending.clear();
+    const taken = this.pending;
+    this.pending = new PendingRollups();
+    const rows = taken.rows();
+    try {
+      await this.transaction(this.rollupConn, async () => {
+        this.deltaRows += await appendDerived(this.rollupConn, rows);
+        await this.rollupConn.run(`INSERT OR REPLACE INTO meta VALUES (${lit(WATERMARK)}, ${lit(String(taken.seq))})`);
+      });
+    } catch (err) {
+      this.pending.add(rows, taken.seq);
+      throw err;
+    }
   }
 
   /** Queues a flush (and compaction when due) after the current writes, when enough is held. */
@@ -204,11 +224,10 @@ export class DuckDbStore implements UsageStore {
     if (this.flushQueued || this.closed || this.pending.size === 0) return;
     if (this.pending.size < FLUSH_ROWS && this.pending.ageMs < FLUSH_EVERY_MS) return;
     this.flushQueued = true;
-    void this.queue
-      .exclusive(async () => {
-        await this.flushPending();
-        if (this.deltaRows >= COMPACT_ROWS || Date.now() - this.lastCompaction >= COMPACT_EVERY_MS) await this.compact();
-      })
+    void this.onLane(async () => {
+      await this.flushPending();
+      if (this.deltaRows >= COMPACT_ROWS || Date.now() - this.lastCompaction >= COMPACT_EVERY_MS) await this.compact();
+    })
       .catch(() => undefined)
       .finally(() => {
         this.flushQueued = false;
@@ -218,17 +237,17 @@ export class DuckDbStore implements UsageStore {
   /** Makes every acknowledged event visible to rollup queries. */
   private async readable(): Promise<void> {
     await this.recovered;
-    if (this.pending.size > 0) await this.queue.exclusive(() => this.flushPending());
+    await this.onLane(() => this.flushPending());
   }
 
-  /** Runs `fn` in a transaction on the first writer (exclusive work: compaction, meters). */
-  private async transaction(fn: () => Promise<void>): Promise<void> {
-    await this.writer.run('BEGIN TRANSACTION');
+  /** Runs `fn` in a transaction on `conn`. */
+  private async transaction(conn: DuckDBConnection, fn: () => Promise<void>): Promise<void> {
+    await conn.run('BEGIN TRANSACTION');
     try {
       await fn();
-      await this.writer.run('COMMIT');
+      await conn.run('COMMIT');
     } catch (err) {
-      await this.writer.run('ROLLBACK').catch(() => undefined);
+      await conn.run('ROLLBACK').catch(() => undefined);
       throw err;
     }
   }
@@ -248,16 +267,16 @@ export class DuckDbStore implements UsageStore {
     const dims = DIM_COLUMNS.map((d) => `any_value(${d})`).join(', ');
     // Deltas arrive roughly in time order: bounding the scan of `rollups` lets zone maps skip the past.
     const near = 'r.bucket_us >= (SELECT min(bucket_us) FROM touched) AND r.bucket_us <= (SELECT max(bucket_us) FROM touched)';
-    await this.transaction(async () => {
-      await this.writer.run(`CREATE OR REPLACE TEMP TABLE d3 AS ${(['minute', 'hour', 'day'] as const).map(deltasAt).join(' UNION ALL ')}`);
-      await this.writer.run(`CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT ${key} FROM d3`);
-      await this.writer.run(
+    await this.transaction(this.rollupConn, async () => {
+      await this.rollupConn.run(`CREATE OR REPLACE TEMP TABLE d3 AS ${(['minute', 'hour', 'day'] as const).map(deltasAt).join(' UNION ALL ')}`);
+      await this.rollupConn.run(`CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT ${key} FROM d3`);
+      await this.rollupConn.run(
         `CREATE OR REPLACE TEMP TABLE merged AS SELECT ${key}, ${dims}, ${ROLLUP_MERGE.join(', ')} FROM
            (SELECT r.* FROM rollups r SEMI JOIN touched USING (${key}) WHERE ${near} UNION ALL SELECT * FROM d3) GROUP BY ${key}`,
       );
-      await this.writer.run(`DELETE FROM rollups r USING touched t WHERE ${near} AND ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
-      await this.writer.run('INSERT INTO rollups SELECT * FROM merged');
-      await this.writer.run('DELETE FROM rollup_deltas');
+      await this.rollupConn.run(`DELETE FROM rollups r USING touched t WHERE ${near} AND ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
+      await this.rollupConn.run('INSERT INTO rollups SELECT * FROM merged');
+      await this.rollupConn.run('DELETE FROM rollup_deltas');
     });
     this.deltaRows = 0;
     this.lastCompaction = Date.now();
@@ -265,7 +284,7 @@ export class DuckDbStore implements UsageStore {
 
   /** Compacts now (tests and benchmarks use it to measure the steady state). */
   compactNow(): Promise<void> {
-    return this.queue.exclusive(async () => {
+    return this.onLane(async () => {
       await this.flushPending();
       await this.compact();
     });
@@ -277,8 +296,8 @@ export class DuckDbStore implements UsageStore {
       let skipped = 0;
       // Everything committed so far reaches the rollups first, so the backfill (all stored
       // events, for the new meter only) and later replays never overlap.
-      await this.flushPending();
-      await this.transaction(async () => {
+      await this.onLane(() => this.flushPending());
+      await this.transaction(this.writer, async () => {
         await this.writer.run(`INSERT INTO meters VALUES (${lit(def.slug)}, ${lit(JSON.stringify(def))}, ${Date.now() * 1000})`);
         for await (const page of this.scanWith(this.writer, def.eventType, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
           const derived = derive(page);
@@ -406,14 +425,14 @@ export class DuckDbStore implements UsageStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.queue
-      .exclusive(async () => {
-        await this.flushPending();
-        await this.compact();
-      })
-      .catch(() => undefined);
+    await this.queue.drain().catch(() => undefined);
+    await this.onLane(async () => {
+      await this.flushPending();
+      await this.compact();
+    }).catch(() => undefined);
     await this.writer.run('CHECKPOINT').catch(() => undefined);
     for (const w of this.writers) w.closeSync();
+    this.rollupConn.closeSync();
     this.reader.closeSync();
     this.instance.closeSync();
   }
