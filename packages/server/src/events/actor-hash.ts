@@ -6,13 +6,32 @@ import { createHmac, randomBytes } from 'node:crypto';
  */
 export class ActorHasher {
   private readonly key: Buffer;
-  constructor(secret: string) {
+  /** Recent ids → hash: the same users send most events, and an HMAC costs microseconds. */
+  private recent = new Map<string, string>();
+  private older = new Map<string, string>();
+
+  constructor(
+    secret: string,
+    private readonly cacheSize = 50_000,
+  ) {
     this.key = Buffer.from(secret, 'utf8');
   }
 
   /** HMAC-SHA256 of the id, hex. */
   hash(actorId: string): string {
-    return createHmac('sha256', this.key).update(actorId, 'utf8').digest('hex');
+    const hit = this.recent.get(actorId) ?? this.older.get(actorId);
+    if (hit !== undefined) {
+      this.recent.set(actorId, hit);
+      return hit;
+    }
+    const h = createHmac('sha256', this.key).update(actorId, 'utf8').digest('hex');
+    // Two generations bound the cache: when `recent` fills up it becomes `older`.
+    if (this.recent.size >= this.cacheSize) {
+      this.older = this.recent;
+      this.recent = new Map();
+    }
+    this.recent.set(actorId, h);
+    return h;
   }
 
   /** A fresh random secret for a first start. */
