@@ -1,10 +1,50 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { EventRecord } from '../../events/event.ts';
+import { MeterRegistry } from '../../meters/registry.ts';
+import { deriveRollups } from '../../usage/derive-rollups.ts';
 import { runStoreContract } from '../contract.ts';
 import { DuckDbStore } from './duckdb-store.ts';
 
 runStoreContract('DuckDB', async (derive, path) => {
   const p = path ?? join(mkdtempSync(join(tmpdir(), 'tally-duck-')), 'test.duckdb');
   return { store: await DuckDbStore.open({ path: p, derive }), path: p };
+});
+
+describe('DuckDB compaction', () => {
+  it('answers the same before and after compaction, with and without dimensions, and across a reopen', async () => {
+    const registry = new MeterRegistry([{ slug: 'bytes', eventType: 'call', aggregation: 'SUM', valueProperty: '$.b', groupBy: { route: '$.r' } }]);
+    const derive = (e: readonly EventRecord[]) => deriveRollups(e, (t) => registry.forType(t), ['minute']);
+    const path = join(mkdtempSync(join(tmpdir(), 'tally-compact-')), 'c.duckdb');
+    const T0 = Date.UTC(2026, 0, 1) * 1000;
+    const events: EventRecord[] = Array.from({ length: 500 }, (_, i) => {
+      const data = { r: `/r${i % 3}`, b: '0.5' };
+      return { tenant: `t${i % 4}`, id: `c${i}`, type: 'call', source: 's', time: T0 + i * 7 * 60_000_000, actor: null, data, dataJson: JSON.stringify(data), contentHash: String(i) };
+    });
+    const day = 86_400_000_000;
+    const ask = async (s: DuckDbStore, res: 'minute' | 'hour' | 'day', groupDims: number[]) => {
+      const rows = await s.aggregate({ meter: 'bytes', from: T0, to: T0 + 3 * day, windows: { kind: 'uniform', origin: T0, width: day, count: 3 }, groupByTenant: true, groupDims, filters: [], aggregation: 'SUM' }, res);
+      return rows.map((r) => `${r.window}|${r.tenant}|${r.dims.join(',')}|${r.components.sum}`).sort();
+    };
+    let s = await DuckDbStore.open({ path, derive });
+    await s.append(events.slice(0, 250));
+    const before = await Promise.all([ask(s, 'day', []), ask(s, 'hour', [0]), ask(s, 'minute', [])]);
+    await s.compactNow();
+    await s.append(events.slice(250));
+    await s.compactNow();
+    const after = await Promise.all([ask(s, 'day', []), ask(s, 'hour', [0]), ask(s, 'minute', [])]);
+    expect(before[0]!.length).toBeGreaterThan(0);
+    const expected = await Promise.all([ask(s, 'minute', []), ask(s, 'minute', [0])]);
+    expect(after[0]).toEqual(expected[0]);
+    expect(after[1]).toEqual(expected[1]);
+    expect(after[2]).toEqual(expected[0]);
+    await s.close();
+    s = await DuckDbStore.open({ path, derive });
+    expect(await ask(s, 'day', [])).toEqual(after[0]);
+    const total = (await ask(s, 'day', [])).reduce((a, r) => a + BigInt(r.split('|')[3]!), 0n);
+    expect(total).toBe(500n * 500_000_000_000n); // 500 × 0.5, scaled by 10^12
+    await s.close();
+  });
 });

@@ -6,10 +6,10 @@ import { meterSchema, type Aggregation, type MeterDefinition } from '../../meter
 import { BloomFilter } from '../../shared/bloom.ts';
 import { GroupCommitQueue } from '../../shared/group-commit.ts';
 import type { EpochMicros } from '../../shared/time.ts';
-import type { Resolution } from '../../usage/resolution.ts';
+import { RESOLUTIONS, type Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
-import { DDL, DIM_COLUMNS, SETTINGS, ROLLUP_KEY, ROLLUP_MERGE, STAGING_DDL, deltasAt, rollupsAt } from './schema.ts';
+import { DDL, DIM_COLUMNS, SETTINGS, ROLLUP_KEY, ROLLUP_MERGE, STAGING_DDL, deltasAt, rollupTable, rollupsAt } from './schema.ts';
 import { PendingRollups } from './pending-rollups.ts';
 import { appendDerived, appendEvents, storedHashes } from './rows.ts';
 import { lit, readBig, readScaled } from './sql.ts';
@@ -94,6 +94,10 @@ export class DuckDbStore implements UsageStore {
     const reader = await instance.connect();
     const store = new DuckDbStore(instance, writers, await instance.connect(), reader, opts);
     store.deltaRows = Number(readBig((await writer.runAndReadAll('SELECT count(*) FROM rollup_deltas')).getRows()[0]![0]));
+    if (readBig((await writer.runAndReadAll("SELECT count(*) FROM information_schema.tables WHERE table_name = 'rollups'")).getRows()[0]![0]) > 0n) {
+      // A store from before per-resolution tables: rebuild every rollup from the raw events.
+      for (const sql of ['DROP TABLE rollups', 'DELETE FROM rollup_deltas', 'DELETE FROM unique_facts', `INSERT OR REPLACE INTO meta VALUES ('${WATERMARK}', '-1')`]) await writer.run(sql);
+    }
     store.nextSeq = Number(readBig((await writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM events')).getRows()[0]![0])) + 1;
     const keys = await writer.stream('SELECT tenant, id FROM events');
     for (let chunk = await keys.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await keys.fetchChunk()) {
@@ -265,18 +269,23 @@ export class DuckDbStore implements UsageStore {
     if (this.deltaRows === 0) return;
     const key = ROLLUP_KEY.join(', ');
     const dims = DIM_COLUMNS.map((d) => `any_value(${d})`).join(', ');
-    // Deltas arrive roughly in time order: bounding the scan of `rollups` lets zone maps skip the past.
+    // Deltas arrive roughly in time order: bounding the scan of old rows lets zone maps skip the past.
     const near = 'r.bucket_us >= (SELECT min(bucket_us) FROM touched) AND r.bucket_us <= (SELECT max(bucket_us) FROM touched)';
-    await this.transaction(this.rollupConn, async () => {
-      await this.rollupConn.run(`CREATE OR REPLACE TEMP TABLE d3 AS ${(['minute', 'hour', 'day'] as const).map(deltasAt).join(' UNION ALL ')}`);
-      await this.rollupConn.run(`CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT ${key} FROM d3`);
-      await this.rollupConn.run(
-        `CREATE OR REPLACE TEMP TABLE merged AS SELECT ${key}, ${dims}, ${ROLLUP_MERGE.join(', ')} FROM
-           (SELECT r.* FROM rollups r SEMI JOIN touched USING (${key}) WHERE ${near} UNION ALL SELECT * FROM d3) GROUP BY ${key}`,
-      );
-      await this.rollupConn.run(`DELETE FROM rollups r USING touched t WHERE ${near} AND ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
-      await this.rollupConn.run('INSERT INTO rollups SELECT * FROM merged');
-      await this.rollupConn.run('DELETE FROM rollup_deltas');
+    const c = this.rollupConn;
+    await this.transaction(c, async () => {
+      for (const res of RESOLUTIONS) {
+        const table = rollupTable(res);
+        const source = res === 'minute' ? deltasAt(res) : `${deltasAt(res)} UNION ALL ${deltasAt(res, true)}`;
+        await c.run(`CREATE OR REPLACE TEMP TABLE d AS ${source}`);
+        await c.run(`CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT ${key} FROM d`);
+        await c.run(
+          `CREATE OR REPLACE TEMP TABLE merged AS SELECT ${key}, ${dims}, ${ROLLUP_MERGE.join(', ')} FROM
+             (SELECT r.* FROM ${table} r SEMI JOIN touched USING (${key}) WHERE ${near} UNION ALL SELECT * FROM d) GROUP BY ${key}`,
+        );
+        await c.run(`DELETE FROM ${table} r USING touched t WHERE ${near} AND ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
+        await c.run(`INSERT INTO ${table} SELECT * FROM merged`);
+      }
+      await c.run('DELETE FROM rollup_deltas');
     });
     this.deltaRows = 0;
     this.lastCompaction = Date.now();
@@ -319,7 +328,8 @@ export class DuckDbStore implements UsageStore {
   async aggregate(q: AggregateQuery, res: Resolution): Promise<AggregateRow[]> {
     await this.readable();
     const need = neededMeasures(q.aggregation);
-    const sql = aggregateSql(q, rollupsAt(res), 'bucket_us', [], need.map((i) => ROLLUP_MERGE[i]!));
+    const totals = q.groupDims.length === 0 && q.filters.length === 0;
+    const sql = aggregateSql(q, rollupsAt(res, totals), 'bucket_us', [], need.map((i) => ROLLUP_MERGE[i]!));
     // Columnar read: converting row arrays cell by cell is the slow part for large answers.
     const cols = (await this.reader.runAndReadAll(sql)).getColumns();
     const k = 2 + q.groupDims.length;

@@ -12,9 +12,9 @@ const Q = 'DECIMAL(38, 12)';
  * DuckDB schema. Times are BIGINT epoch microseconds so range filters push down to zone maps
  * without time-zone casts; `events` doubles as the dedupe ledger through its primary key.
  * Rollups are written as append-only minute partial aggregates (`rollup_deltas`, cheap to
- * append) and compacted in the background into `rollups` at minute, hour and day resolution
- * (one row per bucket and dimension values); queries read both, so every answer is exact
- * whether or not compaction has run. `unique_facts` keeps each distinct value once per
+ * append) and compacted in the background into `rollups_minute|hour|day` (one row per bucket
+ * and dimension values, plus per-tenant totals at hour and day); queries read both, so every
+ * answer is exact whether or not compaction has run. `unique_facts` keeps each distinct value once per
  * (meter, tenant, minute, dimensions) so UNIQUE_COUNT stays exact over any minute-aligned window.
  */
 export const DDL = [
@@ -26,7 +26,7 @@ export const DDL = [
   // Stores created before the rollup watermark: their rows were rolled up in-transaction (seq 0).
   `ALTER TABLE events ADD COLUMN IF NOT EXISTS seq BIGINT DEFAULT 0`,
   `CREATE TABLE IF NOT EXISTS meters (slug VARCHAR PRIMARY KEY, definition VARCHAR NOT NULL, created_us BIGINT NOT NULL)`,
-  ...['rollups', 'rollup_deltas'].map(
+  ...['rollups_minute', 'rollups_hour', 'rollups_day', 'rollup_deltas'].map(
     (t) => `CREATE TABLE IF NOT EXISTS ${t} (
      meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, res VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL,
      ${dimDdl}, cnt BIGINT NOT NULL, sum ${Q}, min ${Q}, max ${Q}, latest_value ${Q}, latest_us BIGINT, latest_id VARCHAR)`,
@@ -68,13 +68,29 @@ export const ROLLUP_MERGE = [
  * Pending deltas (minute resolution) re-bucketed to `res`, with the same columns as `rollups`:
  * coarser resolutions are derived from minute deltas instead of being written at ingest.
  */
-export function deltasAt(res: Resolution): string {
+export function deltasAt(res: Resolution, totals = false): string {
   const w = RESOLUTION_MICROS[res];
-  const cols = ['meter', 'tenant', `'${res}' AS res`, `(bucket_us // ${w}) * ${w} AS bucket_us`, 'dim_key', ...DIM_COLUMNS, 'cnt', 'sum', 'min', 'max', 'latest_value', 'latest_us', 'latest_id'];
+  const dims = totals ? [`'${TOTAL_KEY}' AS dim_key`, ...DIM_COLUMNS.map((d) => `NULL::VARCHAR AS ${d}`)] : ['dim_key', ...DIM_COLUMNS];
+  const cols = ['meter', 'tenant', `'${res}' AS res`, `(bucket_us // ${w}) * ${w} AS bucket_us`, ...dims, 'cnt', 'sum', 'min', 'max', 'latest_value', 'latest_us', 'latest_id'];
   return `SELECT ${cols.join(', ')} FROM rollup_deltas`;
 }
 
-/** Compacted rollups of one resolution plus the pending deltas, as one relation. */
-export function rollupsAt(res: Resolution): string {
-  return `(SELECT * FROM rollups WHERE res = '${res}' UNION ALL ${deltasAt(res)})`;
+/**
+ * `dim_key` of the per-tenant total rows that compaction keeps at hour and day resolution, so
+ * questions that neither group nor filter by a dimension read one row per tenant and bucket.
+ */
+export const TOTAL_KEY = '*';
+
+/** The table holding compacted rollups of one resolution. */
+export function rollupTable(res: Resolution): string {
+  return `rollups_${res}`;
+}
+
+/**
+ * Compacted rollups of one resolution plus the pending deltas, as one relation: the per-tenant
+ * total rows when `totals` (hour and day only), the per-dimension rows otherwise.
+ */
+export function rollupsAt(res: Resolution, totals: boolean): string {
+  const useTotals = totals && res !== 'minute';
+  return `(SELECT * FROM ${rollupTable(res)} WHERE dim_key ${useTotals ? '=' : '<>'} '${TOTAL_KEY}' UNION ALL ${deltasAt(res, useTotals)})`;
 }
