@@ -22,7 +22,7 @@ export function aggregateSql(q: AggregateQuery, table: string, timeCol: string, 
     from += ` JOIN (VALUES ${rows.join(', ')}) w(i, s, e) ON t.${timeCol} >= w.s AND t.${timeCol} < w.e`;
     windowExpr = 'w.i';
   }
-  const keys = [`${windowExpr} AS w`, q.groupByTenant ? 't.tenant AS tenant' : 'NULL::VARCHAR AS tenant', ...q.groupDims.map((d, i) => `t.${DIM_COLUMNS[d]!} AS g${i}`)];
+  const keys = [`(${windowExpr})::INTEGER AS w`, q.groupByTenant ? 't.tenant AS tenant' : 'NULL::VARCHAR AS tenant', ...q.groupDims.map((d, i) => `t.${DIM_COLUMNS[d]!} AS g${i}`)];
   const groupBy = keys.map((_, i) => String(i + 1)).join(', ');
   return `SELECT ${[...keys, ...measures].join(', ')} FROM ${from} WHERE ${where.join(' AND ')} GROUP BY ${groupBy}`;
 }
