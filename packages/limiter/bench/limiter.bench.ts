@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { EntitlementCounters } from '../src/entitlement.ts';
+import { ExactEntitlementCounters } from '../src/entitlement-exact.ts';
 import { HybridLimiter } from '../src/hybrid/hybrid-limiter.ts';
 import { Limiter } from '../src/limiter.ts';
 import { MemoryLimiter } from '../src/memory/memory-limiter.ts';
@@ -143,12 +144,21 @@ async function redis(): Promise<number> {
   ])) as [number, number];
   oursAp.disconnect();
   theirsAp.disconnect();
+  // Redis CPU per call (INFO commandstats; the Redis is shared, so other clients' EVALSHAs can blur it).
+  const cpu = async (run: (i: number) => Promise<unknown>): Promise<number> => {
+    await ours.config('RESETSTAT');
+    await concurrent(10_000, IN_FLIGHT, run);
+    const m = /cmdstat_evalsha:calls=(\d+),usec=(\d+)/.exec(await ours.info('commandstats'));
+    return m ? Number(m[2]) / Number(m[1]) : Number.NaN;
+  };
+  const [rlfCpu, gcraCpu] = [await cpu((i) => rlf.consume(key(i))), await cpu((i) => gcra.limit(key(i)))];
   line('RLF RateLimiterRedis (fixed window)', `${fmt(rlfOps)} ops/s`);
   line('tally Limiter(RedisStore) gcra', `${fmt(gcraOps)} ops/s  ${ratio(gcraOps, rlfOps)} RLF (target ≥ 1.0×)`);
   line('tally Limiter(RedisStore) sliding-log (exact)', `${fmt(logOps)} ops/s  ${ratio(logOps, rlfOps)} RLF`);
   line('tally 3 policies atomic (gcra+hour+month)', `${fmt(multiOps)} ops/s  ${ratio(multiOps, rlfOps)} RLF`);
   line('RLF RateLimiterRedis, auto-pipelining', `${fmt(rlfApOps)} ops/s`);
   line('tally gcra, auto-pipelining', `${fmt(gcraApOps)} ops/s  ${ratio(gcraApOps, rlfApOps)} RLF (same settings)`);
+  line('Redis CPU per call: RLF script / tally gcra', `${rlfCpu.toFixed(1)} µs / ${gcraCpu.toFixed(1)} µs`);
 
   console.log('\n[latency] 1 in flight, 10,000 sequential calls each, interleaved (µs)');
   await latencies(1_000, [() => ours.incr(`${RUN}incr`), (i) => gcra.limit(key(i)), (i) => rlf.consume(key(i))]);
@@ -216,6 +226,17 @@ function entitlement(): void {
   out.sort();
   const p = (q: number) => (out[Math.floor(SAMPLES * q)] as number).toFixed(2);
   line('EntitlementCounters.consume', `p50 ${p(0.5)}  p99 ${p(0.99)}  p99.9 ${p(0.999)}  (target p99 < 1000)`);
+  // What the server's quota layer runs per consumption: bigint units (decimal ×10^12), all or nothing.
+  const exact = new ExactEntitlementCounters();
+  const limit = 10n ** 24n;
+  for (const k of keys) exact.set(k, '2025-06', 0n);
+  for (let i = 0; i < SAMPLES; i += 1) {
+    const t = process.hrtime.bigint();
+    exact.consumeAll([{ key: keys[i % keys.length] as string, period: '2025-06', limit, amount: 10n ** 12n, hard: true }]);
+    out[i] = Number(process.hrtime.bigint() - t) / 1e3;
+  }
+  out.sort();
+  line('ExactEntitlementCounters.consumeAll (bigint)', `p50 ${p(0.5)}  p99 ${p(0.99)}  p99.9 ${p(0.999)}  (target p99 < 1000)`);
 }
 
 console.log(`@tally/limiter benchmark — node ${process.version}, ${new Date().toISOString()}`);

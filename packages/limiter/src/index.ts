@@ -20,6 +20,8 @@ export { HybridLimiter } from './hybrid/hybrid-limiter.ts';
 export type { HybridOptions } from './hybrid/hybrid-limiter.ts';
 export { EntitlementCounters } from './entitlement.ts';
 export type { EntitlementConsumption, EntitlementState } from './entitlement.ts';
+export { ExactEntitlementCounters } from './entitlement-exact.ts';
+export type { ExactConsumeItem, ExactEntitlementState } from './entitlement-exact.ts';
 export { legacyHeaders, rateLimitHeader, rateLimitPolicyHeader, retryAfterSeconds } from './http/headers.ts';
 export { httpOutcome, PROBLEM_JSON } from './http/respond.ts';
 export type { HttpOutcome, ProblemBody } from './http/respond.ts';

@@ -1,6 +1,7 @@
 import type { Decision, RefundResult, StoreDecision } from './decision.ts';
 import { CircuitBreaker } from './failure/breaker.ts';
 import type { BreakerOptions } from './failure/breaker.ts';
+import { DeadlineQueue } from './failure/deadlines.ts';
 import { admitDuringOutage } from './failure/failure-policy.ts';
 import type { FailureCause, FailurePolicy } from './failure/failure-policy.ts';
 import { validatePolicies } from './policy.ts';
@@ -54,6 +55,7 @@ export class Limiter {
   private readonly onStoreError: LimiterOptions['onStoreError'];
   private readonly validated = new WeakSet<readonly Policy[]>();
   private outageSince = -1;
+  private readonly deadlines: DeadlineQueue;
 
   constructor(options: LimiterOptions) {
     this.store = options.store;
@@ -61,6 +63,7 @@ export class Limiter {
     this.validated.add(this.policies);
     this.failure = options.failure;
     this.timeoutMs = options.timeoutMs ?? 100;
+    this.deadlines = new DeadlineQueue(this.timeoutMs);
     this.clock = options.clock ?? Date.now;
     this.breaker = new CircuitBreaker(this.clock, options.breaker);
     this.onStoreError = options.onStoreError;
@@ -88,7 +91,7 @@ export class Limiter {
   async refund(key: string, options: CallOptions = {}): Promise<RefundResult> {
     // (async: refunds are rare; a RangeError from a bad cost surfaces as a rejection)
     const policies = this.policiesFor(options);
-    const attempt = await this.attempt(() => this.store.refund({ key, policies, cost: options.cost ?? 1 }));
+    const attempt = await this.attempt(() => this.store.refund({ key, policies, cost: options.cost ?? 1 }), (a) => a);
     if (attempt.ok) return { ok: true, states: attempt.result.states };
     return attempt.error === undefined ? { ok: false, cause: attempt.cause } : { ok: false, cause: attempt.cause, error: attempt.error };
   }
@@ -107,20 +110,20 @@ export class Limiter {
     try {
       const policies = this.policiesFor(options);
       const cost = options.cost ?? 1;
-      const attempt = this.attempt(() => this.store.apply({ key, policies, cost, mode }));
+      const attempt = this.attempt(() => this.store.apply({ key, policies, cost, mode }), this.toOutcome);
       // Synchronous stores (memory) answer without an extra promise hop per call.
-      return attempt instanceof Promise ? attempt.then((a) => this.toOutcome(a)) : Promise.resolve(this.toOutcome(attempt));
+      return attempt instanceof Promise ? attempt : Promise.resolve(attempt);
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error))); // caller bugs only
     }
   }
 
-  private toOutcome(attempt: Attempt): Decision {
+  private readonly toOutcome = (attempt: Attempt): Decision => {
     if (attempt.ok) return toDecision(attempt.result);
     const outageMs = this.clock() - this.outageSince;
     const degraded = { ok: false as const, allowed: admitDuringOutage(this.failure, outageMs), cause: attempt.cause, mode: this.failure.mode, outageMs };
     return attempt.error === undefined ? degraded : { ...degraded, error: attempt.error };
-  }
+  };
 
   private policiesFor(options: CallOptions): readonly Policy[] {
     const p = options.policies;
@@ -132,23 +135,42 @@ export class Limiter {
     return p;
   }
 
-  /** Runs one store operation under the breaker and timeout; never throws a store failure. */
-  private attempt(op: () => StoreResult | Promise<StoreResult>): Attempt | Promise<Attempt> {
+  /**
+   * Runs one store operation under the breaker and timeout and maps its attempt with `done`;
+   * never throws a store failure. One promise per asynchronous call (the timeout is a shared
+   * deadline queue, not a timer per call): this is the hot path of every Redis decision.
+   */
+  private attempt<T>(op: () => StoreResult | Promise<StoreResult>, done: (a: Attempt) => T): T | Promise<T> {
     if (!this.breaker.tryAcquire()) {
       this.markOutage();
-      return { ok: false, cause: 'circuit-open' };
+      return done({ ok: false, cause: 'circuit-open' });
     }
     let pending: StoreResult | Promise<StoreResult>;
     try {
       pending = op();
     } catch (error) {
-      return this.failed(error);
+      return done(this.failed(error));
     }
-    if (!(pending instanceof Promise)) return this.succeeded(pending);
-    return this.withTimeout(pending).then(
-      (result) => this.succeeded(result),
-      (error: unknown) => this.failed(error),
-    );
+    if (!(pending instanceof Promise)) return done(this.succeeded(pending));
+    const store = pending;
+    return new Promise<T>((resolve, reject) => {
+      const fail = (error: unknown) => {
+        try {
+          resolve(done(this.failed(error)));
+        } catch (bug) {
+          reject(bug instanceof Error ? bug : new Error(String(bug))); // a caller bug (bad cost)
+        }
+      };
+      const deadline = this.deadlines.add(() => fail(new StoreTimeout(this.timeoutMs)));
+      store.then(
+        (result) => {
+          if (this.deadlines.settle(deadline)) resolve(done(this.succeeded(result)));
+        },
+        (error: unknown) => {
+          if (this.deadlines.settle(deadline)) fail(error);
+        },
+      );
+    });
   }
 
   private succeeded(result: StoreResult): Attempt {
@@ -172,22 +194,6 @@ export class Limiter {
 
   private markOutage(): void {
     if (this.outageSince < 0) this.outageSince = this.clock();
-  }
-
-  private withTimeout(pending: Promise<StoreResult>): Promise<StoreResult> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new StoreTimeout(this.timeoutMs)), this.timeoutMs);
-      pending.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-    });
   }
 }
 

@@ -285,3 +285,57 @@ return out
 export const LIMIT_LUA = PRELUDE + LIMIT_BODY;
 /** Script for refund. */
 export const REFUND_LUA = PRELUDE + REFUND_BODY;
+
+/**
+ * Single-policy GCRA for consume and peek, the common case, without the generic machinery
+ * (no helper closures or per-policy tables are built per call; one string.format per write).
+ * Same state format and answers as the generic script, so both can serve the same key.
+ * KEYS[1] = state key; ARGV = mode, cost, now ('' = TIME), limit, windowMs, burst, ttl.
+ */
+export const GCRA_LUA = `
+local cost = tonumber(ARGV[2])
+local now
+if ARGV[3] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+else
+  now = tonumber(ARGV[3])
+end
+local limit, win, burst = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local at, debt = now, 0
+local raw = redis.call('GET', KEYS[1])
+if raw then
+  local a, d = string.match(raw, '^([^:]+):([^:]+)')
+  at, debt = tonumber(a), tonumber(d)
+  if now > at then
+    if (now - at) * limit >= debt then debt = 0 else debt = debt - (now - at) * limit end
+    at = now
+  end
+end
+local cap = burst * win
+-- floor((cap - debt) / win), corrected for float rounding (all values < 2^53)
+local x = cap - debt
+local avail = math.floor(x / win)
+if avail * win > x then avail = avail - 1 elseif (avail + 1) * win <= x then avail = avail + 1 end
+if avail < 0 then avail = 0 end
+local ok = cost <= avail
+local commit = ok and ARGV[1] == 'consume' and cost > 0
+if commit then
+  debt = debt + cost * win
+  redis.call('SET', KEYS[1], string.format('%.0f:%.0f', at, debt), 'PX', ARGV[7])
+end
+-- ceil(y / limit) = -floor(-y / limit), same correction
+local function cdiv(y)
+  local q = math.floor(-y / limit)
+  if q * limit > -y then q = q - 1 elseif (q + 1) * limit <= -y then q = q + 1 end
+  return -q
+end
+local retry = 0
+if not ok then
+  if cost > burst then retry = -1 else
+    retry = cdiv(debt + cost * win - cap)
+    if retry < 0 then retry = 0 end
+  end
+end
+return { ok and 1 or 0, now, commit and cost or 0, ok and 1 or 0, commit and (avail - cost) or avail, at + cdiv(debt), retry }
+`;

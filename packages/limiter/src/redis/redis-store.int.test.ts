@@ -52,6 +52,21 @@ describe.skipIf(!available)('RedisStore specifics', () => {
     expect(after.states[0]?.policy).toBe('burst');
   });
 
+  it('serves one GCRA policy with the lean script, sharing state with the generic one (and its NOSCRIPT fallback)', async () => {
+    const r = redis as NonNullable<typeof redis>;
+    let now = 1_700_000_000_000;
+    const store = new RedisStore({ redis: r, prefix, clock: () => now });
+    const one: Policy[] = [{ name: 'burst', algorithm: 'gcra', limit: 10, windowMs: 1_000 }];
+    const key = randomUUID();
+    expect((await store.apply({ key, policies: one, cost: 6, mode: 'consume' })).states[0]).toMatchObject({ remaining: 4 });
+    await r.script('FLUSH');
+    // lease runs the generic script on the state the lean one wrote
+    expect(await store.apply({ key, policies: one, cost: 10, mode: 'lease' })).toMatchObject({ consumed: 4, states: [{ remaining: 0 }] });
+    now += 100; // one unit drips back every 100 ms
+    expect((await store.apply({ key, policies: one, cost: 2, mode: 'consume' })).states[0]).toMatchObject({ allowed: false, remaining: 1, retryAfterMs: 100, resetAt: now + 900 });
+    expect((await store.apply({ key, policies: one, cost: 1, mode: 'consume' })).states[0]).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
   it('keeps large integers exact (no %g rounding in Lua)', async () => {
     const big: Policy[] = [{ name: 'month', algorithm: 'gcra', limit: 1_000_000, windowMs: 2_592_000_000 }];
     let now = 1_700_000_000_000;
