@@ -1,0 +1,161 @@
+/** The public HTTP API as the dashboard uses it: same origin, `Authorization: Bearer <key>`. */
+
+/** A meter as `GET /v1/meters` lists it. */
+export interface Meter {
+  slug: string;
+  description?: string;
+  eventType: string;
+  aggregation: 'COUNT' | 'SUM' | 'UNIQUE_COUNT' | 'MIN' | 'MAX' | 'AVG' | 'LATEST';
+  valueProperty?: string;
+  groupBy: Record<string, string>;
+}
+
+/** One row of a usage answer; `value` is an exact decimal string. */
+export interface UsageRow {
+  value: string | null;
+  windowStart: string;
+  windowEnd: string;
+  tenant: string | null;
+  groupBy: Record<string, string | null>;
+}
+
+/** A usage answer of `/v1/meters/{slug}/query`. */
+export interface UsageResult {
+  meter: string;
+  aggregation: string;
+  from: string;
+  to: string;
+  windowSize: WindowSize | null;
+  windowTimeZone: string;
+  resolution: string;
+  data: UsageRow[];
+}
+
+export const WINDOW_SIZES = ['MINUTE', 'HOUR', 'DAY', 'MONTH'] as const;
+export type WindowSize = (typeof WINDOW_SIZES)[number];
+
+/** Parameters of a usage query (the GET form of the API). */
+export interface UsageQuery {
+  meter: string;
+  from?: string;
+  to?: string;
+  windowSize?: WindowSize;
+  windowTimeZone?: string;
+  tenants?: string[];
+  groupBy?: string[];
+  filterGroupBy?: Record<string, string[]>;
+}
+
+/** A tenant's live standing on one plan entitlement (`GET /v1/tenants/{tenant}/entitlements`). */
+export interface Entitlement {
+  tenant: string;
+  meter: string;
+  plan: string;
+  enforcement: 'hard' | 'soft';
+  period: 'hour' | 'day' | 'month';
+  timeZone: string;
+  periodStart: string;
+  resetAt: string;
+  hasAccess: boolean;
+  usage: string;
+  limit: string;
+  remaining: string;
+  overage: string;
+  projected: string;
+  overageProjected: boolean;
+}
+
+/** An answer the API refused, carrying its error envelope. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly requestId?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The query string of a usage query, exactly as the dashboard sends it (also used for CSV). */
+export function queryString(q: UsageQuery): string {
+  const p = new URLSearchParams();
+  if (q.from) p.set('from', q.from);
+  if (q.to) p.set('to', q.to);
+  if (q.windowSize) p.set('windowSize', q.windowSize);
+  if (q.windowTimeZone) p.set('windowTimeZone', q.windowTimeZone);
+  for (const t of q.tenants ?? []) p.append('tenant', t);
+  for (const g of q.groupBy ?? []) p.append('groupBy', g);
+  for (const [dim, values] of Object.entries(q.filterGroupBy ?? {})) for (const v of values) p.append(`filterGroupBy[${dim}]`, v);
+  return p.toString();
+}
+
+/** A thin client of the public API bound to one key. */
+export class TallyApi {
+  constructor(
+    readonly key: string,
+    private readonly base = '',
+  ) {}
+
+  private async get(path: string, accept = 'application/json', signal?: AbortSignal): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, { headers: { authorization: `Bearer ${this.key}`, accept }, signal: signal ?? null });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      throw new ApiError(0, 'NETWORK', 'the Tally server does not answer — is `tally serve` running?');
+    }
+    if (!res.ok) {
+      let code = `HTTP_${res.status}`;
+      let message = res.statusText;
+      let requestId: string | undefined;
+      try {
+        const body = (await res.json()) as { error?: { code: string; message: string; requestId?: string } };
+        if (body.error) ({ code, message, requestId } = body.error);
+      } catch {
+        // not an error envelope (e.g. a proxy's page): keep the status line
+      }
+      throw new ApiError(res.status, code, message, requestId);
+    }
+    return res;
+  }
+
+  /** `GET /v1/meters`. */
+  async meters(signal?: AbortSignal): Promise<Meter[]> {
+    const body = (await (await this.get('/v1/meters', undefined, signal)).json()) as { data: Meter[] };
+    return body.data;
+  }
+
+  /** `GET /v1/meters/{slug}/query` as JSON. */
+  async query(q: UsageQuery, signal?: AbortSignal): Promise<UsageResult> {
+    return (await (await this.get(this.queryPath(q), undefined, signal)).json()) as UsageResult;
+  }
+
+  /** The same query as the API's CSV, byte for byte. */
+  async queryCsv(q: UsageQuery, signal?: AbortSignal): Promise<string> {
+    return (await this.get(this.queryPath(q), 'text/csv', signal)).text();
+  }
+
+  /**
+   * `GET /v1/tenants/{tenant}/entitlements`, or `undefined` when this server has no quota API
+   * (its router answers NOT_FOUND for the route itself).
+   */
+  async entitlements(tenant: string, signal?: AbortSignal): Promise<{ plan: string | null; data: Entitlement[] } | undefined> {
+    try {
+      return (await (await this.get(`/v1/tenants/${encodeURIComponent(tenant)}/entitlements`, undefined, signal)).json()) as { plan: string | null; data: Entitlement[] };
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404 && /^no route /.test(err.message)) return undefined;
+      throw err;
+    }
+  }
+
+  /** `GET /metrics` (Prometheus text; unauthenticated, the key is sent anyway). */
+  async metrics(signal?: AbortSignal): Promise<string> {
+    return (await this.get('/metrics', 'text/plain', signal)).text();
+  }
+
+  queryPath(q: UsageQuery): string {
+    const qs = queryString(q);
+    return `/v1/meters/${encodeURIComponent(q.meter)}/query${qs ? `?${qs}` : ''}`;
+  }
+}

@@ -1,0 +1,96 @@
+import type { Meter } from '../api.ts';
+import { Chart, PALETTE } from '../components/Chart.tsx';
+import { Card, Empty, ErrorBox, Loading } from '../components/States.tsx';
+import { groupDigits } from '../decimal.ts';
+import { useLoad, useSession } from '../hooks.ts';
+import { rank, requestMeter, toChartData } from '../series.ts';
+import { lastMinutes } from '../time.ts';
+import { Quotas } from './Quotas.tsx';
+
+/** An average rounded to 2 decimals for display (the exact value is in the tooltip). */
+function roundDisplay(v: string): string {
+  return Number(v).toFixed(2).replace(/\.?0+$/, '');
+}
+
+const RANGE = { minutes: 1440, window: 'HOUR' as const, label: 'last 24 hours, hourly' };
+
+/** One tenant: its usage of every meter over time. */
+export function TenantView({ meters, tenant }: { meters: Meter[]; tenant: string | undefined }) {
+  const { api } = useSession();
+  const listMeter = requestMeter(meters) ?? meters[0]!;
+  const list = useLoad((signal) => api.query({ meter: listMeter.slug, ...lastMinutes(30 * 1440), groupBy: ['tenant'] }, signal), [api, listMeter.slug]);
+  if (list.error) return <ErrorBox error={list.error} />;
+  if (!list.data) return <Loading height={300} label="Loading tenants…" />;
+  const tenants = rank(list.data.data, (r) => r.tenant ?? '').items;
+  if (tenants.length === 0) return <Empty title="No tenants with usage in the last 30 days" />;
+  const current = tenant ?? tenants[0]!.key;
+  return (
+    <div className="stack" data-testid="tenant-view">
+      <section className="card controls">
+        <label className="field">
+          <span>Tenant</span>
+          <select data-testid="tenant-select" value={current} onChange={(e) => (window.location.hash = `#/tenants/${encodeURIComponent(e.target.value)}`)}>
+            {tenants.some((t) => t.key === current) ? null : <option value={current}>{current}</option>}
+            {tenants.map((t) => (
+              <option key={t.key} value={t.key}>
+                {t.key} · {groupDigits(t.value)} {listMeter.slug}
+              </option>
+            ))}
+          </select>
+        </label>
+        <div className="field grow">
+          <span>&nbsp;</span>
+          <p className="muted small">Quotas of the tenant's plan for the current period, then its usage of every meter, {RANGE.label}.</p>
+        </div>
+      </section>
+      <h1 className="tenant-title" data-testid="tenant-title">
+        {current}
+      </h1>
+      <Quotas key={current} tenant={current} />
+      <div className="meter-grid">
+        {meters.map((m, i) => (
+          <MeterCard key={`${current}|${m.slug}`} meter={m} tenant={current} color={PALETTE[i % PALETTE.length]!} />
+        ))}
+      </div>
+    </div>
+  );
+}
+
+function MeterCard({ meter, tenant, color }: { meter: Meter; tenant: string; color: string }) {
+  const { api } = useSession();
+  const data = useLoad(
+    async (signal) => {
+      const range = lastMinutes(RANGE.minutes);
+      const [series, total] = await Promise.all([
+        api.query({ meter: meter.slug, ...range, windowSize: RANGE.window, tenants: [tenant] }, signal),
+        api.query({ meter: meter.slug, ...range, tenants: [tenant] }, signal),
+      ]);
+      return { series, total: total.data[0]?.value ?? null };
+    },
+    [api, meter.slug, tenant],
+    60_000,
+  );
+  return (
+    <Card
+      title={<code>{meter.slug}</code>}
+      subtitle={`${meter.aggregation}${meter.valueProperty ? ` of ${meter.valueProperty}` : ''} · ${meter.eventType}`}
+      right={
+        <span className="big-num" data-testid="meter-total" data-value={data.data?.total ?? ''} title={data.data?.total ?? undefined}>
+          {data.data ? (data.data.total === null ? '–' : groupDigits(meter.aggregation === 'AVG' ? roundDisplay(data.data.total) : data.data.total)) : '…'}
+        </span>
+      }
+      className="meter-card"
+      testId={`meter-card-${meter.slug}`}
+    >
+      {data.error ? (
+        <ErrorBox error={data.error} />
+      ) : !data.data ? (
+        <Loading height={140} />
+      ) : data.data.series.data.length === 0 ? (
+        <p className="muted nodata">No {meter.eventType} events from {tenant} in the last 24 hours.</p>
+      ) : (
+        <Chart data={toChartData(data.data.series, [], 1)} kind="area" colors={[color]} height={140} legend={false} testId={`tenant-chart-${meter.slug}`} range={data.data.series} />
+      )}
+    </Card>
+  );
+}
