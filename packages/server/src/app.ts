@@ -12,10 +12,17 @@ import { MeterService } from './meters/meter-service.ts';
 import { MeterRegistry } from './meters/registry.ts';
 import { TallyMetrics } from './ops/metrics.ts';
 import { MICROS_PER_MS, systemClock, type Clock } from './shared/time.ts';
+import { openDistributed } from './pipeline/distributed.ts';
 import { DuckDbStore } from './store/duckdb/duckdb-store.ts';
 import type { UsageStore } from './store/port.ts';
 import { deriveRollups } from './usage/derive-rollups.ts';
 import { QueryService } from './usage/query-service.ts';
+import { PlanCatalog } from './quota/catalog.ts';
+import { QuotaConsumer } from './quota/consume.ts';
+import { MemoryQuotaCounters } from './quota/memory/memory-counters.ts';
+import { QuotaService } from './quota/quota-service.ts';
+import { QuotaRateLimits } from './quota/rate-limits.ts';
+import { QuotaWarnings } from './quota/warnings.ts';
 
 /** Version reported by the API. */
 export const VERSION = '0.1.0';
@@ -43,25 +50,37 @@ export interface StartOptions {
 const SECRET_META = 'actor_hash_secret';
 const DEV_KEY_FILE = 'admin.key';
 
-/** Wires the embedded profile (DuckDB) and starts listening. The one place wiring happens. */
+/** Wires the configured profile (embedded: DuckDB; distributed: JetStream + ClickHouse + Redis) and starts listening. The one place wiring happens. */
 export async function startTally(config: TallyConfig, opts: StartOptions = {}): Promise<RunningTally> {
   const clock = opts.clock ?? systemClock;
   const dataDir = resolve(config.store.dataDir);
   const registry = new MeterRegistry();
-  const store = await DuckDbStore.open({ path: join(dataDir, 'tally.duckdb'), derive: (events) => deriveRollups(events, (t) => registry.forType(t), ['minute']), nowMicros: () => clock.nowMicros(), recoverOnOpen: false });
+  // Distributed profile: append publishes to JetStream, reads go to ClickHouse (docs/distributed.md).
+  const distributed = config.profile === 'distributed' ? await openDistributed(config, (events) => deriveRollups(events, (t) => registry.forType(t)), () => clock.nowMicros(), 'tally-api') : undefined;
+  const embedded = distributed
+    ? undefined
+    : await DuckDbStore.open({ path: join(dataDir, 'tally.duckdb'), derive: (events) => deriveRollups(events, (t) => registry.forType(t), ['minute']), nowMicros: () => clock.nowMicros(), recoverOnOpen: false });
+  const store: UsageStore = distributed ? distributed.store : embedded!;
+  const closeStore = () => (distributed ? distributed.close() : store.close());
   try {
     const meters = new MeterService(store, registry);
-    await meters.load();
-    // Rollups of events committed after the last flush are replayed with the stored meters.
-    await store.recover();
-    for (const [i, def] of config.meters.entries()) {
-      try {
-        await meters.create(def);
-      } catch (err) {
-        if (err instanceof TallyError && err.code === 'CONFLICT') throw new ConfigError('config', [{ path: `meters.${i}`, message: err.message }]);
-        throw err;
+    const registerMeters = async () => {
+      await meters.load();
+      // Rollups of events committed after the last flush are replayed with the stored meters.
+      await embedded?.recover();
+      for (const [i, def] of config.meters.entries()) {
+        try {
+          await meters.create(def);
+        } catch (err) {
+          if (err instanceof TallyError && err.code === 'CONFLICT') throw new ConfigError('config', [{ path: `meters.${i}`, message: err.message }]);
+          throw err;
+        }
       }
-    }
+    };
+    if (distributed) {
+      await distributed.exclusive('meters', registerMeters);
+      distributed.store.sealMeters();
+    } else await registerMeters();
     let secret = config.security.actorHashSecret ?? (await store.getMeta(SECRET_META));
     if (secret === undefined) {
       secret = ActorHasher.generateSecret();
@@ -72,11 +91,20 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const { adminToken, createdDevKey } = await bootstrapAdminKey(keys, config, dataDir);
 
     const metrics = new TallyMetrics(() => store.countEvents());
+    distributed?.registerMetrics(metrics.registry);
     const ingest = new IngestService(store, registry, new ActorHasher(secret), clock, {
       backfillDays: config.ingest.backfillDays,
       maxFutureMicros: config.ingest.maxFutureSeconds * 1000 * MICROS_PER_MS,
     });
     const queries = new QueryService(store, registry, clock);
+    const { catalog, problems } = PlanCatalog.compile(config, registry);
+    if (problems.length > 0) throw new ConfigError('config', problems);
+    const warnings = new QuotaWarnings(ingest);
+    const quotas = new QuotaService(catalog, new MemoryQuotaCounters(), warnings, registry, clock);
+    // Seeded before listening: no event can be both in the seed and fed live.
+    await quotas.seed(queries);
+    ingest.onAccepted(quotas.feed);
+    const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock) };
     let draining = false;
     const app = buildHttpApp({
       store,
@@ -85,6 +113,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       ingest,
       queries,
       metrics,
+      quota,
       maxBodyBytes: config.ingest.maxBodyBytes,
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
       logLevel: config.server.logLevel,
@@ -108,11 +137,11 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
         (closing ??= (async () => {
           draining = true;
           await app.close();
-          await store.close();
+          await closeStore();
         })()),
     };
   } catch (err) {
-    await store.close();
+    await closeStore();
     throw err;
   }
 }

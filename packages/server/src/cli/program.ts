@@ -6,6 +6,7 @@ import { keysCommand } from './keys.ts';
 import { metersCommand } from './meters.ts';
 import { queryCommand } from './query.ts';
 import { serveCommand } from './serve.ts';
+import { workerCommand } from './worker.ts';
 
 /** Builds the `tally` command tree. */
 export function buildCli(): Command {
@@ -15,6 +16,7 @@ export function buildCli(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   serveCommand(program);
+  workerCommand(program);
   demoCommand(program);
   queryCommand(program);
   metersCommand(program);

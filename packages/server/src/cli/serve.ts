@@ -31,7 +31,11 @@ export function serveCommand(program: Command): void {
       const t = await startTally(config);
       const key = t.adminToken;
       const out = process.stdout;
-      out.write(`\nTally ${VERSION} — embedded profile, DuckDB at ${t.dataDir}/tally.duckdb\n`);
+      const where =
+        config.profile === 'distributed'
+          ? `distributed profile: JetStream ${config.distributed.natsUrl}, ClickHouse ${config.distributed.clickhouseUrl}, Redis ${config.distributed.redisUrl}`
+          : `embedded profile, DuckDB at ${t.dataDir}/tally.duckdb`;
+      out.write(`\nTally ${VERSION} — ${where}\n`);
       out.write(`  Dashboard  ${t.url}/   (paste the admin key once)\n`);
       out.write(`  API        ${t.url}   (OpenAPI: ${t.url}/openapi.json, metrics: ${t.url}/metrics)\n`);
       if (key) out.write(`  Admin key  ${key}${t.createdDevKey ? '   (new; kept in ' + t.dataDir + '/admin.key)' : ''}\n`);

@@ -23,6 +23,15 @@ const ENV_OVERRIDES: { env: string; path: string[]; type: 'string' | 'int' }[] =
   { env: 'TALLY_BACKFILL_DAYS', path: ['ingest', 'backfillDays'], type: 'int' },
   { env: 'TALLY_ACTOR_SECRET', path: ['security', 'actorHashSecret'], type: 'string' },
   { env: 'TALLY_ADMIN_KEY', path: ['security', 'adminKey'], type: 'string' },
+  { env: 'TALLY_PROFILE', path: ['profile'], type: 'string' },
+  { env: 'TALLY_NATS_URL', path: ['distributed', 'natsUrl'], type: 'string' },
+  { env: 'TALLY_STREAM', path: ['distributed', 'stream'], type: 'string' },
+  { env: 'TALLY_SUBJECT_PREFIX', path: ['distributed', 'subjectPrefix'], type: 'string' },
+  { env: 'TALLY_PARTITIONS', path: ['distributed', 'partitions'], type: 'int' },
+  { env: 'TALLY_CLICKHOUSE_URL', path: ['distributed', 'clickhouseUrl'], type: 'string' },
+  { env: 'TALLY_CLICKHOUSE_DATABASE', path: ['distributed', 'clickhouseDatabase'], type: 'string' },
+  { env: 'TALLY_REDIS_URL', path: ['distributed', 'redisUrl'], type: 'string' },
+  { env: 'TALLY_REDIS_PREFIX', path: ['distributed', 'redisPrefix'], type: 'string' },
 ];
 
 function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { meterSchema } from '../meters/meter.ts';
+import { plansSchema } from '../quota/plan-schema.ts';
 
 /** A tenant known in config (events may also name tenants not listed here). */
 const tenantSchema = z
@@ -10,19 +11,28 @@ const tenantSchema = z
   })
   .strict();
 
-/** A plan: entitlements and prices arrive with the quota and billing issues. */
-const planSchema = z
+/** Backends of the distributed profile (NATS JetStream, ClickHouse, Redis). */
+const distributedSchema = z
   .object({
-    id: z.string().min(1),
-    name: z.string().optional(),
-    entitlements: z.array(z.record(z.string(), z.unknown())).default([]).describe('reserved for quotas'),
+    natsUrl: z.string().regex(/^(nats|tls):\/\/[^\s/]+$/, 'a NATS URL such as nats://127.0.0.1:4222').default('nats://127.0.0.1:4222'),
+    stream: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" and "-"').default('TALLY_EVENTS').describe('JetStream stream name'),
+    subjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'dot-separated tokens without wildcards').default('tally.events').describe('subjects are <prefix>.<partition>'),
+    partitions: z.number().int().min(1).max(1024).default(8).describe('stream partitions (tenant hash); the unit of worker parallelism'),
+    duplicateWindowSeconds: z.number().int().min(1).default(120).describe("JetStream's Msg-Id duplicate window; beyond it the worker's dedupe decides"),
+    maxAgeHours: z.number().int().min(1).default(168).describe('how long events stay in the stream (how long a ClickHouse outage can last)'),
+    clickhouseUrl: z.string().regex(/^https?:\/\/[^\s/]+\/?$/, 'an HTTP URL such as http://127.0.0.1:8123').default('http://127.0.0.1:8123'),
+    clickhouseDatabase: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and "_"').default('tally'),
+    redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'a Redis URL such as redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
+    redisPrefix: z.string().min(1).default('tally').describe('prefix of every Redis key (live counters, leases)'),
+    workerBatch: z.number().int().min(1).max(100_000).default(5000).describe('most events per ClickHouse insert'),
   })
   .strict();
 
 /** The whole `tally.config.yaml`. Every field has a default so an empty file is valid. */
 export const configSchema = z
   .object({
-    profile: z.enum(['embedded']).default('embedded').describe('embedded: one process on DuckDB'),
+    profile: z.enum(['embedded', 'distributed']).default('embedded').describe('embedded: one process on DuckDB; distributed: API nodes + workers on JetStream, ClickHouse and Redis'),
+    distributed: distributedSchema.default(distributedSchema.parse({})).describe('backends of the distributed profile'),
     server: z
       .object({
         host: z.string().default('127.0.0.1'),
@@ -55,10 +65,15 @@ export const configSchema = z
       .default({}),
     meters: z.array(meterSchema).default([]),
     tenants: z.array(tenantSchema).default([]),
-    plans: z.array(planSchema).default([]),
+    plans: plansSchema,
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.profile === 'distributed') {
+      // Every node must hash actors and accept keys alike: nothing may be generated per node.
+      if (c.security.actorHashSecret === undefined) ctx.addIssue({ code: 'custom', path: ['security', 'actorHashSecret'], message: 'required in the distributed profile (all nodes must share it; TALLY_ACTOR_SECRET)' });
+      if (c.security.adminKey === undefined) ctx.addIssue({ code: 'custom', path: ['security', 'adminKey'], message: 'required in the distributed profile (no per-node dev key; TALLY_ADMIN_KEY)' });
+    }
     const seen = new Set<string>();
     c.meters.forEach((m, i) => {
       if (seen.has(m.slug)) ctx.addIssue({ code: 'custom', path: ['meters', i, 'slug'], message: `duplicate meter slug "${m.slug}"` });

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, doc: 'The `Content-Type` is not JSON, CloudEvents JSON or CloudEvents batch JSON.' },
   NOT_ACCEPTABLE: { status: 406, doc: 'The `Accept` header asks for a format this endpoint cannot produce (JSON or CSV).' },
   RATE_LIMITED: { status: 429, doc: 'Too many requests; retry after the `Retry-After` header.' },
+  QUOTA_EXCEEDED: { status: 429, doc: 'A hard quota (plan entitlement) would be exceeded by this consumption; nothing was recorded. `details.violated` names each entitlement with its usage, limit and `resetAt`; `Retry-After` is the time until the earliest reset.' },
   INTERNAL: { status: 500, doc: 'An unexpected error; the `requestId` finds it in the logs.' },
   STORE_UNAVAILABLE: { status: 503, doc: 'The store cannot take the request now (starting, shutting down or failing); retry after `Retry-After`. Nothing in the request was acknowledged.' },
 } as const satisfies Record<string, { status: number; doc: string }>;

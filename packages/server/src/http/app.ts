@@ -7,7 +7,12 @@ import type { MeterService } from '../meters/meter-service.ts';
 import type { TallyMetrics } from '../ops/metrics.ts';
 import type { UsageStore } from '../store/port.ts';
 import type { QueryService } from '../usage/query-service.ts';
+import type { QuotaConsumer } from '../quota/consume.ts';
+import type { QuotaService } from '../quota/quota-service.ts';
+import type { QuotaRateLimits } from '../quota/rate-limits.ts';
+import type { QuotaWarnings } from '../quota/warnings.ts';
 import { registerBodyParsers } from './body.ts';
+import { registerDashboard } from './dashboard.ts';
 import { sendError } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { Router } from './route.ts';
@@ -16,6 +21,8 @@ import { keyRoutes } from './routes/keys.ts';
 import { meterRoutes } from './routes/meters.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { queryRoutes } from './routes/query.ts';
+import { quotaRoutes } from './routes/quota.ts';
+import { segmentRoutes } from './routes/segment.ts';
 
 /** Everything the HTTP edge needs, already wired. */
 export interface HttpDeps {
@@ -25,6 +32,8 @@ export interface HttpDeps {
   ingest: IngestService;
   queries: QueryService;
   metrics: TallyMetrics;
+  /** Quotas (entitlements, consumption, warnings, plan rate limits); absent: no quota routes. */
+  quota?: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits };
   maxBodyBytes: number;
   maxEventsPerRequest: number;
   logLevel: string;
@@ -58,11 +67,14 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
 
   const router = new Router(app, d.keys);
   eventRoutes(router, d.ingest, d.metrics, d.maxEventsPerRequest);
+  segmentRoutes(router, d);
   meterRoutes(router, d.meters);
   queryRoutes(router, d.queries, d.metrics);
   keyRoutes(router, d.keys);
+  if (d.quota) quotaRoutes(router, { ...d.quota, store: d.store });
   opsRoutes(router, d.store, d.metrics, d.isDraining);
   const openapi = buildOpenApi(router.specs, d.version);
   app.get('/openapi.json', async () => openapi);
+  registerDashboard(app);
   return app;
 }

@@ -31,7 +31,8 @@ export function toTallyError(err: unknown): TallyError {
 export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const te = toTallyError(err);
   if (te.status >= 500) req.log.error({ err }, 'request failed');
-  if (te.code === 'STORE_UNAVAILABLE' || te.code === 'RATE_LIMITED') void reply.header('retry-after', '1');
+  // A route that knows the wait (a rate limit or quota reset) has set Retry-After already.
+  if ((te.code === 'STORE_UNAVAILABLE' || te.code === 'RATE_LIMITED') && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
   const body: ErrorEnvelope = { error: { code: te.code, message: te.message, requestId: String(req.id) } };
   if (te.details !== undefined) body.error.details = te.details;
   return reply.code(ERROR_CODES[te.code].status).type('application/json').send(body);

@@ -30,7 +30,8 @@ export class TallyMetrics {
       help: 'Raw events in the store',
       registers: [this.registry],
       async collect() {
-        this.set(Number(await countEvents()));
+        // A store that is down must not take /metrics with it (the pipeline lag matters most then).
+        this.set(Number(await countEvents().catch(() => NaN)));
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'tally_process_' });

@@ -1,0 +1,207 @@
+/**
+ * bench:distributed — the distributed profile end to end: HTTP ingest on API nodes → JetStream
+ * → pipeline workers → ClickHouse (raw events + minute/hour/day rollups + Redis live counters),
+ * timed until the last event is committed, against the engine's ceiling in the same run: a
+ * raw ClickHouse JSONEachRow insert of the same events into a plain events table. Prints both
+ * rates, the ratio (target ≥ 0.5) and the end-to-end lag (HTTP send → committed in ClickHouse).
+ *
+ *   npm run bench:distributed [-- --events 100000 --clients 4 --batch 1000 --apis 1 --workers 2 --partitions 4]
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { createClient } from '@clickhouse/client';
+import { Redis } from 'ioredis';
+import { connect } from 'nats';
+import { stringify as toYaml } from 'yaml';
+import { DemoTraffic, type DemoEvent } from '../src/demo/generator.ts';
+import { BENCH_KEY, CLI, fmt, freePort, startServerProcess } from './support.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '100000' },
+    clients: { type: 'string', default: '4' },
+    batch: { type: 'string', default: '1000' },
+    apis: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '2' },
+    partitions: { type: 'string', default: '4' },
+    'worker-batch': { type: 'string', default: '5000' },
+  },
+});
+const N = Number(args.events);
+const CLIENTS = Number(args.clients);
+const BATCH = Number(args.batch);
+const CH_URL = process.env.TALLY_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
+const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+const database = `tally_bench_${run}`;
+const stream = `TALLY_BENCH_${run}`;
+const redisPrefix = `tally-bench-${run}`;
+const dir = mkdtempSync(join(tmpdir(), 'tally-bench-dist-'));
+
+const METERS = [
+  { slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT', groupBy: { route: '$.route', method: '$.method', status_class: '$.statusClass' } },
+  { slug: 'response_bytes', eventType: 'api.request', aggregation: 'SUM', valueProperty: '$.responseBytes', groupBy: { route: '$.route' } },
+  { slug: 'llm_tokens', eventType: 'llm.completion', aggregation: 'SUM', valueProperty: '$.tokens', groupBy: { model: '$.model' } },
+  { slug: 'feature_usage', eventType: 'feature.used', aggregation: 'COUNT', groupBy: { feature: '$.feature' } },
+];
+
+function makeEvents(): DemoEvent[] {
+  const traffic = new DemoTraffic({ tenants: 100, seed: 42 });
+  const now = Date.now();
+  return Array.from({ length: N }, (_, i) => ({ ...traffic.next(now - 3_600_000 + Math.floor((i / N) * 3_500_000)), id: `b-${i}` }));
+}
+
+/** The ceiling: the same events as JSONEachRow into a plain MergeTree events table, batch by batch. */
+async function rawInsertRate(events: DemoEvent[]): Promise<{ rate: number; chCpu: number }> {
+  const ch = createClient({ url: CH_URL });
+  await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+  await ch.command({
+    query: `CREATE TABLE ${database}.raw_events (tenant String, id String, type String, source String, time_us Int64, actor Nullable(String), data String, ingested_us Int64) ENGINE = MergeTree ORDER BY (tenant, id)`,
+  });
+  const chPids = pidsOf('clickhouse-server');
+  const cpu0 = chPids.reduce((acc, p) => acc + cpuSeconds(p), 0);
+  const t0 = performance.now();
+  for (let b = 0; b < events.length; b += Number(args['worker-batch'])) {
+    const rows = events.slice(b, b + Number(args['worker-batch'])).map((e) => ({ tenant: e.subject, id: e.id, type: e.type, source: e.source, time_us: Date.parse(e.time) * 1000, actor: e.actor, data: JSON.stringify(e.data), ingested_us: Date.now() * 1000 }));
+    await ch.insert({ table: `${database}.raw_events`, values: rows, format: 'JSONEachRow' });
+  }
+  const rate = events.length / ((performance.now() - t0) / 1000);
+  const chCpu = chPids.reduce((acc, p) => acc + cpuSeconds(p), 0) - cpu0;
+  await ch.close();
+  return { rate, chCpu };
+}
+
+function startWorker(config: string, index: number, of: number): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', CLI, 'worker', '--config', config, '--index', String(index), '--of', String(of), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux; 0 elsewhere). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return 0;
+  }
+}
+
+function pidsOf(pattern: string): number[] {
+  return spawnSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
+}
+
+async function committed(ch: ReturnType<typeof createClient>): Promise<number> {
+  const text = await (await ch.query({ query: 'SELECT count() FROM events', format: 'TabSeparated' })).text();
+  return Number(text.trim());
+}
+
+/** CPU seconds per component over the end-to-end run. */
+type CpuUse = Record<'api' | 'workers' | 'nats' | 'clickhouse', number>;
+
+async function endToEnd(events: DemoEvent[]): Promise<{ rate: number; lagP50: number; lagP99: number; cpu: CpuUse }> {
+  const config = join(dir, 'tally.config.yaml');
+  writeFileSync(
+    config,
+    toYaml({
+      profile: 'distributed',
+      distributed: { stream, subjectPrefix: `tally.bench.${run}`, partitions: Number(args.partitions), clickhouseDatabase: database, redisPrefix, workerBatch: Number(args['worker-batch']) },
+      security: { actorHashSecret: 'bench-secret-0123456789abcdef', adminKey: BENCH_KEY },
+      ingest: { maxEventsPerRequest: BATCH },
+      store: { dataDir: join(dir, 'data') },
+      meters: METERS,
+    }),
+  );
+  const apis: Awaited<ReturnType<typeof startServerProcess>>[] = [];
+  for (let i = 0; i < Number(args.apis); i++) apis.push(await startServerProcess(config, await freePort()));
+  const workers = Array.from({ length: Number(args.workers) }, (_, i) => startWorker(config, i, Number(args.workers)));
+  const ch = createClient({ url: CH_URL, database });
+  await sleep(1_500); // workers take their leases
+  const bodies: string[] = [];
+  for (let b = 0; b < events.length; b += BATCH) bodies.push(JSON.stringify(events.slice(b, b + BATCH)));
+  const sentAt = new Float64Array(bodies.length);
+  const groups = { api: apis.map((a) => a.child.pid), workers: workers.map((w) => w.pid), nats: pidsOf('nats-server'), clickhouse: pidsOf('clickhouse-server') };
+  const sum = (pids: (number | undefined)[]) => pids.reduce<number>((acc, p) => acc + cpuSeconds(p), 0);
+  const cpuNow = (): CpuUse => ({ api: sum(groups.api), workers: sum(groups.workers), nats: sum(groups.nats), clickhouse: sum(groups.clickhouse) });
+  const cpu0 = cpuNow();
+  let next = 0;
+  const t0 = performance.now();
+  const t0Epoch = Date.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, c) => {
+      for (let i = next++; i < bodies.length; i = next++) {
+        sentAt[i] = t0Epoch + (performance.now() - t0);
+        const res = await fetch(`${apis[(i + c) % apis.length]!.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' }, body: bodies[i]! });
+        if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
+        await res.text();
+      }
+    }),
+  );
+  const httpDone = performance.now();
+  while ((await committed(ch)) < events.length) await sleep(50);
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu1 = cpuNow();
+  const cpu = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, v - cpu0[k as keyof CpuUse]])) as CpuUse;
+  console.log(`  HTTP acknowledged all events after ${((httpDone - t0) / 1000).toFixed(2)} s; all committed to ClickHouse after ${elapsed.toFixed(2)} s`);
+  // End-to-end lag per event: committed (ingested_us, stamped by the worker) − HTTP send of its batch.
+  const text = await (await ch.query({ query: 'SELECT id, ingested_us FROM events', format: 'TabSeparated' })).text();
+  const lags = text
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const [id, at] = l.split('\t') as [string, string];
+      return Number(at) / 1000 - sentAt[Math.floor(Number(id.slice(2)) / BATCH)]!;
+    })
+    .sort((a, b) => a - b);
+  const sizes = await (await ch.query({ query: `SELECT table, sum(bytes_on_disk) FROM system.parts WHERE database = '${database}' AND active GROUP BY table ORDER BY table`, format: 'TabSeparated' })).text();
+  console.log(`  ClickHouse bytes on disk per event: ${sizes.trim().split('\n').map((l) => { const [t, b] = l.split('\t'); return `${t} ${(Number(b) / events.length).toFixed(1)}`; }).join(', ')}`);
+  console.log(`  JetStream payload: ${fmt(events.reduce((acc, e) => acc + JSON.stringify(e).length, 0) / events.length)} B per event (CloudEvent JSON, before normalisation)`);
+  await ch.close();
+  for (const w of workers) w.kill('SIGTERM');
+  await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
+  for (const a of apis) await a.stop();
+  return { rate: events.length / elapsed, lagP50: lags[Math.floor(lags.length * 0.5)]!, lagP99: lags[Math.floor(lags.length * 0.99)]!, cpu };
+}
+
+async function cleanup(): Promise<void> {
+  const ch = createClient({ url: CH_URL });
+  await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch(() => undefined);
+  await ch.close();
+  const nc = await connect({ servers: process.env.TALLY_NATS_URL ?? 'nats://127.0.0.1:4222' });
+  await (await nc.jetstreamManager()).streams.delete(stream).catch(() => undefined);
+  await nc.close();
+  const redis = new Redis(process.env.TALLY_REDIS_URL ?? 'redis://127.0.0.1:6379');
+  let cursor = '0';
+  do {
+    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}:*`, 'COUNT', 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = nextCursor;
+  } while (cursor !== '0');
+  redis.disconnect();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+console.log(
+  `bench:distributed — ${fmt(N)} demo events, HTTP batches of ${BATCH}, ${CLIENTS} clients, ${args.apis} API node(s), ${args.workers} worker(s), ${args.partitions} partitions, ` +
+    `inserts of ≤ ${args['worker-batch']}, ${METERS.length} meters; node ${process.version}`,
+);
+try {
+  const events = makeEvents();
+  const { rate: raw, chCpu } = await rawInsertRate(events);
+  console.log(`  raw ClickHouse JSONEachRow insert: ${fmt(raw)} ev/s (ClickHouse ${chCpu.toFixed(1)} CPU-s)`);
+  const e2e = await endToEnd(events);
+  console.log(`\nraw ClickHouse JSONEachRow insert   ${fmt(raw).padStart(9)} ev/s`);
+  console.log(`end to end HTTP → JetStream → CH     ${fmt(e2e.rate).padStart(9)} ev/s`);
+  console.log(`ratio                                ${(e2e.rate / raw).toFixed(2)}× (target ≥ 0.5)`);
+  console.log(`end-to-end lag (send → committed)    p50 ${fmt(e2e.lagP50)} ms, p99 ${fmt(e2e.lagP99)} ms`);
+  // CPU per component: what one core of each role sustains (the input of docs/scaling.md).
+  console.log('CPU during the end-to-end run (all processes share this machine):');
+  for (const [k, sec] of Object.entries(e2e.cpu)) {
+    console.log(`  ${k.padEnd(11)} ${sec.toFixed(1).padStart(6)} CPU-s  ${(sec > 0 ? fmt(N / sec) : '-').padStart(9)} ev per CPU-second`);
+  }
+} finally {
+  await cleanup();
+}

@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import type { Principal } from '../../auth/keys.ts';
+import { TallyError } from '../../errors/registry.ts';
+import type { QuotaConsumer } from '../../quota/consume.ts';
+import type { QuotaService } from '../../quota/quota-service.ts';
+import type { QuotaRateLimits } from '../../quota/rate-limits.ts';
+import { toStatus } from '../../quota/status.ts';
+import { THRESHOLDS, type QuotaWarnings } from '../../quota/warnings.ts';
+import { formatScaled, parseQuantity } from '../../shared/decimal.ts';
+import { MICROS_PER_DAY, MICROS_PER_MINUTE, parseRfc3339 } from '../../shared/time.ts';
+import type { UsageStore } from '../../store/port.ts';
+import type { Router } from '../route.ts';
+
+const decimal = z.string().describe('exact decimal');
+const status = z.object({
+  tenant: z.string(),
+  meter: z.string(),
+  plan: z.string(),
+  enforcement: z.enum(['hard', 'soft']),
+  period: z.enum(['hour', 'day', 'month']),
+  timeZone: z.string(),
+  periodStart: z.string(),
+  resetAt: z.string().describe('end of the current period (RFC 3339)'),
+  hasAccess: z.boolean().describe('hard: usage is below the limit; soft: always true'),
+  usage: decimal,
+  limit: decimal,
+  remaining: decimal,
+  overage: decimal.describe('usage above the limit (soft limits), else 0'),
+  projected: decimal.describe('usage × period length / elapsed time; equals usage during the first tenth of the period'),
+  overageProjected: z.boolean().describe('projected > limit'),
+});
+const consumeBody = z
+  .object({
+    tenant: z.string().min(1).max(200),
+    meter: z.string().min(1),
+    amount: z.union([z.string(), z.number()]).default(1).describe('exact decimal > 0; must be 1 for COUNT meters'),
+    idempotencyKey: z.string().min(1).max(256).describe('the usage event id: a retried key is counted once'),
+    data: z.record(z.string(), z.unknown()).optional().describe('the rest of the usage event data (dimensions, values other meters of its type read)'),
+  })
+  .strict();
+const warningsQuery = z
+  .object({
+    tenant: z.string().optional(),
+    meter: z.string().optional(),
+    from: z.string().optional().describe('RFC 3339; default 35 days before `to`'),
+    to: z.string().optional().describe('RFC 3339; default now'),
+  })
+  .strict();
+const warning = z.object({ id: z.string(), tenant: z.string(), meter: z.string(), plan: z.string(), threshold: z.enum(THRESHOLDS), enforcement: z.enum(['hard', 'soft']), periodStart: z.string(), resetAt: z.string(), usage: decimal, limit: decimal, projected: decimal, raisedAt: z.string() });
+
+/** Portal keys bound to a tenant read only that tenant. */
+function checkTenant(principal: Principal | null, tenant: string): void {
+  if (principal?.tenant && principal.tenant !== tenant) throw new TallyError('FORBIDDEN', `this key may only read tenant "${principal.tenant}"`);
+}
+
+function time(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const t = parseRfc3339(v);
+  if (t === undefined) throw new TallyError('VALIDATION_FAILED', `${name}: "${v}" is not RFC 3339`, [{ path: `query.${name}`, message: 'not RFC 3339' }]);
+  return t;
+}
+
+/** Entitlement checks, atomic consumption and recorded warnings. */
+export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits; store: UsageStore }): void {
+  const tenantParams = z.object({ tenant: z.string() });
+  router.add(
+    { method: 'GET', url: '/v1/tenants/:tenant/entitlements', summary: "All of a tenant's entitlements, live", tag: 'quota', scope: 'read', params: tenantParams, responses: { 200: { description: 'Entitlements of the plan (empty without one)', schema: z.object({ tenant: z.string(), plan: z.string().nullable(), data: z.array(status) }) } } },
+    async ({ params, principal }) => {
+      checkTenant(principal, params.tenant);
+      const r = d.quota.list(params.tenant);
+      return { tenant: params.tenant, plan: r.plan, data: r.data.map(toStatus) };
+    },
+  );
+  router.add(
+    { method: 'GET', url: '/v1/tenants/:tenant/entitlements/:meter', summary: 'One entitlement, live (in-process counters)', tag: 'quota', scope: 'read', params: z.object({ tenant: z.string(), meter: z.string() }), responses: { 200: { description: 'The entitlement', schema: status } } },
+    async ({ params, principal }) => {
+      checkTenant(principal, params.tenant);
+      return toStatus(d.quota.status(params.tenant, params.meter));
+    },
+  );
+  router.add(
+    {
+      method: 'POST',
+      url: '/v1/quota/consume',
+      summary: 'Check and record usage in one atomic step (idempotent per key)',
+      tag: 'quota',
+      scope: 'ingest',
+      body: consumeBody,
+      responses: { 200: { description: 'Granted and recorded (or a retried key: duplicate = true)', schema: status.extend({ granted: z.literal(true), duplicate: z.boolean(), amount: decimal }) }, 429: { description: 'QUOTA_EXCEEDED (nothing recorded) or RATE_LIMITED' } },
+    },
+    async ({ body, reply }) => {
+      const amount = parseQuantity(body.amount);
+      if (typeof amount !== 'bigint') throw new TallyError(amount === 'out_of_range' ? 'VALUE_OUT_OF_RANGE' : 'VALIDATION_FAILED', `amount: ${JSON.stringify(body.amount)} is not a decimal with at most 12 fractional digits`, [{ path: 'body.amount', message: 'not a decimal' }]);
+      const limited = d.rateLimits.take(body.tenant);
+      if (limited) {
+        void reply.headers(limited.headers);
+        if (!limited.proceed) throw new TallyError('RATE_LIMITED', limited.body?.detail ?? 'rate limit exceeded', { violated: limited.body?.violated });
+      }
+      const r = await d.consumer.consume({ tenant: body.tenant, meter: body.meter, amount, idempotencyKey: body.idempotencyKey, ...(body.data ? { data: body.data } : {}) });
+      if (!r.granted) {
+        const now = d.quota.clock.nowMicros();
+        const wait = Math.min(...r.violated.map((s) => s.period.end - now));
+        void reply.header('retry-after', String(Math.max(1, Math.ceil(wait / 1_000_000))));
+        const violated = r.violated.map(toStatus);
+        throw new TallyError('QUOTA_EXCEEDED', `hard quota exceeded: ${violated.map((v) => `${v.meter} ${v.usage}/${v.limit} per ${v.period}`).join(', ')}; nothing was recorded`, { violated });
+      }
+      return { granted: true, duplicate: r.duplicate, amount: formatScaled(amount), ...toStatus(r.snapshot) };
+    },
+  );
+  router.add(
+    { method: 'GET', url: '/v1/quota/warnings', summary: 'Recorded quota warnings (80 %, 100 %, projected overage), once per tenant/meter/period', tag: 'quota', scope: 'read', query: warningsQuery, responses: { 200: { description: 'Warnings, oldest first', schema: z.object({ data: z.array(warning) }) } } },
+    async ({ query, principal }) => {
+      if (query.tenant !== undefined) checkTenant(principal, query.tenant);
+      const tenant = principal?.tenant ?? query.tenant;
+      const to = time(query.to, 'to') ?? d.quota.clock.nowMicros() + MICROS_PER_MINUTE;
+      const from = time(query.from, 'from') ?? to - 35 * MICROS_PER_DAY;
+      return { data: await d.warnings.list(d.store, { from, to, ...(tenant ? { tenants: [tenant] } : {}), ...(query.meter ? { meter: query.meter } : {}) }) };
+    },
+  );
+}

@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { Gauge, type Registry } from 'prom-client';
+import type { TallyConfig } from '../config/schema.ts';
+import type { EpochMicros } from '../shared/time.ts';
+import { ClickHouseStore } from '../store/clickhouse/clickhouse-store.ts';
+import type { RollupDeriver } from '../store/port.ts';
+import { JetStreamLog } from '../stream/nats/jetstream-log.ts';
+import { LiveCounters } from './live-counters.ts';
+import { PublishingStore } from './publishing-store.ts';
+
+/** The connected backends of the distributed profile, shared by API nodes and workers. */
+export interface DistributedBackends {
+  clickhouse: ClickHouseStore;
+  log: JetStreamLog;
+  redis: Redis;
+  counters: LiveCounters;
+  /** What an API node uses as its store (publish on append, read ClickHouse). */
+  store: PublishingStore;
+  /** Runs `fn` under a cluster-wide lock (meter registration at start). */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Adds the pipeline gauges (consumer lag per partition) to a Prometheus registry. */
+  registerMetrics(registry: Registry): void;
+  close(): Promise<void>;
+}
+
+const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/** Connects to JetStream, ClickHouse and Redis as configured (creating stream and schema when missing). */
+export async function openDistributed(config: TallyConfig, derive: RollupDeriver, nowMicros: () => EpochMicros, name: string): Promise<DistributedBackends> {
+  const d = config.distributed;
+  const redis = new Redis(d.redisUrl, { maxRetriesPerRequest: 2, retryStrategy: (n) => Math.min(n * 50, 1000), lazyConnect: true });
+  redis.on('error', () => undefined); // reconnects; commands fail and are retried by their callers
+  await redis.connect();
+  const clickhouse = await ClickHouseStore.open({ url: d.clickhouseUrl, database: d.clickhouseDatabase, derive, nowMicros }).catch(async (err: Error) => {
+    redis.disconnect();
+    throw new Error(`ClickHouse at ${d.clickhouseUrl}: ${err.message}`);
+  });
+  let log: JetStreamLog;
+  try {
+    log = await JetStreamLog.open({ url: d.natsUrl, stream: d.stream, subjectPrefix: d.subjectPrefix, partitions: d.partitions, duplicateWindowMs: d.duplicateWindowSeconds * 1000, maxAgeMs: d.maxAgeHours * 3_600_000, name });
+  } catch (err) {
+    redis.disconnect();
+    await clickhouse.close();
+    throw new Error(`NATS at ${d.natsUrl}: ${(err as Error).message}`);
+  }
+  const counters = new LiveCounters(redis, `${d.redisPrefix}:${d.stream}`, d.partitions);
+  const store = new PublishingStore(clickhouse, log);
+  return {
+    clickhouse,
+    log,
+    redis,
+    counters,
+    store,
+    async exclusive(lockName, fn) {
+      const key = `${d.redisPrefix}:${d.stream}:lock:${lockName}`;
+      const token = randomUUID();
+      while ((await redis.set(key, token, 'PX', 60_000, 'NX')) !== 'OK') await new Promise((r) => setTimeout(r, 100));
+      try {
+        return await fn();
+      } finally {
+        await redis.eval(UNLOCK, 1, key, token);
+      }
+    },
+    registerMetrics(registry) {
+      new Gauge({
+        name: 'tally_pipeline_consumer_lag',
+        help: 'Events in the JetStream partition not yet committed to ClickHouse by a worker',
+        labelNames: ['partition'] as const,
+        registers: [registry],
+        async collect() {
+          try {
+            for (const l of await log.lag()) this.set({ partition: String(l.partition) }, l.pending);
+          } catch {
+            /* NATS unreachable: keep the last values (readyz reports the outage) */
+          }
+        },
+      });
+    },
+    async close() {
+      await store.close();
+      redis.disconnect();
+    },
+  };
+}

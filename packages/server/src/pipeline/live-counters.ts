@@ -1,0 +1,117 @@
+import type { Redis } from 'ioredis';
+import type { EventRecord } from '../events/event.ts';
+import { SCALE } from '../shared/decimal.ts';
+import { partitionOf } from '../stream/port.ts';
+import type { DerivedRows } from '../usage/derive-rollups.ts';
+
+/** The value of one live counter: events counted and the exact sum of the meter's quantity. */
+export interface CounterValue {
+  count: bigint;
+  /** Scaled (×10^12); 0 for meters without a quantity. */
+  sum: bigint;
+}
+
+/**
+ * Applies a batch's increments and moves the partition watermark in one step, only when the
+ * batch is past the watermark: a batch replayed after a crash is a no-op. Sums are kept exact
+ * as `hi` (whole units, HINCRBY is 64-bit) + `lo` (fraction ×10^12, carried into `hi`).
+ * KEYS[1] watermark, KEYS[2..] counter hashes; ARGV[1] seq, ARGV[2] ttl s, then n/hi/lo per key.
+ */
+const APPLY = `
+local wm = tonumber(redis.call('GET', KEYS[1]) or '0')
+if wm >= tonumber(ARGV[1]) then return 0 end
+for i = 2, #KEYS do
+  local b = 3 + (i - 2) * 3
+  redis.call('HINCRBY', KEYS[i], 'n', ARGV[b])
+  if ARGV[b + 1] ~= '0' then redis.call('HINCRBY', KEYS[i], 'hi', ARGV[b + 1]) end
+  if ARGV[b + 2] ~= '0' then
+    local lo = redis.call('HINCRBY', KEYS[i], 'lo', ARGV[b + 2])
+    if lo >= 1000000000000 then
+      redis.call('HINCRBY', KEYS[i], 'lo', -1000000000000)
+      redis.call('HINCRBY', KEYS[i], 'hi', 1)
+    end
+  end
+  redis.call('EXPIRE', KEYS[i], ARGV[2])
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1`;
+
+const TTL_SECONDS = 400 * 86_400;
+
+/** UTC periods a counter is kept for: the day and the month of the event. */
+function periods(bucketUs: number): string[] {
+  const iso = new Date(bucketUs / 1000).toISOString();
+  return [`d:${iso.slice(0, 10)}`, `m:${iso.slice(0, 7)}`];
+}
+
+/**
+ * Exact live counters per tenant, meter and period (UTC day, month) in Redis, fed by the
+ * pipeline workers for the quota layer. Keys of one stream partition share a hash tag, so a
+ * batch's increments and the partition watermark are one atomic script even on Redis Cluster.
+ */
+export class LiveCounters {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly partitions: number,
+  ) {}
+
+  private base(part: number): string {
+    return `${this.prefix}:{p${part}}`;
+  }
+
+  /** The key of one counter. */
+  key(tenant: string, meter: string, period: string): string {
+    return `${this.base(partitionOf(tenant, this.partitions))}:c:${tenant}:${meter}:${period}`;
+  }
+
+  /** The highest stream sequence of `part` already counted. */
+  async watermark(part: number): Promise<number> {
+    return Number((await this.redis.get(`${this.base(part)}:wm`)) ?? 0);
+  }
+
+  /** Counts a committed batch (its day rollups) unless `seq` is at or below the watermark. Returns false for a replay. */
+  async apply(part: number, seq: number, derived: DerivedRows): Promise<boolean> {
+    const acc = new Map<string, CounterValue>();
+    for (const r of derived.rollups) {
+      if (r.res !== 'day') continue;
+      for (const period of periods(r.bucket)) {
+        const k = this.key(r.tenant, r.meter, period);
+        const cur = acc.get(k) ?? { count: 0n, sum: 0n };
+        cur.count += r.c.count;
+        cur.sum += r.c.sum ?? 0n;
+        acc.set(k, cur);
+      }
+    }
+    const keys = [`${this.base(part)}:wm`];
+    const args: string[] = [String(seq), String(TTL_SECONDS)];
+    for (const [k, v] of acc) {
+      const hi = v.sum >= 0n ? v.sum / SCALE : -((-v.sum + SCALE - 1n) / SCALE);
+      keys.push(k);
+      args.push(String(v.count), String(hi), String(v.sum - hi * SCALE));
+    }
+    return (await this.redis.eval(APPLY, keys.length, ...keys, ...args)) === 1;
+  }
+
+  /** Reads one counter. */
+  async read(tenant: string, meter: string, period: string): Promise<CounterValue> {
+    const h = await this.redis.hgetall(this.key(tenant, meter, period));
+    return { count: BigInt(h.n ?? 0), sum: BigInt(h.hi ?? 0) * SCALE + BigInt(h.lo ?? 0) };
+  }
+
+  /**
+   * Brings the partition's counters up to `upToSeq` from events already committed to the
+   * store (after a crash between the store commit and the counter update, or a Redis loss).
+   */
+  async catchUp(part: number, upToSeq: number, source: (part: number, after: number, upTo: number) => AsyncIterable<{ record: EventRecord; seq: number }[]>, derive: (events: EventRecord[]) => DerivedRows): Promise<number> {
+    const from = await this.watermark(part);
+    if (from >= upToSeq) return 0;
+    let replayed = 0;
+    for await (const page of source(part, from, upToSeq)) {
+      await this.apply(part, page[page.length - 1]!.seq, derive(page.map((p) => p.record)));
+      replayed += page.length;
+    }
+    await this.apply(part, upToSeq, { rollups: [], uniques: [], skipped: 0 });
+    return replayed;
+  }
+}

@@ -1,0 +1,163 @@
+import type { EventRecord } from '../events/event.ts';
+import type { ClickHouseStore, SequencedEvent, StreamBatch } from '../store/clickhouse/clickhouse-store.ts';
+import type { EventLog, PartitionCursor } from '../stream/port.ts';
+import type { DerivedRows } from '../usage/derive-rollups.ts';
+import type { PartitionLease } from './lease.ts';
+import type { LiveCounters } from './live-counters.ts';
+
+/** What a pipeline worker needs, already connected. */
+export interface WorkerDeps {
+  store: ClickHouseStore;
+  log: EventLog;
+  counters: LiveCounters;
+  lease: PartitionLease;
+  derive: (events: readonly EventRecord[]) => DerivedRows;
+  /** Most events per ClickHouse insert. */
+  batchSize: number;
+  /** Called for retries and recoveries (logging). */
+  onEvent?: (e: WorkerEvent) => void;
+  /** Called when a partition loop cannot go on (its lease was lost): the process should exit. */
+  onFatal?: (err: Error) => void;
+}
+
+/** Things a worker reports. */
+export type WorkerEvent =
+  | { kind: 'committed'; partition: number; seq: number; events: number; fresh: number }
+  | { kind: 'retry'; partition: number; stage: string; error: string }
+  | { kind: 'recovered'; partition: number; watermark: number; countersReplayed: number };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A pipeline worker: for each partition it owns, reads the log from the ClickHouse watermark
+ * on, commits batches (events + rollups + watermark in one insert), then counts them in Redis
+ * (idempotent by the same watermark), then acknowledges the log. Any failure is retried with
+ * backoff until it succeeds, so events simply wait in the log while a backend is down.
+ */
+export class PipelineWorker {
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly cursors = new Map<number, PartitionCursor>();
+  /** Committed watermark per partition (for tests and logs). */
+  readonly watermarks = new Map<number, number>();
+
+  constructor(private readonly d: WorkerDeps) {}
+
+  /** Takes the leases and starts one loop per owned partition. */
+  async start(signal?: AbortSignal): Promise<void> {
+    await this.d.lease.acquire(signal);
+    this.running = true;
+    this.loops = this.d.lease.partitions.map((p) =>
+      this.runPartition(p).catch((err: Error) => {
+        if (this.running) this.d.onFatal?.(err);
+      }),
+    );
+  }
+
+  /** Stops after the batches in flight; releases the leases. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.allSettled(this.loops);
+    await this.d.lease.release();
+  }
+
+  private report(e: WorkerEvent): void {
+    this.d.onEvent?.(e);
+  }
+
+  /** Retries `fn` with capped exponential backoff until it succeeds or the worker stops. */
+  private async retry<T>(partition: number, stage: string, fn: () => Promise<T>, onFail?: () => void): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!this.running) throw err;
+        this.report({ kind: 'retry', partition, stage, error: (err as Error).message });
+        onFail?.();
+        await sleep(Math.min(100 * 2 ** attempt, 2_000));
+      }
+    }
+  }
+
+  private async recover(p: number): Promise<number> {
+    const { store, counters } = this.d;
+    store.resetPartition(p);
+    const wm = await this.retry(p, 'watermark', () => store.watermark(p));
+    const replayed = await this.retry(p, 'counters catch-up', () => counters.catchUp(p, wm, (part, a, b) => store.eventsOfPartition(part, a, b), this.d.derive));
+    this.watermarks.set(p, wm);
+    this.report({ kind: 'recovered', partition: p, watermark: wm, countersReplayed: replayed });
+    return wm;
+  }
+
+  private async runPartition(p: number): Promise<void> {
+    const wm = await this.recover(p);
+    try {
+      await this.consume(p, wm);
+    } finally {
+      await this.cursors.get(p)?.close();
+      this.cursors.delete(p);
+    }
+  }
+
+  private async consume(p: number, startWm: number): Promise<void> {
+    let wm = startWm;
+    while (this.running) {
+      let cursor = this.cursors.get(p);
+      if (!this.d.lease.held) throw new Error(`lost the lease of partition ${p}; stopping so another owner can take it`);
+      if (!cursor) {
+        cursor = await this.retry(p, 'open cursor', () => this.d.log.open(p, wm));
+        this.cursors.set(p, cursor);
+      }
+      let entries;
+      try {
+        entries = await cursor.next(this.d.batchSize, 1000);
+      } catch (err) {
+        this.report({ kind: 'retry', partition: p, stage: 'fetch', error: (err as Error).message });
+        await cursor.close();
+        this.cursors.delete(p);
+        await sleep(500);
+        continue;
+      }
+      if (entries.length === 0) continue;
+      const batch: SequencedEvent[] = entries.filter((e) => e.seq > wm).sort((a, b) => a.seq - b.seq);
+      if (batch.length > 0) {
+        const lastSeq = batch[batch.length - 1]!.seq;
+        await this.commit(p, cursor, { part: p, lastSeq, events: batch });
+        wm = lastSeq;
+        this.watermarks.set(p, wm);
+      }
+      cursor.commit();
+    }
+  }
+
+  /**
+   * Commits one batch exactly once. After a failed attempt (whose outcome may be unknown: a
+   * timeout, a lost connection) the next attempt first waits until the server no longer runs
+   * the insert's query id, then reads the watermark: if the batch landed, it is not written
+   * again and the counters are caught up from what ClickHouse holds.
+   */
+  private async commit(p: number, cursor: PartitionCursor, batch: StreamBatch): Promise<void> {
+    const { store, counters } = this.d;
+    const queryId = store.batchQueryId(p, batch.lastSeq);
+    let committed: { fresh: EventRecord[]; derived: DerivedRows } | undefined;
+    let attempt = 0;
+    await this.retry(
+      p,
+      'clickhouse insert',
+      async () => {
+        if (!this.d.lease.held) throw new Error(`lost the lease of partition ${p}`);
+        if (attempt++ > 0) {
+          if (await store.isRunning(queryId)) throw new Error('the previous attempt is still running on the server');
+          if ((await store.watermark(p)) >= batch.lastSeq) return; // the previous attempt landed
+        }
+        committed = await store.commitStream(batch);
+      },
+      () => cursor.keepAlive(),
+    );
+    const catchUp = () => counters.catchUp(p, batch.lastSeq, (part, a, b) => store.eventsOfPartition(part, a, b), this.d.derive);
+    const done = committed;
+    if (done) await this.retry(p, 'redis counters', () => counters.apply(p, batch.lastSeq, done.derived), () => cursor.keepAlive());
+    else await this.retry(p, 'counters catch-up', catchUp);
+    this.report({ kind: 'committed', partition: p, seq: batch.lastSeq, events: batch.events.length, fresh: done?.fresh.length ?? -1 });
+  }
+}

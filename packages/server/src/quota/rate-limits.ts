@@ -1,0 +1,29 @@
+import { httpOutcome, MemoryLimiter, MemoryStore, type HttpOutcome } from '@tally/limiter';
+import { MICROS_PER_MS, type Clock } from '../shared/time.ts';
+import type { PlanCatalog } from './catalog.ts';
+
+/**
+ * The rate-limit policies of each plan, per tenant, on `@tally/limiter`'s synchronous memory
+ * limiter (all of a plan's policies checked and consumed together, all or nothing). Answers
+ * the IETF `RateLimit` / `RateLimit-Policy` headers with every decision.
+ */
+export class QuotaRateLimits {
+  private readonly byPlan = new Map<string, MemoryLimiter>();
+
+  constructor(
+    private readonly catalog: PlanCatalog,
+    clock: Clock,
+  ) {
+    const store = new MemoryStore({ clock: () => Math.floor(clock.nowMicros() / MICROS_PER_MS) });
+    for (const p of catalog.plans) if (p.rateLimits.length > 0) this.byPlan.set(p.id, new MemoryLimiter({ policies: p.rateLimits, store }));
+  }
+
+  /** Takes one call from the tenant's policies; `undefined` when its plan has none. */
+  take(tenant: string): HttpOutcome | undefined {
+    const plan = this.catalog.planOf(tenant);
+    const limiter = plan === undefined ? undefined : this.byPlan.get(plan.id);
+    if (plan === undefined || limiter === undefined) return undefined;
+    // The plan id is part of the key so a tenant moved to another plan starts a fresh window.
+    return httpOutcome(limiter.limit(`${plan.id}:${tenant}`), plan.rateLimits);
+  }
+}

@@ -1,0 +1,83 @@
+import { formatScaled } from '../shared/decimal.ts';
+import { formatMicros, type EpochMicros } from '../shared/time.ts';
+import type { Entitlement } from './catalog.ts';
+import type { Period } from './period.ts';
+
+/**
+ * No extrapolation before this share of the period (1/10) has elapsed: a burst in the first
+ * minutes of a month would otherwise project an absurd total and raise a false overage warning.
+ */
+export const PROJECTION_MIN_ELAPSED_DIVISOR = 10n;
+
+/** A tenant's standing on one entitlement at one instant, in scaled integers (×10^12). */
+export interface Snapshot {
+  readonly tenant: string;
+  readonly entitlement: Entitlement;
+  readonly period: Period;
+  readonly now: EpochMicros;
+  readonly usage: bigint;
+  readonly projected: bigint;
+}
+
+/** The API's view of a snapshot: quantities as exact decimal strings. */
+export interface EntitlementStatus {
+  tenant: string;
+  meter: string;
+  plan: string;
+  enforcement: 'hard' | 'soft';
+  period: string;
+  timeZone: string;
+  periodStart: string;
+  resetAt: string;
+  hasAccess: boolean;
+  usage: string;
+  limit: string;
+  remaining: string;
+  overage: string;
+  projected: string;
+  overageProjected: boolean;
+}
+
+/**
+ * End-of-period forecast at the usage rate so far: `usage × (end − start) / (now − start)`,
+ * truncated to 10^-12; before 1/10 of the period has elapsed, `usage` itself.
+ */
+export function project(usage: bigint, period: Period, now: EpochMicros): bigint {
+  const length = BigInt(period.end - period.start);
+  const elapsed = BigInt(Math.max(0, now - period.start));
+  if (elapsed * PROJECTION_MIN_ELAPSED_DIVISOR < length) return usage;
+  return (usage * length) / elapsed;
+}
+
+/** Builds a snapshot from a live usage figure. */
+export function snapshot(tenant: string, entitlement: Entitlement, period: Period, now: EpochMicros, usage: bigint): Snapshot {
+  return { tenant, entitlement, period, now, usage, projected: project(usage, period, now) };
+}
+
+/** `hasAccess`: a hard limit still has room; a soft limit never blocks. */
+export function hasAccess(s: Snapshot): boolean {
+  return !s.entitlement.hard || s.usage < s.entitlement.limit;
+}
+
+/** Formats a snapshot for the API. */
+export function toStatus(s: Snapshot): EntitlementStatus {
+  const e = s.entitlement;
+  const over = s.usage - e.limit;
+  return {
+    tenant: s.tenant,
+    meter: e.meter,
+    plan: e.plan,
+    enforcement: e.hard ? 'hard' : 'soft',
+    period: e.period.unit,
+    timeZone: e.period.timeZone,
+    periodStart: formatMicros(s.period.start),
+    resetAt: formatMicros(s.period.end),
+    hasAccess: hasAccess(s),
+    usage: formatScaled(s.usage),
+    limit: formatScaled(e.limit),
+    remaining: formatScaled(over < 0n ? -over : 0n),
+    overage: formatScaled(over > 0n ? over : 0n),
+    projected: formatScaled(s.projected),
+    overageProjected: s.projected > e.limit,
+  };
+}

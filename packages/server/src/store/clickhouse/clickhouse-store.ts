@@ -1,0 +1,356 @@
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
+import { eventKey, type AppendOutcome, type EventRecord } from '../../events/event.ts';
+import { meterSchema, type MeterDefinition } from '../../meters/meter.ts';
+import { GroupCommitQueue } from '../../shared/group-commit.ts';
+import type { EpochMicros } from '../../shared/time.ts';
+import type { DerivedRows } from '../../usage/derive-rollups.ts';
+import type { Resolution } from '../../usage/resolution.ts';
+import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
+import { aggregateSql } from './aggregate-sql.ts';
+import { KeyFilter } from './key-filter.ts';
+import { encodeDerived, encodeEvent, encodeMark } from './rows.ts';
+import { ROLLUP_MERGE, ddl } from './schema.ts';
+import { lit, parseTsv, readBig, readScaled } from './sql.ts';
+
+/** Connection and behaviour of the ClickHouse store. */
+export interface ClickHouseStoreOptions {
+  /** HTTP endpoint, e.g. http://127.0.0.1:8123. */
+  url: string;
+  /** Database (created if missing). */
+  database: string;
+  derive: RollupDeriver;
+  nowMicros?: () => EpochMicros;
+  /** Per-request timeout (default 60 s). */
+  requestTimeoutMs?: number;
+}
+
+/** One event read from the stream, with its stream sequence. */
+export interface SequencedEvent {
+  record: EventRecord;
+  seq: number;
+}
+
+/** A batch of one stream partition, committed with its watermark. */
+export interface StreamBatch {
+  part: number;
+  /** Highest stream sequence of the batch: becomes the partition's watermark. */
+  lastSeq: number;
+  events: readonly SequencedEvent[];
+}
+
+const SCAN_PAGE = 10_000;
+/** Long IN lists of (tenant, id) pairs exceed the default 256 KiB query size. */
+const BIG_QUERY = { max_query_size: '104857600' } as const;
+
+/**
+ * The distributed profile's store on ClickHouse. Each write is ONE insert into the Null
+ * `ingest` table (events + rollups + unique facts + watermark in one block). In one process
+ * writes are serialised (dedupe lookups then see every earlier write); across processes the
+ * pipeline gives each stream partition a single writer (docs/distributed.md).
+ */
+export class ClickHouseStore implements UsageStore {
+  readonly engine = 'clickhouse';
+  private readonly queue: GroupCommitQueue<EventRecord, AppendOutcome>;
+  private closed = false;
+  /** Per stream partition: the keys it has committed (see KeyFilter). */
+  private readonly filters = new Map<number, KeyFilter>();
+
+  private constructor(
+    readonly client: ClickHouseClient,
+    private readonly opts: ClickHouseStoreOptions,
+  ) {
+    this.queue = new GroupCommitQueue((events) => this.writeAppend(events), { maxItemsPerCommit: 20_000 });
+  }
+
+  /** Connects, creating the database and schema when missing. */
+  static async open(opts: ClickHouseStoreOptions): Promise<ClickHouseStore> {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.database)) throw new Error(`invalid ClickHouse database name "${opts.database}"`);
+    const timeout = opts.requestTimeoutMs ?? 60_000;
+    // Failures surface as rejected calls that the callers retry or report; the driver's own log would double them.
+    const log = { level: ClickHouseLogLevel.OFF };
+    const admin = createClient({ url: opts.url, request_timeout: timeout, log });
+    try {
+      await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database}` });
+      for (const q of ddl(opts.database)) await admin.command({ query: q });
+    } finally {
+      await admin.close();
+    }
+    const client = createClient({ url: opts.url, database: opts.database, request_timeout: timeout, max_open_connections: 16, log });
+    return new ClickHouseStore(client, opts);
+  }
+
+  private now(): number {
+    return this.opts.nowMicros?.() ?? Date.now() * 1000;
+  }
+
+  /** Runs a read and returns TSV rows. */
+  async rows(query: string, settings: Record<string, string> = {}): Promise<(string | null)[][]> {
+    const rs = await this.client.query({ query, format: 'TabSeparated', clickhouse_settings: settings });
+    return parseTsv(await rs.text());
+  }
+
+  append(events: readonly EventRecord[]): Promise<AppendOutcome[]> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return this.queue.submit(events);
+  }
+
+  private async writeAppend(events: readonly EventRecord[]): Promise<AppendOutcome[]> {
+    const { outcomes } = await this.writeBatch(events.map((record) => ({ record, seq: 0 })), -1, undefined);
+    return outcomes;
+  }
+
+  /**
+   * Commits one stream batch: dedupes against stored events (first stored copy wins), then
+   * writes the fresh events, their rollups and the partition watermark in one insert whose
+   * query id is derived from (partition, lastSeq). Returns the events that were new. Not
+   * queued: partitions commit in parallel, and each partition has a single writer.
+   */
+  async commitStream(batch: StreamBatch): Promise<{ fresh: EventRecord[]; derived: DerivedRows }> {
+    const { fresh, derived } = await this.writeBatch(batch.events, batch.part, batch.lastSeq);
+    return { fresh, derived };
+  }
+
+  private async writeBatch(events: readonly SequencedEvent[], part: number, lastSeq: number | undefined): Promise<{ outcomes: AppendOutcome[]; fresh: EventRecord[]; derived: DerivedRows }> {
+    const outcomes: AppendOutcome[] = new Array(events.length);
+    const filter = lastSeq === undefined ? undefined : await this.filterFor(part);
+    // With the partition's key filter, only keys it may have seen are looked up.
+    const candidates = filter ? events.filter((e) => filter.mayContain(eventKey(e.record.tenant, e.record.id))) : events;
+    const existing = await this.existingHashes(candidates.map((e) => e.record));
+    const firstByKey = new Map<string, string>();
+    const fresh: SequencedEvent[] = [];
+    events.forEach((e, i) => {
+      const key = eventKey(e.record.tenant, e.record.id);
+      const stored = existing.get(key) ?? firstByKey.get(key);
+      if (stored !== undefined) {
+        outcomes[i] = { status: 'duplicate', conflict: stored !== e.record.contentHash };
+        return;
+      }
+      firstByKey.set(key, e.record.contentHash);
+      fresh.push(e);
+      outcomes[i] = { status: 'accepted' };
+    });
+    const records = fresh.map((e) => e.record);
+    const now = this.now();
+    const lines: string[] = fresh.map((e) => encodeEvent(e.record, now, part, e.seq));
+    const derived = records.length > 0 ? this.opts.derive(records) : { rollups: [], uniques: [], skipped: 0 };
+    lines.push(...encodeDerived(derived));
+    if (lastSeq !== undefined) lines.push(encodeMark(part, lastSeq, now));
+    try {
+      if (lines.length > 0) await this.insert(lines, lastSeq === undefined ? undefined : this.batchQueryId(part, lastSeq));
+    } catch (err) {
+      // The insert may still have landed: the filter must not miss its keys, so rebuild it from ClickHouse.
+      if (lastSeq !== undefined) this.filters.delete(part);
+      throw err;
+    }
+    if (filter) for (const e of records) filter.add(eventKey(e.tenant, e.id));
+    return { outcomes, fresh: records, derived };
+  }
+
+  /**
+   * Forgets the partition's key filter: call when taking ownership of a partition (another
+   * owner may have written it meanwhile). It is rebuilt from ClickHouse on the next commit.
+   */
+  resetPartition(part: number): void {
+    this.filters.delete(part);
+  }
+
+  private async filterFor(part: number): Promise<KeyFilter> {
+    const cur = this.filters.get(part);
+    if (cur && !cur.saturated) return cur;
+    const rows = await this.rows(`SELECT tenant, id FROM events WHERE part = ${part}`);
+    const filter = new KeyFilter(Math.max(100_000, rows.length * 2));
+    for (const r of rows) filter.add(eventKey(r[0]!, r[1]!));
+    this.filters.set(part, filter);
+    return filter;
+  }
+
+  /** The query id of a stream batch's insert: a retry of an insert still running is refused by the server. */
+  batchQueryId(part: number, lastSeq: number): string {
+    return `tally-${this.opts.database}-p${part}-s${lastSeq}`;
+  }
+
+  private async insert(lines: string[], queryId?: string): Promise<void> {
+    await this.client.command({
+      query: `INSERT INTO ingest FORMAT JSONEachRow\n${lines.join('\n')}\n`,
+      ...(queryId ? { query_id: queryId } : {}),
+      clickhouse_settings: { max_insert_block_size: '10000000' },
+    });
+  }
+
+  private async existingHashes(events: readonly EventRecord[]): Promise<Map<string, string>> {
+    if (events.length === 0) return new Map();
+    const pairs = [...new Set(events.map((e) => `(${lit(e.tenant)}, ${lit(e.id)})`))];
+    const rows = await this.rows(`SELECT tenant, id, content_hash FROM events WHERE (tenant, id) IN (${pairs.join(', ')})`, BIG_QUERY);
+    return new Map(rows.map((r) => [eventKey(r[0]!, r[1]!), r[2]!]));
+  }
+
+  /** The partition's watermark: the highest stream sequence committed (0 when none). */
+  async watermark(part: number): Promise<number> {
+    const rows = await this.rows(`SELECT max(seq) FROM marks WHERE part = ${part}`);
+    return Number(rows[0]?.[0] ?? 0);
+  }
+
+  /** True while a query with this id runs on the server (used after an ambiguous insert failure). */
+  async isRunning(queryId: string): Promise<boolean> {
+    const rows = await this.rows(`SELECT count() FROM system.processes WHERE query_id = ${lit(queryId)}`);
+    return rows[0]?.[0] !== '0';
+  }
+
+  /** Stored events of a partition with stream sequence in (afterSeq, upToSeq], in sequence order, in pages. */
+  async *eventsOfPartition(part: number, afterSeq: number, upToSeq: number): AsyncIterable<{ record: EventRecord; seq: number }[]> {
+    let after = afterSeq;
+    for (;;) {
+      const rows = await this.rows(
+        `SELECT tenant, id, type, source, time_us, actor, data, content_hash, seq FROM events WHERE part = ${part} AND seq > ${after} AND seq <= ${upToSeq} ORDER BY seq LIMIT ${SCAN_PAGE}`,
+      );
+      if (rows.length === 0) return;
+      const page = rows.map((r) => ({ record: toRecord(r), seq: Number(r[8]) }));
+      yield page;
+      after = page[page.length - 1]!.seq;
+      if (rows.length < SCAN_PAGE) return;
+    }
+  }
+
+  createMeter(def: MeterDefinition, derive: RollupDeriver, onCommitted: () => void): Promise<{ backfilled: number; skipped: number }> {
+    return this.queue.exclusive(async () => {
+      let backfilled = 0;
+      let skipped = 0;
+      const derived: DerivedRows[] = [];
+      for await (const page of this.scanEvents(def.eventType, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
+        const d = derive(page);
+        backfilled += page.length - d.skipped;
+        skipped += d.skipped;
+        derived.push(d);
+      }
+      await this.client.command({ query: `INSERT INTO meters VALUES (${lit(def.slug)}, ${lit(JSON.stringify(def))}, ${this.now()})` });
+      const lines = derived.flatMap((d) => encodeDerived(d));
+      if (lines.length > 0) await this.insert(lines);
+      onCommitted();
+      return { backfilled, skipped };
+    });
+  }
+
+  async listMeters(): Promise<MeterDefinition[]> {
+    const rows = await this.rows('SELECT definition FROM meters ORDER BY slug, created_us LIMIT 1 BY slug');
+    return rows.map((r) => meterSchema.parse(JSON.parse(r[0]!)));
+  }
+
+  async aggregate(q: AggregateQuery, res: Resolution): Promise<AggregateRow[]> {
+    const rows = await this.rows(aggregateSql(q, 'rollups', 'bucket_us', [`res = ${lit(res)}`], ROLLUP_MERGE));
+    const k = 2 + q.groupDims.length;
+    return rows.map((r) => {
+      const latestValue = readScaled(r[k + 4]!);
+      return {
+        window: Number(r[0]),
+        tenant: r[1]!,
+        dims: r.slice(2, k),
+        components: {
+          count: readBig(r[k]!),
+          sum: readScaled(r[k + 1]!),
+          min: readScaled(r[k + 2]!),
+          max: readScaled(r[k + 3]!),
+          latest: latestValue === null ? null : { value: latestValue, time: Number(r[k + 5]), id: r[k + 6]! },
+        },
+      };
+    });
+  }
+
+  async countUnique(q: AggregateQuery): Promise<UniqueRow[]> {
+    const rows = await this.rows(aggregateSql(q, 'unique_facts', 'time_us', [], ['uniqExact(value)']));
+    const k = 2 + q.groupDims.length;
+    return rows.map((r) => ({ window: Number(r[0]), tenant: r[1]!, dims: r.slice(2, k), count: readBig(r[k]!) }));
+  }
+
+  async *scanEvents(type: string, from: EpochMicros, to: EpochMicros, tenants?: string[]): AsyncIterable<EventRecord[]> {
+    let after: [number, string, string] | undefined;
+    for (;;) {
+      const where = [`type = ${lit(type)}`, `time_us >= ${from}`, `time_us < ${to}`];
+      if (tenants) where.push(`tenant IN (${tenants.map(lit).join(', ')})`);
+      if (after) {
+        const [t, tn, id] = after;
+        where.push(`(time_us > ${t} OR (time_us = ${t} AND (tenant > ${lit(tn)} OR (tenant = ${lit(tn)} AND id > ${lit(id)}))))`);
+      }
+      const rows = await this.rows(
+        `SELECT tenant, id, type, source, time_us, actor, data, content_hash FROM events WHERE ${where.join(' AND ')} ORDER BY time_us, tenant, id LIMIT ${SCAN_PAGE}`,
+      );
+      if (rows.length === 0) return;
+      const page = rows.map(toRecord);
+      yield page;
+      const last = page[page.length - 1]!;
+      after = [last.time, last.tenant, last.id];
+      if (rows.length < SCAN_PAGE) return;
+    }
+  }
+
+  async countEvents(): Promise<bigint> {
+    return readBig((await this.rows('SELECT count() FROM events'))[0]![0]!);
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    const rows = await this.rows(`SELECT argMax(value, ver), count() FROM meta WHERE key = ${lit(key)}`);
+    return rows[0]?.[1] === '0' ? undefined : (rows[0]?.[0] ?? undefined);
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.client.command({ query: `INSERT INTO meta VALUES (${lit(key)}, ${lit(value)}, ${this.now()})` });
+  }
+
+  async putKey(k: StoredKey): Promise<void> {
+    await this.writeKey(k, 0);
+  }
+
+  private async writeKey(k: StoredKey, ver: number): Promise<void> {
+    const tenant = k.tenant === null ? 'NULL' : lit(k.tenant);
+    await this.client.command({
+      query: `INSERT INTO api_keys VALUES (${lit(k.id)}, ${lit(k.name)}, ${lit(k.hash)}, ${lit(k.scopes.join(','))}, ${tenant}, ${k.createdAt}, ${k.revokedAt ?? 'NULL'}, ${ver})`,
+    });
+  }
+
+  private async readKeys(where = ''): Promise<(StoredKey & { ver: number })[]> {
+    const rows = await this.rows(
+      `SELECT id, name, hash, scopes, tenant, created_us, revoked_us, ver FROM api_keys ${where} ORDER BY id, ver DESC LIMIT 1 BY id`,
+    );
+    return rows.map((r) => ({
+      id: r[0]!,
+      name: r[1]!,
+      hash: r[2]!,
+      scopes: r[3]!.split(',').filter(Boolean),
+      tenant: r[4]!,
+      createdAt: Number(r[5]),
+      revokedAt: r[6] === null ? null : Number(r[6]),
+      ver: Number(r[7]),
+    }));
+  }
+
+  async listKeys(): Promise<StoredKey[]> {
+    const keys = await this.readKeys();
+    return keys.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)).map(({ ver: _ver, ...k }) => k);
+  }
+
+  revokeKey(id: string, at: EpochMicros): Promise<boolean> {
+    return this.queue.exclusive(async () => {
+      const [k] = await this.readKeys(`WHERE id = ${lit(id)}`);
+      if (!k || k.revokedAt !== null) return false;
+      const { ver, ...key } = k;
+      await this.writeKey({ ...key, revokedAt: at }, ver + 1);
+      return true;
+    });
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('store is closed');
+    await this.client.command({ query: 'SELECT 1' });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue.drain().catch(() => undefined);
+    await this.client.close();
+  }
+}
+
+function toRecord(r: (string | null)[]): EventRecord {
+  const dataJson = r[6]!;
+  return { tenant: r[0]!, id: r[1]!, type: r[2]!, source: r[3]!, time: Number(r[4]), actor: r[5]!, data: JSON.parse(dataJson) as Record<string, unknown>, dataJson, contentHash: r[7]! };
+}

@@ -1,0 +1,58 @@
+import { MAX_DIMENSIONS } from '../../meters/meter.ts';
+
+/** Dimension columns d1…d8 of the rollup and unique-fact tables (same layout as DuckDB). */
+export const DIM_COLUMNS = Array.from({ length: MAX_DIMENSIONS }, (_, i) => `d${i + 1}`);
+const dims = DIM_COLUMNS.map((d) => `${d} Nullable(String)`).join(', ');
+
+/** Every stored quantity: exact, 12 fractional digits (see shared/decimal.ts). `Decimal(38, 12)` is Decimal128 on 18.16 and now. */
+const Q = 'Nullable(Decimal(38, 12))';
+
+const EVENT_COLS = 'tenant String, id String, type String, source String, time_us Int64, actor Nullable(String), data String, content_hash String, ingested_us Int64, part Int32, seq UInt64';
+const ROLLUP_COLS = `meter String, tenant String, res String, bucket_us Int64, dim_key String, ${dims}, cnt Int64, q_sum ${Q}, q_min ${Q}, q_max ${Q}, latest_value ${Q}, latest_us Nullable(Int64), latest_id Nullable(String)`;
+const UNIQUE_COLS = `meter String, tenant String, time_us Int64, dim_key String, ${dims}, value String`;
+
+/** Union of all columns, for the `ingest` (Null engine) table every write goes through. */
+const INGEST_COLS = `${EVENT_COLS}, meter String, res String, bucket_us Int64, dim_key String, ${dims}, cnt Int64, q_sum ${Q}, q_min ${Q}, q_max ${Q}, latest_value ${Q}, latest_us Nullable(Int64), latest_id Nullable(String), value String, at_us Int64`;
+
+/** Column names (no types) of a column list. */
+const names = (cols: string): string => cols.split(/,\s*(?![^()]*\))/).map((c) => c.trim().split(' ')[0]).join(', ');
+
+/**
+ * ClickHouse schema, written for 18.16 and current servers alike: MergeTree family with
+ * `ORDER BY`, no JSON/LowCardinality types, no nullable keys, `Decimal(38, 12)` quantities.
+ *
+ * Writes go through ONE insert into the `ingest` table (engine Null): materialized views route
+ * its rows by `kind` to `events` (e), `rollups` (r, append-only partial aggregates merged at
+ * query time), `unique_facts` (u) and `marks` (m: the per-partition stream watermark). One
+ * INSERT is one block, so a client that dies mid-request writes nothing, and a batch's
+ * events, rollups and watermark land together (docs/distributed.md has the guarantee).
+ */
+export function ddl(db: string): string[] {
+  const t = (name: string) => `${db}.${name}`;
+  return [
+    `CREATE TABLE IF NOT EXISTS ${t('meta')} (key String, value String, ver Int64) ENGINE = ReplacingMergeTree(ver) ORDER BY key`,
+    `CREATE TABLE IF NOT EXISTS ${t('events')} (${EVENT_COLS}) ENGINE = MergeTree ORDER BY (tenant, id)`,
+    `CREATE TABLE IF NOT EXISTS ${t('meters')} (slug String, definition String, created_us Int64) ENGINE = MergeTree ORDER BY slug`,
+    `CREATE TABLE IF NOT EXISTS ${t('rollups')} (${ROLLUP_COLS}) ENGINE = MergeTree ORDER BY (meter, res, tenant, bucket_us, dim_key)`,
+    `CREATE TABLE IF NOT EXISTS ${t('unique_facts')} (${UNIQUE_COLS}) ENGINE = MergeTree ORDER BY (meter, tenant, time_us)`,
+    `CREATE TABLE IF NOT EXISTS ${t('marks')} (part Int32, seq UInt64, at_us Int64) ENGINE = MergeTree ORDER BY (part, seq)`,
+    `CREATE TABLE IF NOT EXISTS ${t('api_keys')} (id String, name String, hash String, scopes String, tenant Nullable(String), created_us Int64, revoked_us Nullable(Int64), ver Int64)
+       ENGINE = ReplacingMergeTree(ver) ORDER BY id`,
+    `CREATE TABLE IF NOT EXISTS ${t('ingest')} (kind String, ${INGEST_COLS}) ENGINE = Null`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${t('ingest_events')} TO ${t('events')} AS SELECT ${names(EVENT_COLS)} FROM ${t('ingest')} WHERE kind = 'e'`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${t('ingest_rollups')} TO ${t('rollups')} AS SELECT ${names(ROLLUP_COLS)} FROM ${t('ingest')} WHERE kind = 'r'`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${t('ingest_uniques')} TO ${t('unique_facts')} AS SELECT ${names(UNIQUE_COLS)} FROM ${t('ingest')} WHERE kind = 'u'`,
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${t('ingest_marks')} TO ${t('marks')} AS SELECT part, seq, at_us FROM ${t('ingest')} WHERE kind = 'm'`,
+  ];
+}
+
+/** Merges partial aggregates of `rollups` at query time (count, sum, min, max, latest by (time, id)). */
+export const ROLLUP_MERGE = [
+  'sum(cnt)',
+  'sum(q_sum)',
+  'min(q_min)',
+  'max(q_max)',
+  'argMax(latest_value, (latest_us, latest_id))',
+  'max(latest_us)',
+  'argMax(latest_id, (latest_us, latest_id))',
+];

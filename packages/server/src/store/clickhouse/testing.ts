@@ -1,0 +1,17 @@
+import { randomBytes } from 'node:crypto';
+import { createClient } from '@clickhouse/client';
+
+/** A database name unique to this test run (tests never touch others' data). */
+export function uniqueDatabase(label: string): string {
+  return `tally_test_${label}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+}
+
+/** Drops a database this test run created. */
+export async function dropDatabase(url: string, database: string): Promise<void> {
+  const c = createClient({ url });
+  try {
+    await c.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+  } finally {
+    await c.close();
+  }
+}
