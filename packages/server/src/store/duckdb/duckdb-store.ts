@@ -6,7 +6,7 @@ import { meterSchema, type Aggregation, type MeterDefinition } from '../../meter
 import { BloomFilter } from '../../shared/bloom.ts';
 import { GroupCommitQueue } from '../../shared/group-commit.ts';
 import type { EpochMicros } from '../../shared/time.ts';
-import { RESOLUTIONS, type Resolution } from '../../usage/resolution.ts';
+import type { Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
 import { DDL, DIM_COLUMNS, SETTINGS, ROLLUP_KEY, ROLLUP_MERGE, STAGING_DDL, deltasAt, rollupTable, rollupsAt } from './schema.ts';
@@ -38,7 +38,7 @@ const COMPACT_EVERY_MS = 60_000;
 /** Flush in-memory rollups when they hold this many rows… */
 const FLUSH_ROWS = 100_000;
 /** …or when the oldest is this old. */
-const FLUSH_EVERY_MS = 2_000;
+const FLUSH_EVERY_MS = 5_000;
 const WATERMARK = 'rollup_watermark_seq';
 
 /**
@@ -273,9 +273,12 @@ export class DuckDbStore implements UsageStore {
     const near = 'r.bucket_us >= (SELECT min(bucket_us) FROM touched) AND r.bucket_us <= (SELECT max(bucket_us) FROM touched)';
     const c = this.rollupConn;
     await this.transaction(c, async () => {
-      for (const res of RESOLUTIONS) {
+      // Minute rows move as they are (each already merges a whole flush window; queries
+      // group anyway): an append, where re-merging them would rewrite the biggest table.
+      await c.run(`INSERT INTO ${rollupTable('minute')} SELECT * FROM rollup_deltas`);
+      for (const res of ['hour', 'day'] as const) {
         const table = rollupTable(res);
-        const source = res === 'minute' ? deltasAt(res) : `${deltasAt(res)} UNION ALL ${deltasAt(res, true)}`;
+        const source = `${deltasAt(res)} UNION ALL ${deltasAt(res, true)}`;
         await c.run(`CREATE OR REPLACE TEMP TABLE d AS ${source}`);
         await c.run(`CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT ${key} FROM d`);
         await c.run(
