@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClientStats, DropInfo, TallyError } from './types.ts';
 import type { ClientOptions } from './options.ts';
-import { createClient } from './client.ts';
+import { createClient, RECORD } from './client.ts';
+import type { RecordFn } from './client.ts';
 import type { Sink } from '../test/sink.ts';
 import { startSink, until } from '../test/sink.ts';
 
@@ -199,5 +200,28 @@ describe('createClient', () => {
     expect([...sink.events.values()].every((e) => e.type === 'job.completed')).toBe(true);
     await c.shutdown();
   });
-});
 
+  it('stages middleware measurements and counts them exactly: bounds, order, drops and shutdown', async () => {
+    const drops: DropInfo[] = [];
+    const c = createClient(opts({ mode: 'serverless', maxQueueEvents: 300, onDrop: (d) => drops.push(d) }));
+    const record = (c as unknown as { [RECORD]: RecordFn })[RECORD].bind(c);
+    // 700 requests: more than the stage (256) several times over, and more than the queue bound.
+    for (let n = 0; n < 700; n++) record('api.request', 'acme', `user-${n}`, '/users/:id', 'GET', 200, n / 1000, 0, n, false, undefined);
+    balanced(c.stats());
+    // 2 × 256 were serialised into the queue (bound 300: 212 oldest dropped); 188 are still staged.
+    expect(c.stats()).toMatchObject({ tracked: 700, queued: 300 + 188, dropped: 212 });
+    c.track(ev(700)); // a track() after staged events keeps the queue in order
+    const r = await c.flush();
+    expect(r).toMatchObject({ drained: true, delivered: 300, pending: 0 });
+    const got = [...sink.events.values()];
+    expect(got.map((e) => (e.data.responseBytes ?? e.data.n) as number)).toEqual(Array.from({ length: 300 }, (_, k) => 401 + k)); // the newest survived, in order
+    expect(got[0]).toMatchObject({ type: 'api.request', subject: 'acme', actor: 'user-401', data: { route: '/users/:id', method: 'GET', status: 200, durationMs: 0.401, requestBytes: 0, responseBytes: 401 } });
+    await until(() => drops.reduce((a, d) => a + d.count, 0) === 401);
+    expect(drops.every((d) => d.reason === 'buffer_full')).toBe(true);
+    balanced(c.stats());
+    await c.shutdown();
+    record('api.request', 'acme', undefined, '/x', 'GET', 200, 1, 0, 0, false, undefined); // after shutdown: dropped as closed
+    expect(c.stats().droppedBy).toMatchObject({ buffer_full: 401, closed: 1 });
+    balanced(c.stats());
+  });
+});

@@ -1,25 +1,15 @@
 import type { TrackEvent } from './types.ts';
+import { CE, Quoted, quotedIsoOf } from './encode.ts';
 
-let cachedMs = -1;
-let cachedIso = '';
-
-/** RFC 3339 time of `ms`; consecutive events in the same millisecond reuse one string. */
-function isoOf(ms: number): string {
-  if (ms !== cachedMs) {
-    cachedMs = ms;
-    cachedIso = new Date(ms).toISOString();
-  }
-  return cachedIso;
-}
-
-function timeOf(t: TrackEvent['time'], nowMs: number): string {
-  if (t === undefined) return isoOf(nowMs);
+/** `"<time>"` for a given time; throws on an invalid one (track() reports it as invalid). */
+function quotedTimeOf(t: TrackEvent['time'], nowMs: number): string {
+  if (t === undefined) return quotedIsoOf(nowMs);
   if (typeof t === 'string') {
     if (Number.isNaN(Date.parse(t))) throw new TypeError('time is not a date');
-    return t;
+    return JSON.stringify(t);
   }
   const d = typeof t === 'number' ? new Date(t) : t;
-  return d.toISOString(); // throws RangeError on an invalid date, which track() reports as invalid
+  return '"' + d.toISOString() + '"'; // throws RangeError on an invalid date
 }
 
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
@@ -38,21 +28,52 @@ export function invalidReason(ev: TrackEvent): string | undefined {
 }
 
 /**
- * Serialises a validated event as a CloudEvents 1.0 JSON object. One JSON.stringify of a
- * fixed-shape envelope yields a single flat string (concatenation would build a rope that stays
- * alive, and costs GC work, for as long as the event is queued). `actor: undefined` is omitted.
- * Throws when `properties` cannot be serialised (cycles, BigInt) or `time` is invalid.
+ * Builds CloudEvents 1.0 JSON from pre-serialised fixed parts and remembered quoted values; the
+ * only per-event JSON work left is the `data` object. One encoder per client (its caches are
+ * one entry per field).
+ */
+export class CloudEventEncoder {
+  private readonly source: string;
+  private readonly sources = new Quoted();
+  private readonly types = new Quoted();
+  private readonly tenants = new Quoted();
+  private readonly actors = new Quoted();
+
+  constructor(source: string) {
+    this.source = JSON.stringify(source);
+  }
+
+  /** The event as JSON with `data` already serialised (`dataJson`); `actor` is omitted when undefined. */
+  encode(id: string, generatedId: boolean, type: string, tenant: string, actor: string | undefined, source: string | undefined, quotedTime: string, dataJson: string): string {
+    return (
+      CE.open +
+      (generatedId ? '"' + id + '"' : JSON.stringify(id)) +
+      CE.source +
+      (source === undefined ? this.source : this.sources.of(source)) +
+      CE.type +
+      this.types.of(type) +
+      CE.subject +
+      this.tenants.of(tenant) +
+      CE.time +
+      quotedTime +
+      CE.data +
+      dataJson +
+      (actor === undefined ? CE.close : CE.actor + this.actors.of(actor) + CE.close)
+    );
+  }
+
+  /** A validated TrackEvent as JSON. Throws when `properties` cannot be serialised or `time` is invalid. */
+  event(ev: TrackEvent, id: string, generatedId: boolean, nowMs: number): string {
+    const data = ev.properties === undefined ? '{}' : JSON.stringify(ev.properties);
+    if (typeof data !== 'string') throw new TypeError('properties cannot be serialised');
+    return this.encode(id, generatedId, ev.type, ev.tenant, ev.actor, ev.source, quotedTimeOf(ev.time, nowMs), data);
+  }
+}
+
+/**
+ * Serialises a validated event as a CloudEvents 1.0 JSON object (`subject` = tenant, `data` =
+ * properties). Throws when `properties` cannot be serialised (cycles, BigInt) or `time` is invalid.
  */
 export function toCloudEventJson(ev: TrackEvent, id: string, source: string, nowMs: number): string {
-  return JSON.stringify({
-    specversion: '1.0',
-    id,
-    source: ev.source ?? source,
-    type: ev.type,
-    subject: ev.tenant,
-    time: timeOf(ev.time, nowMs),
-    datacontenttype: 'application/json',
-    data: ev.properties ?? {},
-    actor: ev.actor,
-  });
+  return new CloudEventEncoder(source).event(ev, id, false, nowMs);
 }

@@ -24,7 +24,10 @@ export interface ClientOptions {
   maxBatchBytes?: number;
   /** Requests in flight at once. Default 2. */
   maxConcurrentRequests?: number;
-  /** Gzip request bodies of at least `minBytes` (default 4 KiB) at `level` (default 1). Default on. */
+  /**
+   * Gzip request bodies of at least `minBytes` (default 4 KiB) at `level` (default 1). Default on,
+   * except to a loopback endpoint (localhost, 127.0.0.0/8, ::1), where bytes cost nothing; `true` forces it on.
+   */
   gzip?: boolean | { minBytes?: number; level?: number };
   /** A request without an answer after this long is retried. Default 10 s. */
   requestTimeoutMs?: number;
@@ -66,6 +69,12 @@ export interface ResolvedOptions {
 }
 
 const MiB = 1024 * 1024;
+
+/** True for localhost, 127.0.0.0/8 and ::1. */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
 const SERVER_MAX_EVENTS = 10_000;
 const SERVER_MAX_BYTES = 10 * MiB;
 
@@ -86,7 +95,9 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     problems.push(`endpoint must be an absolute URL, got ${JSON.stringify(o.endpoint)}`);
   }
   if (typeof o.apiKey !== 'string' || o.apiKey === '') problems.push('apiKey is required');
-  const gz = o.gzip === undefined || o.gzip === true ? {} : o.gzip === false ? undefined : o.gzip;
+  // Compression trades CPU for bytes on the wire; to a loopback endpoint (a local collector or
+  // sidecar) bytes are free, so by default it is off there. `gzip: true` forces it on.
+  const gz = o.gzip === true || (o.gzip === undefined && !isLoopback(url.hostname)) ? {} : o.gzip === undefined || o.gzip === false ? undefined : o.gzip;
   const r = o.retry ?? {};
   const resolved: ResolvedOptions = {
     url,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventQueue } from './queue.ts';
+import { EventQueue, batchBody } from './queue.ts';
 
 const push = (q: EventQueue, id: string, bytes = 10) => q.push(id, `{"id":"${id}"}`, bytes);
 
@@ -56,5 +56,26 @@ describe('EventQueue', () => {
     expect(rest.ids).toEqual(['b', 'c', 'd', 'e']);
     expect(rest.failedAt.slice(0, 1)).toEqual([5]);
     expect(Number.isNaN(rest.failedAt[1])).toBe(true);
+  });
+
+  it('puts a newer batch that failed after an older one behind it, so the oldest are evicted', () => {
+    // Two requests in flight: the older batch fails first, the newer one after it.
+    const q = new EventQueue(5, 1_000);
+    for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) push(q, id); // 'a' evicted
+    const older = q.take(2, Infinity); // b c
+    const newer = q.take(2, Infinity); // d e
+    push(q, 'g');
+    push(q, 'h');
+    expect(q.unshiftBatch(older)).toBeUndefined(); // b c f g h
+    expect(q.unshiftBatch(newer)).toEqual(['b', 'c']); // b c d e f g h, bound 5
+    expect(q.take(10, Infinity).ids).toEqual(['d', 'e', 'f', 'g', 'h']);
+  });
+
+  it('builds a request body from the events, in order, as a JSON array', () => {
+    const q = new EventQueue(100, 1_000_000);
+    for (let k = 0; k < 5; k++) q.push(`id${k}`, JSON.stringify({ id: `id${k}`, n: k, s: 'é✓' }), 10);
+    const first = q.take(2, Infinity);
+    q.unshiftBatch(first); // back in place: still one run per slab
+    expect(JSON.parse(batchBody(q.take(10, Infinity)).toString('utf8'))).toEqual([0, 1, 2, 3, 4].map((n) => ({ id: `id${n}`, n, s: 'é✓' })));
   });
 });

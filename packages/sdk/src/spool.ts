@@ -1,6 +1,8 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+const NL = Buffer.from('\n');
+
 /**
  * An append-only file of un-acknowledged events: a line `{…}` per tracked event and a line
  * `-["id",…]` per batch of events that were resolved (acknowledged, rejected or dropped).
@@ -30,8 +32,10 @@ export class Spool {
     for (const line of readFileSync(this.path, 'utf8').split('\n')) {
       try {
         if (line.startsWith('{')) {
-          const id = (JSON.parse(line) as { id?: unknown }).id;
-          if (typeof id === 'string') pending.set(id, line);
+          // appendBytes() writes events as they sit in the client's slab, with a trailing comma.
+          const json = line.endsWith(',') ? line.slice(0, -1) : line;
+          const id = (JSON.parse(json) as { id?: unknown }).id;
+          if (typeof id === 'string') pending.set(id, json);
         } else if (line.startsWith('-')) {
           for (const id of JSON.parse(line.slice(1)) as string[]) pending.delete(id);
         }
@@ -43,10 +47,26 @@ export class Spool {
   }
 
   /** Appends one event; compacts first (from `live`) when the file would outgrow its bound. */
-  append(json: string, bytes: number, live: () => Iterable<[string, string]>): void {
+  append(json: string, bytes: number, live: () => Iterable<[string, string | Uint8Array]>): void {
     if (this.broken) return;
     if (this.size + bytes + 1 > this.maxBytes) this.rewrite(live());
     this.write(json + '\n', bytes + 1);
+  }
+
+  /**
+   * Appends one event given as `len` bytes of `buf` at `off` that already end with `,\n` (the
+   * client's slab layout): one write(2), no string. Compacts first when the file would outgrow its bound.
+   */
+  appendBytes(buf: Buffer, off: number, len: number, live: () => Iterable<[string, string | Uint8Array]>): void {
+    if (this.broken) return;
+    if (this.size + len > this.maxBytes) this.rewrite(live());
+    if (this.broken) return;
+    try {
+      writeSync(this.fd, buf, off, len);
+      this.size += len;
+    } catch (err) {
+      this.fail(err as Error);
+    }
   }
 
   /** Marks events resolved; written on the next sync() so drops in track() cost no syscall. */
@@ -63,21 +83,20 @@ export class Spool {
   }
 
   /** Replaces the file with exactly `live` (the unresolved events), atomically via rename. */
-  rewrite(live: Iterable<[string, string]>): void {
+  rewrite(live: Iterable<[string, string | Uint8Array]>): void {
     if (this.broken) return;
     try {
       const tmp = this.path + '.tmp';
       const fd = openSync(tmp, 'w');
       let size = 0;
-      let chunk: string[] = [];
+      let chunk: Uint8Array[] = [];
       const flush = () => {
-        const text = chunk.join('');
-        size += writeSync(fd, text);
+        size += writeSync(fd, Buffer.concat(chunk));
         chunk = [];
       };
       for (const [, json] of live) {
-        chunk.push(json + '\n');
-        if (chunk.length >= 1024) flush();
+        chunk.push(typeof json === 'string' ? Buffer.from(json, 'utf8') : json, NL);
+        if (chunk.length >= 2048) flush();
       }
       flush();
       closeSync(fd);

@@ -32,11 +32,11 @@ export class Transport {
     this.request = secure ? https.request : http.request;
   }
 
-  /** Sends `[json,json,…]` built from already-serialised events. */
-  post(jsons: string[]): Attempt {
+  /** Sends a CloudEvents batch body (`[json,json,…]`, see batchBody()). */
+  post(raw: Buffer): Attempt {
     let req: http.ClientRequest | undefined;
     let aborted = false;
-    const result = this.encode('[' + jsons.join(',') + ']').then(
+    const result = this.encode(raw).then(
       ({ body, encoded }) =>
         new Promise<HttpResult>((resolve) => {
           if (aborted) return resolve({ kind: 'network', code: 'ABORTED', message: 'aborted at shutdown' });
@@ -78,8 +78,7 @@ export class Transport {
     this.agent.destroy();
   }
 
-  private encode(text: string): Promise<{ body: Buffer; encoded: boolean }> {
-    const raw = Buffer.from(text, 'utf8');
+  private encode(raw: Buffer): Promise<{ body: Buffer; encoded: boolean }> {
     const gz = this.gzipOpts;
     if (!gz || raw.length < gz.minBytes) return Promise.resolve({ body: raw, encoded: false });
     // zlib's async API compresses on the libuv pool, off the host's event loop.

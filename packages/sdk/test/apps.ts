@@ -16,8 +16,12 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** Starts the same API (see below) on one framework, instrumented with the client. */
-export type AppFactory = (client: TallyClient) => Promise<App>;
+/**
+ * Starts the same API (see below) on one framework, instrumented with the client. The `x-tag`
+ * header is recorded as the `tag` property, or with `fast` as the actor (no `properties` option:
+ * the middleware's fast path, which stages measurements and serialises them in batches).
+ */
+export type AppFactory = (client: TallyClient, fast?: boolean) => Promise<App>;
 
 const header = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
 const tag = (v: string | string[] | undefined) => ({ tag: header(v) });
@@ -33,10 +37,10 @@ const tag = (v: string | string[] | undefined) => ({ tag: header(v) });
  * The tenant is the `x-tenant` header; requests without it are not recorded.
  */
 
-export const expressApp: AppFactory = async (client) => {
+export const expressApp: AppFactory = async (client, fast = false) => {
   const app = express();
   app.set('env', 'test'); // the default error handler would print the test's deliberate throws
-  app.use(tallyExpress({ client, tenant: (req) => header(req.headers['x-tenant']), properties: (req) => tag(req.headers['x-tag']) }));
+  app.use(tallyExpress({ client, tenant: (req) => header(req.headers['x-tenant']), ...(fast ? { actor: (req) => header(req.headers['x-tag']) } : { properties: (req) => tag(req.headers['x-tag']) }) }));
   app.get('/users/:id', (req, res) => {
     res.json({ id: req.params.id });
   });
@@ -59,9 +63,9 @@ export const expressApp: AppFactory = async (client) => {
   return listen(http.createServer(app));
 };
 
-export const fastifyApp: AppFactory = async (client) => {
+export const fastifyApp: AppFactory = async (client, fast = false) => {
   const app = Fastify();
-  await app.register(tallyFastify({ client, tenant: (req) => header(req.headers['x-tenant']), properties: (req) => tag(req.headers['x-tag']) }));
+  await app.register(tallyFastify({ client, tenant: (req) => header(req.headers['x-tenant']), ...(fast ? { actor: (req) => header(req.headers['x-tag']) } : { properties: (req) => tag(req.headers['x-tag']) }) }));
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body));
   app.get('/users/:id', async (req) => ({ id: (req.params as { id: string }).id }));
   app.post('/items', async (req, reply) => reply.code(201).send(`got ${String(req.body).length}`));
@@ -78,10 +82,10 @@ export const fastifyApp: AppFactory = async (client) => {
   return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
 };
 
-export const honoApp: AppFactory = async (client) => {
+export const honoApp: AppFactory = async (client, fast = false) => {
   const app = new Hono();
   app.onError((_err, c) => c.text('Internal Server Error', 500)); // the default logs the test's deliberate throws
-  app.use('*', tallyHono({ client, tenant: (c) => c.req.header('x-tenant'), properties: (c) => ({ tag: c.req.header('x-tag') }) }));
+  app.use('*', tallyHono({ client, tenant: (c) => c.req.header('x-tenant'), ...(fast ? { actor: (c) => c.req.header('x-tag') } : { properties: (c) => ({ tag: c.req.header('x-tag') }) }) }));
   app.get('/users/:id', (c) => c.json({ id: c.req.param('id') }));
   app.post('/items', async (c) => c.text(`got ${(await c.req.text()).length}`, 201));
   app.get('/boom/:id', () => {
@@ -120,7 +124,7 @@ async function respond(route: string | undefined, req: http.IncomingMessage, res
   }
 }
 
-export const nodeApp: AppFactory = async (client) => {
+export const nodeApp: AppFactory = async (client, fast = false) => {
   const handler = tallyNode(
     (req, res) => {
       const route = routeOf(req.url);
@@ -128,7 +132,7 @@ export const nodeApp: AppFactory = async (client) => {
       if (route === '/aboom/:id') return Promise.reject(new Error('async boom'));
       return respond(route, req, res);
     },
-    { client, tenant: (req) => header(req.headers['x-tenant']), properties: (req) => tag(req.headers['x-tag']), route: (req) => routeOf(req.url) },
+    { client, tenant: (req) => header(req.headers['x-tenant']), ...(fast ? { actor: (req) => header(req.headers['x-tag']) } : { properties: (req) => tag(req.headers['x-tag']) }), route: (req) => routeOf(req.url) },
   );
   // The application's own error boundary, as a plain node:http app would have.
   const server = http.createServer((req, res) => {

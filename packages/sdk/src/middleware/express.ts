@@ -1,6 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { RequestTrackingOptions } from './record.ts';
-import { measure, recordRequest, UNMATCHED } from './record.ts';
+import { measure, record, UNMATCHED } from './record.ts';
 import { mountTemplate } from './express-mount.ts';
 
 interface RouteLike {
@@ -34,7 +34,7 @@ export function tallyExpress(options: RequestTrackingOptions<Request>): RequestH
         const mount = mountTemplate(stack, base);
         template = mount === undefined ? unmatched : mount + route.path;
       }
-      recordRequest(options, req, { route: template, method: req.method, status, durationMs, requestBytes, responseBytes, ...(aborted ? { aborted } : {}) });
+      record(options, req, template, req.method, status, durationMs, requestBytes, responseBytes, aborted, undefined);
     });
     next();
   };

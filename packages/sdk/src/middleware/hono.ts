@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { RequestTrackingOptions } from './record.ts';
-import { measure, recordRequest, UNMATCHED } from './record.ts';
+import { measure, record, UNMATCHED } from './record.ts';
 
 /**
  * The route template a request matched: the last matched route registered as a handler (arity < 2),
@@ -30,20 +30,13 @@ export function tallyHono(options: RequestTrackingOptions<Context>): MiddlewareH
     const env = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined;
     if (env?.incoming && env.outgoing) {
       measure(env.incoming, env.outgoing, (status, durationMs, requestBytes, responseBytes, aborted) => {
-        recordRequest(options, c, { route: templateOf(c, unmatched), method: c.req.method, status, durationMs, requestBytes, responseBytes, ...(aborted ? { aborted } : {}) });
+        record(options, c, templateOf(c, unmatched), c.req.method, status, durationMs, requestBytes, responseBytes, aborted, undefined);
       });
       return next();
     }
     const start = performance.now();
     await next();
     const bytes = (h: string | null | undefined) => Number(h ?? 0) || 0;
-    recordRequest(options, c, {
-      route: templateOf(c, unmatched),
-      method: c.req.method,
-      status: c.res.status,
-      durationMs: performance.now() - start,
-      requestBytes: bytes(c.req.header('content-length')),
-      responseBytes: bytes(c.res.headers.get('content-length')),
-    });
+    record(options, c, templateOf(c, unmatched), c.req.method, c.res.status, performance.now() - start, bytes(c.req.header('content-length')), bytes(c.res.headers.get('content-length')), false, undefined);
   };
 }

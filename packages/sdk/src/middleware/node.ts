@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestTrackingOptions } from './record.ts';
-import { measure, recordRequest, UNMATCHED } from './record.ts';
+import { measure, record, UNMATCHED } from './record.ts';
 
 /** Options for plain node:http, where routing is the application's. */
 export interface NodeTrackingOptions extends RequestTrackingOptions<IncomingMessage> {
@@ -28,16 +28,7 @@ export function tallyNode<H extends Handler>(handler: H, options: NodeTrackingOp
       } catch {
         route = undefined;
       }
-      recordRequest(options, req, {
-        route: route ?? unmatched,
-        method: req.method ?? 'GET',
-        status,
-        durationMs,
-        requestBytes,
-        responseBytes,
-        ...(aborted ? { aborted } : {}),
-        ...(error !== undefined ? { error } : {}),
-      });
+      record(options, req, route ?? unmatched, req.method ?? 'GET', status, durationMs, requestBytes, responseBytes, aborted, error);
     });
     let result: unknown;
     try {
