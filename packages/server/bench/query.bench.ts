@@ -2,7 +2,9 @@
  * bench:query — per-tenant daily usage for 30 days, answered from rollups (the query API's
  * path) vs a raw scan of the same events by DuckDB itself, on the same file in the same run.
  * Default: 10 M events over 30 days and 1,000 tenants, ingested through the store's full
- * write path (dedupe ledger, sequence, rollups). Prints both latencies and the ratio.
+ * write path (dedupe ledger, sequence, rollups), with two meters: a COUNT (the raw scan needs
+ * no JSON) and an exact SUM of a decimal property (the raw scan must read it from `data`).
+ * Prints both latencies and the ratio.
  *
  *   npm run bench:query [-- --events 10000000 --tenants 1000 --rounds 5]
  */
@@ -32,7 +34,10 @@ const START = Math.floor(Date.now() / 1000 / 86400 - DAYS) * MICROS_PER_DAY;
 const END = START + DAYS * MICROS_PER_DAY;
 const ROUTES = ['/v1/users/:id', '/v1/projects', '/v1/search', '/v1/files', '/v1/tasks/:id', '/v1/reports/:id', '/v1/events', '/v1/health'];
 
-const registry = new MeterRegistry([{ slug: 'calls', eventType: 'api.request', aggregation: 'COUNT', groupBy: { route: '$.route' } }]);
+const registry = new MeterRegistry([
+  { slug: 'calls', eventType: 'api.request', aggregation: 'COUNT', groupBy: { route: '$.route' } },
+  { slug: 'bytes', eventType: 'api.request', aggregation: 'SUM', valueProperty: '$.bytes', groupBy: { route: '$.route' } },
+]);
 const open = () => DuckDbStore.open({ path, derive: (e) => deriveRollups(e, (t) => registry.forType(t), ['minute']) });
 
 /** Heavy-tailed tenant sizes: tenant k gets weight 1/(k+1). */
@@ -67,7 +72,7 @@ console.log(`bench:query — ${fmt(N)} events over ${DAYS} days and ${fmt(TENANT
     const events: EventRecord[] = new Array(n);
     for (let k = 0; k < n; k++) {
       const j = i + k;
-      const data = { route: ROUTES[j % ROUTES.length]! };
+      const data = { route: ROUTES[j % ROUTES.length]!, bytes: `${(j * 7919) % 100_000}.${String(j % 1000).padStart(3, '0')}` };
       events[k] = { tenant: pick(), id: `e${j}`, type: 'api.request', source: 'bench', time: START + Math.floor((j / N) * (END - START)), actor: null, data, dataJson: JSON.stringify(data), contentHash: String(j) };
     }
     await store.append(events);
@@ -79,13 +84,18 @@ console.log(`bench:query — ${fmt(N)} events over ${DAYS} days and ${fmt(TENANT
   console.log(`ingested and compacted in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-type Answer = Map<string, bigint>;
+type Answer = Map<string, string>;
+
+/** DuckDB prints DECIMAL with trailing zeros; the API prints canonical decimals. */
+function canonical(v: string): string {
+  return v.includes('.') ? v.replace(/0+$/, '').replace(/\.$/, '') : v;
+}
 
 /**
  * From rollups, two ways: the whole query API path (QueryService: plan, SQL, exact decimal
  * strings, row objects) and the store's rollup SQL alone (what the raw scan is compared to).
  */
-async function viaRollups(tenant?: string): Promise<{ ms: number[]; sqlMs: number[]; answer: Answer; resolution: string }> {
+async function viaRollups(meter: 'calls' | 'bytes', tenant?: string): Promise<{ ms: number[]; sqlMs: number[]; answer: Answer; resolution: string }> {
   const store = await open();
   const queries = new QueryService(store, registry, { nowMicros: () => END });
   const ms: number[] = [];
@@ -94,12 +104,12 @@ async function viaRollups(tenant?: string): Promise<{ ms: number[]; sqlMs: numbe
   let resolution = '';
   for (let r = 0; r < ROUNDS + 1; r++) {
     let t0 = performance.now();
-    const res = await queries.query({ meter: 'calls', from: START, to: END, windowSize: 'DAY', groupBy: ['tenant'], ...(tenant ? { tenants: [tenant] } : {}) });
+    const res = await queries.query({ meter, from: START, to: END, windowSize: 'DAY', groupBy: ['tenant'], ...(tenant ? { tenants: [tenant] } : {}) });
     if (r > 0) ms.push(performance.now() - t0);
     resolution = res.resolution;
-    answer = new Map(res.data.map((d) => [`${d.tenant}|${d.windowStart}`, BigInt(d.value!)]));
+    answer = new Map(res.data.map((d) => [`${d.tenant}|${d.windowStart}`, d.value!]));
     t0 = performance.now();
-    await store.aggregate({ meter: 'calls', from: START, to: END, windows: { kind: 'uniform', origin: START, width: MICROS_PER_DAY, count: DAYS }, groupByTenant: true, groupDims: [], filters: [], aggregation: 'COUNT', ...(tenant ? { tenants: [tenant] } : {}) }, 'day');
+    await store.aggregate({ meter, from: START, to: END, windows: { kind: 'uniform', origin: START, width: MICROS_PER_DAY, count: DAYS }, groupByTenant: true, groupDims: [], filters: [], aggregation: meter === 'calls' ? 'COUNT' : 'SUM', ...(tenant ? { tenants: [tenant] } : {}) }, 'day');
     if (r > 0) sqlMs.push(performance.now() - t0);
   }
   await store.close();
@@ -107,7 +117,7 @@ async function viaRollups(tenant?: string): Promise<{ ms: number[]; sqlMs: numbe
 }
 
 /** The engine's raw scan of the same events: GROUP BY tenant, day over `events`. */
-async function viaRawScan(tenant?: string): Promise<{ ms: number[]; answer: Answer }> {
+async function viaRawScan(meter: 'calls' | 'bytes', tenant?: string): Promise<{ ms: number[]; answer: Answer }> {
   const db = await DuckDBInstance.create(path);
   const c = await db.connect();
   const ms: number[] = [];
@@ -115,9 +125,10 @@ async function viaRawScan(tenant?: string): Promise<{ ms: number[]; answer: Answ
   const where = `type = 'api.request' AND time_us >= ${START} AND time_us < ${END}${tenant ? ` AND tenant = '${tenant}'` : ''}`;
   for (let r = 0; r < ROUNDS + 1; r++) {
     const t0 = performance.now();
-    const rows = (await c.runAndReadAll(`SELECT tenant, (time_us // ${MICROS_PER_DAY}) * ${MICROS_PER_DAY} AS day, count(*) FROM events WHERE ${where} GROUP BY ALL`)).getRows();
+    const value = meter === 'calls' ? 'count(*)::VARCHAR' : `sum(CAST(json_extract_string(data, '$.bytes') AS DECIMAL(38, 12)))::VARCHAR`;
+    const rows = (await c.runAndReadAll(`SELECT tenant, (time_us // ${MICROS_PER_DAY}) * ${MICROS_PER_DAY} AS day, ${value} FROM events WHERE ${where} GROUP BY ALL`)).getRows();
     if (r > 0) ms.push(performance.now() - t0);
-    answer = new Map(rows.map((x) => [`${x[0] as string}|${new Date(Number(x[1]) / 1000).toISOString()}`, x[2] as bigint]));
+    answer = new Map(rows.map((x) => [`${x[0] as string}|${new Date(Number(x[1]) / 1000).toISOString()}`, canonical(x[2] as string)]));
   }
   c.closeSync();
   db.closeSync();
@@ -128,9 +139,15 @@ function same(a: Answer, b: Answer): boolean {
   return a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 }
 
-for (const [label, tenant] of [['all tenants, daily, 30 days', undefined], ['one tenant (portal), daily, 30 days', 'tenant-0007']] as const) {
-  const rollup = await viaRollups(tenant);
-  const raw = await viaRawScan(tenant);
+const cases = [
+  ['COUNT, all tenants, daily, 30 days', 'calls', undefined],
+  ['COUNT, one tenant (portal), daily, 30 days', 'calls', 'tenant-0007'],
+  ['SUM of $.bytes, all tenants, daily, 30 days', 'bytes', undefined],
+  ['SUM of $.bytes, one tenant (portal), daily, 30 days', 'bytes', 'tenant-0007'],
+] as const;
+for (const [label, meter, tenant] of cases) {
+  const rollup = await viaRollups(meter, tenant);
+  const raw = await viaRawScan(meter, tenant);
   if (!same(rollup.answer, raw.answer)) throw new Error(`${label}: rollup and raw answers differ (${rollup.answer.size} vs ${raw.answer.size} cells)`);
   const api = median(rollup.ms);
   const sql = median(rollup.sqlMs);

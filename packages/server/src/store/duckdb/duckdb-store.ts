@@ -9,7 +9,7 @@ import type { EpochMicros } from '../../shared/time.ts';
 import type { Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
-import { DDL, DIM_COLUMNS, SETTINGS, ROLLUP_KEY, ROLLUP_MERGE, STAGING_DDL, deltasAt, rollupTable, rollupsAt } from './schema.ts';
+import { DDL, DIM_COLUMNS, SETTINGS, ROLLUP_KEY, ROLLUP_MERGE, STAGING_DDL, TOTAL_KEY, deltasAt, rollupTable, rollupsAt } from './schema.ts';
 import { PendingRollups } from './pending-rollups.ts';
 import { appendDerived, appendEvents, storedHashes } from './rows.ts';
 import { lit, readBig, readScaled } from './sql.ts';
@@ -67,6 +67,7 @@ export class DuckDbStore implements UsageStore {
   private pending = new PendingRollups();
   /** Serialises rollup flushes and compactions on their own connection, beside ingest. */
   private lane: Promise<unknown> = Promise.resolve();
+  private laneBusy = 0;
   private nextSeq = 1;
   private flushQueued = false;
   private recovered: Promise<void>;
@@ -94,9 +95,12 @@ export class DuckDbStore implements UsageStore {
     const reader = await instance.connect();
     const store = new DuckDbStore(instance, writers, await instance.connect(), reader, opts);
     store.deltaRows = Number(readBig((await writer.runAndReadAll('SELECT count(*) FROM rollup_deltas')).getRows()[0]![0]));
-    if (readBig((await writer.runAndReadAll("SELECT count(*) FROM information_schema.tables WHERE table_name = 'rollups'")).getRows()[0]![0]) > 0n) {
-      // A store from before per-resolution tables: rebuild every rollup from the raw events.
-      for (const sql of ['DROP TABLE rollups', 'DELETE FROM rollup_deltas', 'DELETE FROM unique_facts', `INSERT OR REPLACE INTO meta VALUES ('${WATERMARK}', '-1')`]) await writer.run(sql);
+    const legacy = readBig((await writer.runAndReadAll("SELECT count(*) FROM information_schema.tables WHERE table_name = 'rollups'")).getRows()[0]![0]) > 0n;
+    const oldTotals = readBig((await writer.runAndReadAll(`SELECT count(*) FROM rollups_day WHERE dim_key = '${TOTAL_KEY}'`)).getRows()[0]![0]) > 0n;
+    if (legacy || oldTotals) {
+      // A store from an earlier rollup layout: rebuild every rollup from the raw events.
+      const resets = ['DROP TABLE IF EXISTS rollups', ...['minute', 'hour', 'day', 'hour_total', 'day_total'].map((t) => `DELETE FROM rollups_${t}`), 'DELETE FROM rollup_deltas', 'DELETE FROM unique_facts'];
+      for (const sql of [...resets, `INSERT OR REPLACE INTO meta VALUES ('${WATERMARK}', '-1')`]) await writer.run(sql);
     }
     store.nextSeq = Number(readBig((await writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM events')).getRows()[0]![0])) + 1;
     const keys = await writer.stream('SELECT tenant, id FROM events');
@@ -197,7 +201,8 @@ export class DuckDbStore implements UsageStore {
 
   /** Runs `fn` on the rollup lane (after the lane's earlier work). */
   private onLane<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.lane.then(fn, fn);
+    this.laneBusy++;
+    const run = this.lane.then(fn, fn).finally(() => this.laneBusy--);
     this.lane = run.catch(() => undefined);
     return run;
   }
@@ -241,7 +246,7 @@ export class DuckDbStore implements UsageStore {
   /** Makes every acknowledged event visible to rollup queries. */
   private async readable(): Promise<void> {
     await this.recovered;
-    await this.onLane(() => this.flushPending());
+    if (this.pending.size > 0 || this.laneBusy > 0) await this.onLane(() => this.flushPending());
   }
 
   /** Runs `fn` in a transaction on `conn`. */
@@ -277,16 +282,17 @@ export class DuckDbStore implements UsageStore {
       // group anyway): an append, where re-merging them would rewrite the biggest table.
       await c.run(`INSERT INTO ${rollupTable('minute')} SELECT * FROM rollup_deltas`);
       for (const res of ['hour', 'day'] as const) {
-        const table = rollupTable(res);
-        const source = `${deltasAt(res)} UNION ALL ${deltasAt(res, true)}`;
-        await c.run(`CREATE OR REPLACE TEMP TABLE d AS ${source}`);
-        await c.run(`CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT ${key} FROM d`);
-        await c.run(
-          `CREATE OR REPLACE TEMP TABLE merged AS SELECT ${key}, ${dims}, ${ROLLUP_MERGE.join(', ')} FROM
-             (SELECT r.* FROM ${table} r SEMI JOIN touched USING (${key}) WHERE ${near} UNION ALL SELECT * FROM d) GROUP BY ${key}`,
-        );
-        await c.run(`DELETE FROM ${table} r USING touched t WHERE ${near} AND ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
-        await c.run(`INSERT INTO ${table} SELECT * FROM merged`);
+        for (const totals of [false, true]) {
+          const table = rollupTable(res, totals);
+          await c.run(`CREATE OR REPLACE TEMP TABLE d AS ${deltasAt(res, totals)}`);
+          await c.run(`CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT ${key} FROM d`);
+          await c.run(
+            `CREATE OR REPLACE TEMP TABLE merged AS SELECT ${key}, ${dims}, ${ROLLUP_MERGE.join(', ')} FROM
+               (SELECT r.* FROM ${table} r SEMI JOIN touched USING (${key}) WHERE ${near} UNION ALL SELECT * FROM d) GROUP BY ${key}`,
+          );
+          await c.run(`DELETE FROM ${table} r USING touched t WHERE ${near} AND ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
+          await c.run(`INSERT INTO ${table} SELECT * FROM merged`);
+        }
       }
       await c.run('DELETE FROM rollup_deltas');
     });
@@ -340,12 +346,14 @@ export class DuckDbStore implements UsageStore {
     const [cnt, sum, min, max, lv, lus, lid] = [0, 1, 2, 3, 4, 5, 6].map(col);
     const n = cols[0]?.length ?? 0;
     const out: AggregateRow[] = new Array(n);
+    const [windows, tenants] = [cols[0]!, cols[1]!];
+    const dimCols = cols.slice(2, k);
     for (let i = 0; i < n; i++) {
       const latestValue = lv ? readScaled(lv[i]) : null;
       out[i] = {
-        window: Number(cols[0]![i]),
-        tenant: cols[1]![i] as string | null,
-        dims: cols.slice(2, k).map((c) => c[i] as string | null),
+        window: windows[i] as number,
+        tenant: tenants[i] as string | null,
+        dims: dimCols.length === 0 ? [] : dimCols.map((c) => c[i] as string | null),
         components: {
           count: readBig(cnt![i]),
           sum: sum ? readScaled(sum[i]) : null,

@@ -26,7 +26,7 @@ export const DDL = [
   // Stores created before the rollup watermark: their rows were rolled up in-transaction (seq 0).
   `ALTER TABLE events ADD COLUMN IF NOT EXISTS seq BIGINT DEFAULT 0`,
   `CREATE TABLE IF NOT EXISTS meters (slug VARCHAR PRIMARY KEY, definition VARCHAR NOT NULL, created_us BIGINT NOT NULL)`,
-  ...['rollups_minute', 'rollups_hour', 'rollups_day', 'rollup_deltas'].map(
+  ...['rollups_minute', 'rollups_hour', 'rollups_day', 'rollups_hour_total', 'rollups_day_total', 'rollup_deltas'].map(
     (t) => `CREATE TABLE IF NOT EXISTS ${t} (
      meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, res VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL,
      ${dimDdl}, cnt BIGINT NOT NULL, sum ${Q}, min ${Q}, max ${Q}, latest_value ${Q}, latest_us BIGINT, latest_id VARCHAR)`,
@@ -81,9 +81,12 @@ export function deltasAt(res: Resolution, totals = false): string {
  */
 export const TOTAL_KEY = '*';
 
-/** The table holding compacted rollups of one resolution. */
-export function rollupTable(res: Resolution): string {
-  return `rollups_${res}`;
+/**
+ * The table holding compacted rollups of one resolution; `totals` picks the per-tenant total
+ * rows (hour and day only), kept apart so tenant-level questions scan one row per bucket.
+ */
+export function rollupTable(res: Resolution, totals = false): string {
+  return totals && res !== 'minute' ? `rollups_${res}_total` : `rollups_${res}`;
 }
 
 /**
@@ -92,5 +95,5 @@ export function rollupTable(res: Resolution): string {
  */
 export function rollupsAt(res: Resolution, totals: boolean): string {
   const useTotals = totals && res !== 'minute';
-  return `(SELECT * FROM ${rollupTable(res)} WHERE dim_key ${useTotals ? '=' : '<>'} '${TOTAL_KEY}' UNION ALL ${deltasAt(res, useTotals)})`;
+  return `(SELECT * FROM ${rollupTable(res, useTotals)} UNION ALL ${deltasAt(res, useTotals)})`;
 }
