@@ -7,7 +7,7 @@ import type { DerivedRows } from '../../usage/derive-rollups.ts';
 import type { Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
-import { KeyFilter } from './key-filter.ts';
+import { BloomFilter } from '../../shared/bloom.ts';
 import { encodeDerived, encodeEvent, encodeMark } from './rows.ts';
 import { ROLLUP_MERGE, ddl } from './schema.ts';
 import { lit, parseTsv, readBig, readScaled } from './sql.ts';
@@ -52,8 +52,12 @@ export class ClickHouseStore implements UsageStore {
   readonly engine = 'clickhouse';
   private readonly queue: GroupCommitQueue<EventRecord, AppendOutcome>;
   private closed = false;
-  /** Per stream partition: the keys it has committed (see KeyFilter). */
-  private readonly filters = new Map<number, KeyFilter>();
+  /**
+   * Per stream partition: a Bloom filter of the keys it has committed. The partition's owner is
+   * its only writer, so a key the filter has never seen is certainly new and needs no
+   * ClickHouse lookup; dedupe cost per batch stays independent of the table size.
+   */
+  private readonly filters = new Map<number, BloomFilter>();
 
   private constructor(
     readonly client: ClickHouseClient,
@@ -114,7 +118,7 @@ export class ClickHouseStore implements UsageStore {
     const outcomes: AppendOutcome[] = new Array(events.length);
     const filter = lastSeq === undefined ? undefined : await this.filterFor(part);
     // With the partition's key filter, only keys it may have seen are looked up.
-    const candidates = filter ? events.filter((e) => filter.mayContain(eventKey(e.record.tenant, e.record.id))) : events;
+    const candidates = filter ? events.filter((e) => filter.mightContain(eventKey(e.record.tenant, e.record.id))) : events;
     const existing = await this.existingHashes(candidates.map((e) => e.record));
     const firstByKey = new Map<string, string>();
     const fresh: SequencedEvent[] = [];
@@ -154,11 +158,11 @@ export class ClickHouseStore implements UsageStore {
     this.filters.delete(part);
   }
 
-  private async filterFor(part: number): Promise<KeyFilter> {
+  private async filterFor(part: number): Promise<BloomFilter> {
     const cur = this.filters.get(part);
-    if (cur && !cur.saturated) return cur;
+    if (cur) return cur; // it grows as keys are added
     const rows = await this.rows(`SELECT tenant, id FROM events WHERE part = ${part}`);
-    const filter = new KeyFilter(Math.max(100_000, rows.length * 2));
+    const filter = new BloomFilter(Math.max(100_000, rows.length * 2));
     for (const r of rows) filter.add(eventKey(r[0]!, r[1]!));
     this.filters.set(part, filter);
     return filter;
