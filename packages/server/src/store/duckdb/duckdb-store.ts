@@ -9,9 +9,9 @@ import type { EpochMicros } from '../../shared/time.ts';
 import type { Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
-import { DDL, DIM_COLUMNS, SETTINGS, ROLLUP_KEY, ROLLUP_MERGE, STAGING_DDL, TOTAL_KEY, deltasAt, rollupTable, rollupsAt } from './schema.ts';
-import { PendingRollups } from './pending-rollups.ts';
-import { appendDerived, appendEvents, storedHashes } from './rows.ts';
+import { DDL, ROLLUP_MERGE, SETTINGS, STAGING_DDL, TOTAL_KEY, rollupsAt } from './schema.ts';
+import { RollupLane, WATERMARK } from './rollup-lane.ts';
+import { appendDerived, appendEvents, inTransaction, storedHashes } from './rows.ts';
 import { lit, readBig, readScaled } from './sql.ts';
 
 /** Options of the embedded store. */
@@ -31,15 +31,6 @@ export interface DuckDbStoreOptions {
 }
 
 const SCAN_PAGE = 10_000;
-/** Compact when this many delta rows are pending… */
-const COMPACT_ROWS = 1_000_000;
-/** …or when the oldest pending delta is this old. */
-const COMPACT_EVERY_MS = 60_000;
-/** Flush in-memory rollups when they hold this many rows… */
-const FLUSH_ROWS = 100_000;
-/** …or when the oldest is this old. */
-const FLUSH_EVERY_MS = 5_000;
-const WATERMARK = 'rollup_watermark_seq';
 
 /**
  * The embedded store on one DuckDB file.
@@ -47,7 +38,7 @@ const WATERMARK = 'rollup_watermark_seq';
  * Ingest commits hold only raw events (the `events` primary key is the dedupe ledger), each
  * with a sequence number; two writer connections overlap one group's work with the previous
  * group's commit, and commits happen in order. Rollups come from an in-process aggregator
- * (`PendingRollups`) flushed with a committed watermark: rows and watermark in one
+ * (`RollupLane`) flushed with a committed watermark: rows and watermark in one
  * transaction, replay above the watermark after a crash. Queries flush first, so answers
  * always include every acknowledged event, exactly once.
  */
@@ -55,33 +46,29 @@ export class DuckDbStore implements UsageStore {
   readonly engine = 'duckdb';
   private readonly queue: GroupCommitQueue<EventRecord, AppendOutcome>;
   private closed = false;
-  private deltaRows = 0;
-  private lastCompaction = Date.now();
-  private compactionQueued = false;
   /** Every stored (tenant, id): lets a new id skip the ledger lookup. */
   private readonly seen = new BloomFilter();
   /** (tenant, id) → content hash of events in groups not yet committed. */
   private readonly inflight = new Map<string, string>();
   /** Resolves true when the latest started group committed (false if it failed). */
   private lastCommit: Promise<boolean> = Promise.resolve(true);
-  private pending = new PendingRollups();
-  /** Serialises rollup flushes and compactions on their own connection, beside ingest. */
-  private lane: Promise<unknown> = Promise.resolve();
-  private laneBusy = 0;
   private nextSeq = 1;
-  private flushQueued = false;
-  private recovered: Promise<void>;
+  private readonly recovered: Promise<void>;
   private markRecovered!: () => void;
+  /** Rollup flushes and compactions, on their own connection beside ingest. */
+  private readonly rollups: RollupLane;
 
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly writers: DuckDBConnection[],
-    private readonly rollupConn: DuckDBConnection,
+    rollupConn: DuckDBConnection,
     private readonly reader: DuckDBConnection,
     private readonly opts: DuckDbStoreOptions,
+    deltaRows: number,
   ) {
     this.queue = new GroupCommitQueue((events, slot) => this.writeBatch(events, slot), { slots: writers.length });
     this.recovered = new Promise((r) => (this.markRecovered = r));
+    this.rollups = new RollupLane(rollupConn, deltaRows, this.recovered);
   }
 
   /** Opens (creating if needed) the database file and its schema. */
@@ -93,8 +80,8 @@ export class DuckDbStore implements UsageStore {
     for (const sql of [...SETTINGS, ...DDL]) await writer.run(sql);
     for (const w of writers) for (const ddl of STAGING_DDL) await w.run(ddl);
     const reader = await instance.connect();
-    const store = new DuckDbStore(instance, writers, await instance.connect(), reader, opts);
-    store.deltaRows = Number(readBig((await writer.runAndReadAll('SELECT count(*) FROM rollup_deltas')).getRows()[0]![0]));
+    const deltaRows = Number(readBig((await writer.runAndReadAll('SELECT count(*) FROM rollup_deltas')).getRows()[0]![0]));
+    const store = new DuckDbStore(instance, writers, await instance.connect(), reader, opts, deltaRows);
     const legacy = readBig((await writer.runAndReadAll("SELECT count(*) FROM information_schema.tables WHERE table_name = 'rollups'")).getRows()[0]![0]) > 0n;
     const oldTotals = readBig((await writer.runAndReadAll(`SELECT count(*) FROM rollups_day WHERE dim_key = '${TOTAL_KEY}'`)).getRows()[0]![0]) > 0n;
     if (legacy || oldTotals) {
@@ -167,7 +154,7 @@ export class DuckDbStore implements UsageStore {
           throw err;
         }
         // In commit order (the next group commits only after this one settles).
-        this.pending.add(this.opts.derive(fresh), firstSeq + fresh.length - 1);
+        this.rollups.add(this.opts.derive(fresh), firstSeq + fresh.length - 1);
       } else if (!(await ahead)) throw new Error('an earlier commit failed; this batch was not acknowledged');
       for (const e of fresh) this.seen.add(eventKey(e.tenant, e.id));
       ok = true;
@@ -175,9 +162,7 @@ export class DuckDbStore implements UsageStore {
       for (const c of candidates) this.inflight.delete(c.key);
       settle(ok);
     }
-    this.scheduleFlush();
-    // Backpressure: when the rollup lane falls far behind, ingest waits for it (memory stays bounded).
-    if (this.pending.size > 4 * FLUSH_ROWS) await this.lane;
+    if (!this.closed) await this.rollups.afterCommit();
     return outcomes;
   }
 
@@ -193,119 +178,23 @@ export class DuckDbStore implements UsageStore {
       if (rows.length === 0) break;
       const page = rows.map(toEvent);
       after = Number(rows[rows.length - 1]![8]);
-      this.pending.add(this.opts.derive(page), after);
+      this.rollups.add(this.opts.derive(page), after);
     }
     this.markRecovered();
-    await this.onLane(() => this.flushPending());
-  }
-
-  /** Runs `fn` on the rollup lane (after the lane's earlier work). */
-  private onLane<T>(fn: () => Promise<T>): Promise<T> {
-    this.laneBusy++;
-    const run = this.lane.then(fn, fn).finally(() => this.laneBusy--);
-    this.lane = run.catch(() => undefined);
-    return run;
-  }
-
-  /**
-   * Writes the aggregator's rows and their watermark in one transaction (on the rollup lane).
-   * Ingest goes on meanwhile into a fresh aggregator; on failure the rows go back into it.
-   */
-  private async flushPending(): Promise<void> {
-    await this.recovered;
-    if (this.pending.size === 0) return;
-    const taken = this.pending;
-    this.pending = new PendingRollups();
-    const rows = taken.rows();
-    try {
-      await this.transaction(this.rollupConn, async () => {
-        this.deltaRows += await appendDerived(this.rollupConn, rows);
-        await this.rollupConn.run(`INSERT OR REPLACE INTO meta VALUES (${lit(WATERMARK)}, ${lit(String(taken.seq))})`);
-      });
-    } catch (err) {
-      this.pending.add(rows, taken.seq);
-      throw err;
-    }
-  }
-
-  /** Queues a flush (and compaction when due) after the current writes, when enough is held. */
-  private scheduleFlush(): void {
-    if (this.flushQueued || this.closed || this.pending.size === 0) return;
-    if (this.pending.size < FLUSH_ROWS && this.pending.ageMs < FLUSH_EVERY_MS) return;
-    this.flushQueued = true;
-    void this.onLane(async () => {
-      await this.flushPending();
-      if (this.deltaRows >= COMPACT_ROWS || Date.now() - this.lastCompaction >= COMPACT_EVERY_MS) await this.compact();
-    })
-      .catch(() => undefined)
-      .finally(() => {
-        this.flushQueued = false;
-      });
-  }
-
-  /** Makes every acknowledged event visible to rollup queries. */
-  private async readable(): Promise<void> {
-    await this.recovered;
-    if (this.pending.size > 0 || this.laneBusy > 0) await this.onLane(() => this.flushPending());
-  }
-
-  /** Runs `fn` in a transaction on `conn`. */
-  private async transaction(conn: DuckDBConnection, fn: () => Promise<void>): Promise<void> {
-    await conn.run('BEGIN TRANSACTION');
-    try {
-      await fn();
-      await conn.run('COMMIT');
-    } catch (err) {
-      await conn.run('ROLLBACK').catch(() => undefined);
-      throw err;
-    }
+    await this.rollups.flushNow();
   }
 
   private get writer(): DuckDBConnection {
     return this.writers[0]!;
   }
 
-  /**
-   * Folds the minute deltas into `rollups` at minute, hour and day resolution in one
-   * transaction: each touched bucket is re-aggregated from its compacted row plus the deltas,
-   * replaced, and the deltas cleared.
-   */
-  private async compact(): Promise<void> {
-    if (this.deltaRows === 0) return;
-    const key = ROLLUP_KEY.join(', ');
-    const dims = DIM_COLUMNS.map((d) => `any_value(${d})`).join(', ');
-    // Deltas arrive roughly in time order: bounding the scan of old rows lets zone maps skip the past.
-    const near = 'r.bucket_us >= (SELECT min(bucket_us) FROM touched) AND r.bucket_us <= (SELECT max(bucket_us) FROM touched)';
-    const c = this.rollupConn;
-    await this.transaction(c, async () => {
-      // Minute rows move as they are (each already merges a whole flush window; queries
-      // group anyway): an append, where re-merging them would rewrite the biggest table.
-      await c.run(`INSERT INTO ${rollupTable('minute')} SELECT * FROM rollup_deltas`);
-      for (const res of ['hour', 'day'] as const) {
-        for (const totals of [false, true]) {
-          const table = rollupTable(res, totals);
-          await c.run(`CREATE OR REPLACE TEMP TABLE d AS ${deltasAt(res, totals)}`);
-          await c.run(`CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT ${key} FROM d`);
-          await c.run(
-            `CREATE OR REPLACE TEMP TABLE merged AS SELECT ${key}, ${dims}, ${ROLLUP_MERGE.join(', ')} FROM
-               (SELECT r.* FROM ${table} r SEMI JOIN touched USING (${key}) WHERE ${near} UNION ALL SELECT * FROM d) GROUP BY ${key}`,
-          );
-          await c.run(`DELETE FROM ${table} r USING touched t WHERE ${near} AND ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
-          await c.run(`INSERT INTO ${table} SELECT * FROM merged`);
-        }
-      }
-      await c.run('DELETE FROM rollup_deltas');
-    });
-    this.deltaRows = 0;
-    this.lastCompaction = Date.now();
-  }
-
   /** Compacts now (tests and benchmarks use it to measure the steady state). */
   compactNow(): Promise<void> {
-    return this.onLane(async () => {
-      await this.flushPending();
-      await this.compact();
-    });
+    return this.rollups.compactNow();
+  }
+
+  private readable(): Promise<void> {
+    return this.rollups.readable();
   }
 
   createMeter(def: MeterDefinition, derive: RollupDeriver, onCommitted: () => void): Promise<{ backfilled: number; skipped: number }> {
@@ -314,14 +203,14 @@ export class DuckDbStore implements UsageStore {
       let skipped = 0;
       // Everything committed so far reaches the rollups first, so the backfill (all stored
       // events, for the new meter only) and later replays never overlap.
-      await this.onLane(() => this.flushPending());
-      await this.transaction(this.writer, async () => {
+      await this.rollups.flushNow();
+      await inTransaction(this.writer, async () => {
         await this.writer.run(`INSERT INTO meters VALUES (${lit(def.slug)}, ${lit(JSON.stringify(def))}, ${Date.now() * 1000})`);
         for await (const page of this.scanWith(this.writer, def.eventType, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
           const derived = derive(page);
           backfilled += page.length - derived.skipped;
           skipped += derived.skipped;
-          this.deltaRows += await appendDerived(this.writer, derived);
+          this.rollups.addDeltaRows(await appendDerived(this.writer, derived));
         }
       });
       onCommitted();
@@ -447,13 +336,10 @@ export class DuckDbStore implements UsageStore {
     if (this.closed) return;
     this.closed = true;
     await this.queue.drain().catch(() => undefined);
-    await this.onLane(async () => {
-      await this.flushPending();
-      await this.compact();
-    }).catch(() => undefined);
+    await this.rollups.compactNow().catch(() => undefined);
     await this.writer.run('CHECKPOINT').catch(() => undefined);
     for (const w of this.writers) w.closeSync();
-    this.rollupConn.closeSync();
+    this.rollups.close();
     this.reader.closeSync();
     this.instance.closeSync();
   }

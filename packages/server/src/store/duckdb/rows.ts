@@ -101,3 +101,15 @@ export async function storedHashes(conn: DuckDBConnection, events: readonly Even
   const rows = (await conn.runAndReadAll('SELECT e.tenant, e.id, e.content_hash FROM stage_keys k JOIN events e ON e.tenant = k.tenant AND e.id = k.id')).getRows();
   return new Map(rows.map((r) => [eventKey(r[0] as string, r[1] as string), r[2] as string]));
 }
+
+/** Runs `fn` in a transaction on `conn`, rolling back when it throws. */
+export async function inTransaction(conn: DuckDBConnection, fn: () => Promise<void>): Promise<void> {
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    await fn();
+    await conn.run('COMMIT');
+  } catch (err) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,157 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DerivedRows } from '../../usage/derive-rollups.ts';
+import { PendingRollups } from './pending-rollups.ts';
+import { appendDerived, inTransaction } from './rows.ts';
+import { DIM_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, deltasAt, rollupTable } from './schema.ts';
+import { lit } from './sql.ts';
+
+/** Flush in-memory rollups when they hold this many rows… */
+const FLUSH_ROWS = 100_000;
+/** …or when the oldest is this old. */
+const FLUSH_EVERY_MS = 5_000;
+/** Compact when this many delta rows are pending… */
+const COMPACT_ROWS = 1_000_000;
+/** …or when the last compaction is this old. */
+const COMPACT_EVERY_MS = 60_000;
+
+/** Meta key of the highest event sequence the rollup tables include. */
+export const WATERMARK = 'rollup_watermark_seq';
+
+/**
+ * The rollup side of the embedded store, on its own connection beside ingest: the in-process
+ * aggregator of committed events (`PendingRollups`), its flushes (rows and watermark in one
+ * transaction) and compaction of the minute deltas into minute, hour and day rollups. Work
+ * runs one piece at a time on the lane, never blocking ingest commits.
+ */
+export class RollupLane {
+  private pending = new PendingRollups();
+  private lane: Promise<unknown> = Promise.resolve();
+  private busy = 0;
+  private flushQueued = false;
+  private lastCompaction = Date.now();
+
+  constructor(
+    private readonly conn: DuckDBConnection,
+    /** Delta rows not yet compacted. */
+    private deltaRows: number,
+    /** Resolves once crash recovery has replayed everything above the watermark. */
+    private readonly recovered: Promise<void>,
+  ) {}
+
+  /** Takes the rows derived from committed events up to sequence `seq`. */
+  add(derived: DerivedRows, seq: number): void {
+    this.pending.add(derived, seq);
+  }
+
+  /** Rows written outside the lane (a meter backfill), to count towards compaction. */
+  addDeltaRows(n: number): void {
+    this.deltaRows += n;
+  }
+
+  /** Runs `fn` on the lane (after the lane's earlier work). */
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    this.busy++;
+    const run = this.lane.then(fn, fn).finally(() => this.busy--);
+    this.lane = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Flushes now, on the lane. */
+  flushNow(): Promise<void> {
+    return this.run(() => this.flush());
+  }
+
+  /** Flushes and compacts now, on the lane (close, tests and benchmarks). */
+  compactNow(): Promise<void> {
+    return this.run(async () => {
+      await this.flush();
+      await this.compact();
+    });
+  }
+
+  /** Closes the lane's connection (after a final `compactNow`). */
+  close(): void {
+    this.conn.closeSync();
+  }
+
+  /** Makes every committed event visible to rollup queries. */
+  async readable(): Promise<void> {
+    await this.recovered;
+    if (this.pending.size > 0 || this.busy > 0) await this.flushNow();
+  }
+
+  /**
+   * After an ingest commit: queues a flush (and a compaction when due) when enough is held;
+   * waits for the lane when it fell far behind, so memory stays bounded (backpressure).
+   */
+  async afterCommit(): Promise<void> {
+    if (!this.flushQueued && this.pending.size > 0 && (this.pending.size >= FLUSH_ROWS || this.pending.ageMs >= FLUSH_EVERY_MS)) {
+      this.flushQueued = true;
+      void this.run(async () => {
+        await this.flush();
+        if (this.deltaRows >= COMPACT_ROWS || Date.now() - this.lastCompaction >= COMPACT_EVERY_MS) await this.compact();
+      })
+        .catch(() => undefined)
+        .finally(() => {
+          this.flushQueued = false;
+        });
+    }
+    if (this.pending.size > 4 * FLUSH_ROWS) await this.lane;
+  }
+
+  /**
+   * Writes the aggregator's rows and their watermark in one transaction. Ingest goes on
+   * meanwhile into a fresh aggregator; on failure the rows go back into it.
+   */
+  private async flush(): Promise<void> {
+    await this.recovered;
+    if (this.pending.size === 0) return;
+    const taken = this.pending;
+    this.pending = new PendingRollups();
+    const rows = taken.rows();
+    try {
+      await inTransaction(this.conn, async () => {
+        this.deltaRows += await appendDerived(this.conn, rows);
+        await this.conn.run(`INSERT OR REPLACE INTO meta VALUES (${lit(WATERMARK)}, ${lit(String(taken.seq))})`);
+      });
+    } catch (err) {
+      this.pending.add(rows, taken.seq);
+      throw err;
+    }
+  }
+
+  /**
+   * Folds the minute deltas into the rollup tables in one transaction: minute rows are
+   * appended as flushed; each touched hour and day bucket (per dimensions and per-tenant
+   * total) is re-aggregated from its compacted row plus the deltas and replaced.
+   */
+  private async compact(): Promise<void> {
+    if (this.deltaRows === 0) return;
+    const key = ROLLUP_KEY.join(', ');
+    const dims = DIM_COLUMNS.map((d) => `any_value(${d})`).join(', ');
+    // Deltas arrive roughly in time order: bounding the scan of old rows lets zone maps skip the past.
+    const near = 'r.bucket_us >= (SELECT min(bucket_us) FROM touched) AND r.bucket_us <= (SELECT max(bucket_us) FROM touched)';
+    const c = this.conn;
+    await inTransaction(c, async () => {
+      // Minute rows move as they are (each already merges a whole flush window; queries
+      // group anyway): an append, where re-merging them would rewrite the biggest table.
+      await c.run(`INSERT INTO ${rollupTable('minute')} SELECT * FROM rollup_deltas`);
+      for (const res of ['hour', 'day'] as const) {
+        for (const totals of [false, true]) {
+          const table = rollupTable(res, totals);
+          await c.run(`CREATE OR REPLACE TEMP TABLE d AS ${deltasAt(res, totals)}`);
+          await c.run(`CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT ${key} FROM d`);
+          await c.run(
+            `CREATE OR REPLACE TEMP TABLE merged AS SELECT ${key}, ${dims}, ${ROLLUP_MERGE.join(', ')} FROM
+               (SELECT r.* FROM ${table} r SEMI JOIN touched USING (${key}) WHERE ${near} UNION ALL SELECT * FROM d) GROUP BY ${key}`,
+          );
+          await c.run(`DELETE FROM ${table} r USING touched t WHERE ${near} AND ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
+          await c.run(`INSERT INTO ${table} SELECT * FROM merged`);
+        }
+      }
+      await c.run('DELETE FROM rollup_deltas');
+    });
+    this.deltaRows = 0;
+    this.lastCompaction = Date.now();
+  }
+}
