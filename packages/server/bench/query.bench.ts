@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Presets, SingleBar } from 'cli-progress';
+import { cumulative, pick } from '../src/demo/generator.ts';
 import type { EventRecord } from '../src/events/event.ts';
 import { MeterRegistry } from '../src/meters/registry.ts';
 import { MICROS_PER_DAY } from '../src/shared/time.ts';
@@ -42,28 +43,18 @@ const open = () => DuckDbStore.open({ path, derive: (e) => deriveRollups(e, (t) 
 
 /** Heavy-tailed tenant sizes: tenant k gets weight 1/(k+1). */
 function tenantPicker(): () => string {
-  const cdf: number[] = [];
-  let acc = 0;
-  for (let k = 0; k < TENANTS; k++) cdf.push((acc += 1 / (k + 1)));
+  const cdf = cumulative(Array.from({ length: TENANTS }, (_, k) => 1 / (k + 1)));
   let x = 12345;
   return () => {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    const r = (x / 2 ** 32) * acc;
-    let lo = 0;
-    let hi = cdf.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid]! < r) lo = mid + 1;
-      else hi = mid;
-    }
-    return `tenant-${String(lo).padStart(4, '0')}`;
+    return `tenant-${String(pick(cdf, x / 2 ** 32)).padStart(4, '0')}`;
   };
 }
 
 console.log(`bench:query — ${fmt(N)} events over ${DAYS} days and ${fmt(TENANTS)} tenants, node ${process.version}`);
 {
   const store = await open();
-  const pick = tenantPicker();
+  const nextTenant = tenantPicker();
   const bar = new SingleBar({ format: 'ingest |{bar}| {percentage}% {value}/{total} events  {rate} ev/s  eta {eta_formatted}' }, Presets.shades_classic);
   const t0 = Date.now();
   bar.start(N, 0, { rate: 0 });
@@ -73,7 +64,7 @@ console.log(`bench:query — ${fmt(N)} events over ${DAYS} days and ${fmt(TENANT
     for (let k = 0; k < n; k++) {
       const j = i + k;
       const data = { route: ROUTES[j % ROUTES.length]!, bytes: `${(j * 7919) % 100_000}.${String(j % 1000).padStart(3, '0')}` };
-      events[k] = { tenant: pick(), id: `e${j}`, type: 'api.request', source: 'bench', time: START + Math.floor((j / N) * (END - START)), actor: null, data, dataJson: JSON.stringify(data), contentHash: String(j) };
+      events[k] = { tenant: nextTenant(), id: `e${j}`, type: 'api.request', source: 'bench', time: START + Math.floor((j / N) * (END - START)), actor: null, data, dataJson: JSON.stringify(data), contentHash: String(j) };
     }
     await store.append(events);
     bar.update(i + n, { rate: fmt((i + n) / ((Date.now() - t0) / 1000)) });

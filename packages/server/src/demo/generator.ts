@@ -58,15 +58,16 @@ function prng(seed: number): () => number {
   };
 }
 
-/** Cumulative weights for sampling index i with weight w[i]. */
-function cumulative(weights: number[]): number[] {
+/** Cumulative weights (normalised to 1) for sampling index i with weight w[i]. */
+export function cumulative(weights: number[]): number[] {
   const out: number[] = [];
   let acc = 0;
   for (const w of weights) out.push((acc += w));
   return out.map((v) => v / acc);
 }
 
-function pick(cdf: number[], r: number): number {
+/** The index whose cumulative weight first reaches r ∈ [0, 1) (binary search). */
+export function pick(cdf: number[], r: number): number {
   let lo = 0;
   let hi = cdf.length - 1;
   while (lo < hi) {
