@@ -20,7 +20,9 @@ export function freePort(): Promise<number> {
 
 /** Starts `tally serve` with a config file and waits until it is ready. */
 export async function startServerProcess(config: string, port: number, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', config, '--port', String(port)], {
+  // TALLY_BENCH_PROFILE=<dir> writes a V8 CPU profile of the server process there (on exit).
+  const profile = process.env.TALLY_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.TALLY_BENCH_PROFILE] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', CLI, 'serve', '--config', config, '--port', String(port)], {
     env: { ...process.env, TALLY_ADMIN_KEY: BENCH_KEY, TALLY_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -22,6 +22,8 @@ const NUMBER_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 export function parseQuantity(value: unknown): bigint | QuantityProblem {
   let text: string;
   if (typeof value === 'number') {
+    // Integers (most counters: bytes, tokens, milliseconds) skip the text round trip.
+    if (Number.isSafeInteger(value)) return BigInt(value) * SCALE;
     if (!Number.isFinite(value)) return 'not_a_number';
     text = String(value);
   } else if (typeof value === 'string') text = value.trim();

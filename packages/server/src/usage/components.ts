@@ -22,10 +22,20 @@ export interface Components {
   latest: Latest | null;
 }
 
-/** Components of a single event. */
-export function single(quantity: bigint | undefined, time: EpochMicros, id: string): Components {
+/**
+ * Components of a single event. With `aggregation`, only the components it reads are kept
+ * (count always): rollup rows then carry no state nobody queries (a SUM meter's min/max/latest).
+ */
+export function single(quantity: bigint | undefined, time: EpochMicros, id: string, aggregation?: Aggregation): Components {
   if (quantity === undefined) return { count: 1n, sum: null, min: null, max: null, latest: null };
-  return { count: 1n, sum: quantity, min: quantity, max: quantity, latest: { value: quantity, time, id } };
+  if (aggregation === undefined) return { count: 1n, sum: quantity, min: quantity, max: quantity, latest: { value: quantity, time, id } };
+  return {
+    count: 1n,
+    sum: aggregation === 'SUM' || aggregation === 'AVG' ? quantity : null,
+    min: aggregation === 'MIN' ? quantity : null,
+    max: aggregation === 'MAX' ? quantity : null,
+    latest: aggregation === 'LATEST' ? { value: quantity, time, id } : null,
+  };
 }
 
 /** True when `a` is later than `b`: by time, then by event id (a total, deterministic order). */
@@ -41,6 +51,20 @@ export function merge(a: Components, b: Components): Components {
   if (b.max !== null && (a.max === null || b.max > a.max)) a.max = b.max;
   if (b.latest !== null && (a.latest === null || isLater(b.latest, a.latest))) a.latest = b.latest;
   return a;
+}
+
+/**
+ * Merges one event's reading into `a` (built by `single` with the same `aggregation`) without
+ * allocating: the hot path of rollup derivation.
+ */
+export function mergeOne(a: Components, quantity: bigint | undefined, time: EpochMicros, id: string, aggregation?: Aggregation): void {
+  a.count += 1n;
+  if (quantity === undefined) return;
+  const all = aggregation === undefined;
+  if (all || aggregation === 'SUM' || aggregation === 'AVG') a.sum = a.sum === null ? quantity : a.sum + quantity;
+  if ((all || aggregation === 'MIN') && (a.min === null || quantity < a.min)) a.min = quantity;
+  if ((all || aggregation === 'MAX') && (a.max === null || quantity > a.max)) a.max = quantity;
+  if ((all || aggregation === 'LATEST') && (a.latest === null || time > a.latest.time || (time === a.latest.time && id > a.latest.id))) a.latest = { value: quantity, time, id };
 }
 
 /** Digits kept after the point for AVG, whose quotient may not terminate (half-even rounding). */

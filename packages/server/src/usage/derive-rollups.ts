@@ -2,7 +2,7 @@ import type { EventRecord } from '../events/event.ts';
 import { evaluateMeter, isMeterProblem, type MeterReading, type MeterProblem } from '../meters/evaluate.ts';
 import type { Meter } from '../meters/meter.ts';
 import type { EpochMicros } from '../shared/time.ts';
-import { merge, single, type Components } from './components.ts';
+import { mergeOne, single, type Components } from './components.ts';
 import { RESOLUTIONS, RESOLUTION_MICROS, type Resolution } from './resolution.ts';
 
 /** One pre-aggregated rollup delta: add it to the bucket (meter, tenant, res, bucket, dims). */
@@ -14,6 +14,8 @@ export interface RollupDelta {
   dimKey: string;
   dims: (string | null)[];
   c: Components;
+  /** Identity of the bucket (meter, tenant, dimensions, resolution, bucket), unique per delta. */
+  key?: string;
 }
 
 /** One distinct-value fact for a UNIQUE_COUNT meter (kept per event so distinctness stays exact). */
@@ -61,15 +63,20 @@ export function deriveRollups(events: readonly EventRecord[], metersFor: (type: 
       }
       const meter = meters[m]!;
       const dimKey = r.dims.length === 0 ? '[]' : JSON.stringify(r.dims);
-      if (r.unique !== undefined) uniques.push({ meter: meter.slug, tenant: e.tenant, time: e.time, dimKey, dims: r.dims, value: r.unique });
+      if (r.unique !== undefined) {
+        // UNIQUE_COUNT is answered from the facts alone: no rollup rows to write for it.
+        uniques.push({ meter: meter.slug, tenant: e.tenant, time: e.time, dimKey, dims: r.dims, value: r.unique });
+        continue;
+      }
+      const aggregation = meter.def.aggregation;
       const base = `${meter.slug}\u0000${e.tenant}\u0000${dimKey}\u0000`;
       for (const res of resolutions) {
         const w = RESOLUTION_MICROS[res];
         const bucket = Math.floor(e.time / w) * w;
         const key = base + res + bucket;
         const cur = deltas.get(key);
-        if (cur) merge(cur.c, single(r.quantity, e.time, e.id));
-        else deltas.set(key, { meter: meter.slug, tenant: e.tenant, res, bucket, dimKey, dims: r.dims, c: single(r.quantity, e.time, e.id) });
+        if (cur) mergeOne(cur.c, r.quantity, e.time, e.id, aggregation);
+        else deltas.set(key, { meter: meter.slug, tenant: e.tenant, res, bucket, dimKey, dims: r.dims, c: single(r.quantity, e.time, e.id, aggregation), key });
       }
     }
   }

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
 import type { EventRecord } from '../../events/event.ts';
 import { MeterRegistry } from '../../meters/registry.ts';
@@ -45,6 +46,38 @@ describe('DuckDB compaction', () => {
     expect(await ask(s, 'day', [])).toEqual(after[0]);
     const total = (await ask(s, 'day', [])).reduce((a, r) => a + BigInt(r.split('|')[3]!), 0n);
     expect(total).toBe(500n * 500_000_000_000n); // 500 × 0.5, scaled by 10^12
+    await s.close();
+  });
+});
+
+describe('DuckDB rollup layout upgrade', () => {
+  it('rebuilds rollups of a store written with DECIMAL quantity columns from its raw events', async () => {
+    const registry = new MeterRegistry([{ slug: 'bytes', eventType: 'call', aggregation: 'SUM', valueProperty: '$.b', groupBy: {} }]);
+    const derive = (e: readonly EventRecord[]) => deriveRollups(e, (t) => registry.forType(t), ['minute']);
+    const path = join(mkdtempSync(join(tmpdir(), 'tally-upgrade-')), 'u.duckdb');
+    const T0 = Date.UTC(2026, 0, 1) * 1000;
+    const events: EventRecord[] = Array.from({ length: 300 }, (_, i) => {
+      const data = { b: '0.25' };
+      return { tenant: 't', id: `u${i}`, type: 'call', source: 's', time: T0 + i * 60_000_000, actor: null, data, dataJson: JSON.stringify(data), contentHash: String(i) };
+    });
+    let s = await DuckDbStore.open({ path, derive });
+    await s.append(events);
+    await s.close();
+    // Turn the file into the earlier layout: DECIMAL(38, 12) quantities, rollups that would be wrong if kept.
+    const db = await DuckDBInstance.create(path);
+    const c = await db.connect();
+    for (const t of ['rollups_minute', 'rollups_hour', 'rollups_day', 'rollups_hour_total', 'rollups_day_total', 'rollup_deltas']) {
+      await c.run(`DROP TABLE ${t}`);
+      await c.run(`CREATE TABLE ${t} (meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, res VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL,
+        d1 VARCHAR, d2 VARCHAR, d3 VARCHAR, d4 VARCHAR, d5 VARCHAR, d6 VARCHAR, d7 VARCHAR, d8 VARCHAR, cnt BIGINT NOT NULL,
+        sum DECIMAL(38, 12), min DECIMAL(38, 12), max DECIMAL(38, 12), latest_value DECIMAL(38, 12), latest_us BIGINT, latest_id VARCHAR)`);
+    }
+    await c.run(`INSERT INTO rollups_day VALUES ('bytes', 't', 'day', ${T0}, '[]', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 999, 999, 999, NULL, NULL, NULL)`);
+    c.closeSync();
+    db.closeSync();
+    s = await DuckDbStore.open({ path, derive });
+    const rows = await s.aggregate({ meter: 'bytes', from: T0, to: T0 + 86_400_000_000, windows: { kind: 'uniform', origin: T0, width: 86_400_000_000, count: 1 }, groupByTenant: true, groupDims: [], filters: [], aggregation: 'SUM' }, 'day');
+    expect(rows.map((r) => [r.components.count, r.components.sum])).toEqual([[300n, 75n * 10n ** 12n]]);
     await s.close();
   });
 });

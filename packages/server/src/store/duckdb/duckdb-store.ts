@@ -9,7 +9,7 @@ import type { EpochMicros } from '../../shared/time.ts';
 import type { Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
-import { DDL, ROLLUP_MERGE, SETTINGS, STAGING_DDL, TOTAL_KEY, rollupsAt } from './schema.ts';
+import { DDL, QUANTITY_TYPE, ROLLUP_MERGE, ROLLUP_TABLES, SETTINGS, STAGING_DDL, TOTAL_KEY, rollupsAt } from './schema.ts';
 import { RollupLane, WATERMARK } from './rollup-lane.ts';
 import { appendDerived, appendEvents, inTransaction, storedHashes } from './rows.ts';
 import { lit, readBig, readScaled } from './sql.ts';
@@ -84,10 +84,13 @@ export class DuckDbStore implements UsageStore {
     const store = new DuckDbStore(instance, writers, await instance.connect(), reader, opts, deltaRows);
     const legacy = readBig((await writer.runAndReadAll("SELECT count(*) FROM information_schema.tables WHERE table_name = 'rollups'")).getRows()[0]![0]) > 0n;
     const oldTotals = readBig((await writer.runAndReadAll(`SELECT count(*) FROM rollups_day WHERE dim_key = '${TOTAL_KEY}'`)).getRows()[0]![0]) > 0n;
-    if (legacy || oldTotals) {
+    const quantityType = (await writer.runAndReadAll("SELECT data_type FROM information_schema.columns WHERE table_name = 'rollup_deltas' AND column_name = 'sum'")).getRows()[0]![0];
+    const decimalQuantities = quantityType !== QUANTITY_TYPE;
+    if (legacy || oldTotals || decimalQuantities) {
       // A store from an earlier rollup layout: rebuild every rollup from the raw events.
-      const resets = ['DROP TABLE IF EXISTS rollups', ...['minute', 'hour', 'day', 'hour_total', 'day_total'].map((t) => `DELETE FROM rollups_${t}`), 'DELETE FROM rollup_deltas', 'DELETE FROM unique_facts'];
-      for (const sql of [...resets, `INSERT OR REPLACE INTO meta VALUES ('${WATERMARK}', '-1')`]) await writer.run(sql);
+      const tables = [...ROLLUP_TABLES, 'unique_facts'];
+      const resets = ['DROP TABLE IF EXISTS rollups', ...tables.map((t) => (decimalQuantities ? `DROP TABLE ${t}` : `DELETE FROM ${t}`))];
+      for (const sql of [...resets, ...DDL, `INSERT OR REPLACE INTO meta VALUES ('${WATERMARK}', '-1')`]) await writer.run(sql);
     }
     store.nextSeq = Number(readBig((await writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM events')).getRows()[0]![0])) + 1;
     const keys = await writer.stream('SELECT tenant, id FROM events');

@@ -15,20 +15,26 @@ export class PendingRollups {
   private oldest = 0;
   seq = 0;
 
-  /** Adds the rows derived from events up to sequence `seq` (only minute deltas are kept). */
+  /**
+   * Adds the rows derived from events up to sequence `seq` (only minute deltas are kept). Takes
+   * ownership of the rows: they are merged into in place, not copied.
+   */
   add(derived: DerivedRows, seq: number): void {
     if (this.size === 0) this.oldest = Date.now();
     for (const d of derived.rollups) {
       if (d.res !== 'minute') continue;
-      const key = `${d.meter}\u0000${d.tenant}\u0000${d.bucket}\u0000${d.dimKey}`;
+      const key = d.key ?? `${d.meter}\u0000${d.tenant}\u0000${d.dimKey}\u0000${d.res}${d.bucket}`;
       const cur = this.deltas.get(key);
       if (cur) merge(cur.c, d.c);
-      else this.deltas.set(key, { ...d, c: { ...d.c } });
+      else this.deltas.set(key, d);
     }
     for (const u of derived.uniques) {
       const time = Math.floor(u.time / MICROS_PER_MINUTE) * MICROS_PER_MINUTE;
       const key = `${u.meter}\u0000${u.tenant}\u0000${time}\u0000${u.dimKey}\u0000${u.value}`;
-      if (!this.uniques.has(key)) this.uniques.set(key, { ...u, time });
+      if (!this.uniques.has(key)) {
+        u.time = time;
+        this.uniques.set(key, u);
+      }
     }
     this.seq = Math.max(this.seq, seq);
   }

@@ -3,7 +3,6 @@ import { eventKey, type EventRecord } from '../../events/event.ts';
 import { MICROS_PER_MINUTE } from '../../shared/time.ts';
 import type { DerivedRows } from '../../usage/derive-rollups.ts';
 import { DIM_COLUMNS } from './schema.ts';
-import { decimalValue } from './sql.ts';
 
 function appendDims(ap: DuckDBAppender, dims: readonly (string | null)[]): void {
   for (let i = 0; i < DIM_COLUMNS.length; i++) {
@@ -72,7 +71,7 @@ export async function appendDerived(conn: DuckDBConnection, derived: DerivedRows
     ap.appendBigInt(r.c.count);
     for (const d of [r.c.sum, r.c.min, r.c.max, r.c.latest?.value ?? null]) {
       if (d === null) ap.appendNull();
-      else ap.appendDecimal(decimalValue(d));
+      else ap.appendHugeInt(d);
     }
     if (r.c.latest === null) {
       ap.appendNull();

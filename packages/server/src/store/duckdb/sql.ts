@@ -1,6 +1,3 @@
-import { DuckDBDecimalValue } from '@duckdb/node-api';
-import { QUANTITY_SCALE } from '../../shared/decimal.ts';
-
 /** A SQL string literal (DuckDB: standard quoting, no backslash escapes). */
 export function lit(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
@@ -11,19 +8,9 @@ export function inList(col: string, values: readonly string[]): string {
   return `${col} IN (${values.map(lit).join(', ')})`;
 }
 
-/** An appender value for a stored quantity. */
-export function decimalValue(scaled: bigint): DuckDBDecimalValue {
-  return new DuckDBDecimalValue(scaled, 38, QUANTITY_SCALE);
-}
-
-/** Reads a DECIMAL cell (or null) as a scaled integer (value × 10^12). */
+/** Reads a stored quantity cell (HUGEINT scaled ×10^12, or null) as a scaled integer. */
 export function readScaled(v: unknown): bigint | null {
-  if (v === null || v === undefined) return null;
-  if (v instanceof DuckDBDecimalValue) {
-    if (v.scale === QUANTITY_SCALE) return v.value;
-    return v.value * 10n ** BigInt(QUANTITY_SCALE - v.scale);
-  }
-  throw new Error(`expected a DECIMAL, got ${typeof v}`);
+  return v === null || v === undefined ? null : readBig(v);
 }
 
 /** Reads an integer cell (BIGINT/HUGEINT/INTEGER) as bigint. */
