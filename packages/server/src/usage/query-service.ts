@@ -83,7 +83,7 @@ export class QueryService {
         return { window: r.window, tenant: r.tenant, dims: r.dims, value: valueOf(meter.def.aggregation, r.components) };
       });
     }
-    rows.sort((a, b) => a.window - b.window || cmp(a.tenant, b.tenant) || cmpDims(a.dims, b.dims));
+    rows = inAnswerOrder(rows, windows.boundaries.length - 1);
     const soleTenant = aq.tenants?.length === 1 ? aq.tenants[0]! : null;
     const groupNames = groupDims.map((d) => meter.dimensions[d]!);
     const labels = windows.boundaries.map(formatMicros);
@@ -146,6 +146,37 @@ export class QueryService {
     }
     return [...groups.values()];
   }
+}
+
+/**
+ * Rows ordered by window, then tenant, then dimension values. The distinct (tenant, dims)
+ * groups are sorted once and each row is placed by (window, group rank): linear in the rows,
+ * where a comparison sort of 30,000 daily cells costs more than reading them.
+ */
+function inAnswerOrder<R extends { window: number; tenant: string | null; dims: (string | null)[] }>(rows: R[], windowCount: number): R[] {
+  if (rows.length < 2) return rows;
+  const groupKey = (r: R) => (r.dims.length === 0 ? (r.tenant ?? '') : JSON.stringify([r.tenant, r.dims]));
+  const groups = new Map<string, R>();
+  for (const r of rows) {
+    const k = groupKey(r);
+    if (!groups.has(k)) groups.set(k, r);
+  }
+  const sorted = [...groups].sort(([, a], [, b]) => cmp(a.tenant, b.tenant) || cmpDims(a.dims, b.dims));
+  const rank = new Map(sorted.map(([k], i) => [k, i]));
+  const ranks = rows.map((r) => rank.get(groupKey(r))!);
+  if (windowCount * sorted.length > 4 * rows.length) {
+    // Sparse (many windows, few cells each): a comparison sort needs no slot array.
+    const order = rows.map((_, i) => i).sort((a, b) => rows[a]!.window - rows[b]!.window || ranks[a]! - ranks[b]!);
+    return order.map((i) => rows[i]!);
+  }
+  const slots: (R | undefined)[] = new Array(windowCount * sorted.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    const at = r.window * sorted.length + ranks[i]!;
+    if (slots[at] !== undefined) throw new Error(`two rows for one cell (window ${r.window}): a store must group`);
+    slots[at] = r;
+  }
+  return slots.filter((r): r is R => r !== undefined);
 }
 
 function dimIndex(meter: Meter, name: string, where: string): number {

@@ -5,9 +5,10 @@ import { inList, lit } from './sql.ts';
 /**
  * Builds the FROM/WHERE/GROUP BY shared by rollup and unique-fact queries. `timeCol` is the
  * table's time column; windows become an integer `w` (arithmetic for uniform windows, a range
- * join against a VALUES list for time-zone days and months).
+ * join against a VALUES list for time-zone days and months). `grouped: false` selects rows as
+ * they are (the caller knows each row already is one group).
  */
-export function aggregateSql(q: AggregateQuery, table: string, timeCol: string, extraWhere: string[], measures: string[]): string {
+export function aggregateSql(q: AggregateQuery, table: string, timeCol: string, extraWhere: string[], measures: string[], grouped = true): string {
   const where = [`t.meter = ${lit(q.meter)}`, `t.${timeCol} >= ${q.from}`, `t.${timeCol} < ${q.to}`, ...extraWhere];
   if (q.tenants) where.push(inList('t.tenant', q.tenants));
   for (const f of q.filters) where.push(inList(`t.${DIM_COLUMNS[f.dim]!}`, f.values));
@@ -24,5 +25,6 @@ export function aggregateSql(q: AggregateQuery, table: string, timeCol: string, 
   }
   const keys = [`(${windowExpr})::INTEGER AS w`, q.groupByTenant ? 't.tenant AS tenant' : 'NULL::VARCHAR AS tenant', ...q.groupDims.map((d, i) => `t.${DIM_COLUMNS[d]!} AS g${i}`)];
   const groupBy = keys.map((_, i) => String(i + 1)).join(', ');
-  return `SELECT ${[...keys, ...measures].join(', ')} FROM ${from} WHERE ${where.join(' AND ')} GROUP BY ${groupBy}`;
+  const select = `SELECT ${[...keys, ...measures].join(', ')} FROM ${from} WHERE ${where.join(' AND ')}`;
+  return grouped ? `${select} GROUP BY ${groupBy}` : select;
 }

@@ -62,6 +62,9 @@ export const STAGING_DDL = [
 /** Key columns of a rollup bucket. */
 export const ROLLUP_KEY = ['meter', 'tenant', 'res', 'bucket_us', 'dim_key'];
 
+/** The component columns of a rollup row, in the order of ROLLUP_MERGE. */
+export const ROLLUP_COLUMNS = ['cnt', 'sum', 'min', 'max', 'latest_value', 'latest_us', 'latest_id'];
+
 /** Merges partial aggregates (the same expressions serve compaction and queries). */
 export const ROLLUP_MERGE = [
   'sum(cnt)::BIGINT',
