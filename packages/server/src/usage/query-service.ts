@@ -70,29 +70,30 @@ export class QueryService {
     if (q.tenants && q.tenants.length > 0) aq.tenants = q.tenants;
 
     let resolution: Resolution | 'raw';
-    let rows: { window: number; tenant: string | null; dims: (string | null)[]; value: string | null }[];
+    let cells: (UniqueRow | AggregateRow)[];
+    let valueAt: (cell: UniqueRow | AggregateRow) => string | null;
     if (meter.def.aggregation === 'UNIQUE_COUNT') {
       // Distinct values are kept per minute: exact for minute-aligned windows, raw otherwise.
       resolution = coarsestFor(windows.boundaries) === 'raw' ? 'raw' : 'minute';
-      const counted = resolution === 'raw' ? await this.rawUnique(meter, aq, windows.boundaries) : await this.store.countUnique(aq);
-      rows = counted.map((r) => ({ ...r, value: r.count.toString() }));
+      cells = resolution === 'raw' ? await this.rawUnique(meter, aq, windows.boundaries) : await this.store.countUnique(aq);
+      valueAt = (cell) => (cell as UniqueRow).count.toString();
     } else {
       resolution = coarsestFor(windows.boundaries);
-      const agg = resolution === 'raw' ? await this.rawAggregate(meter, aq, windows.boundaries) : await this.store.aggregate(aq, resolution);
-      rows = agg.map((r) => {
-        return { window: r.window, tenant: r.tenant, dims: r.dims, value: valueOf(meter.def.aggregation, r.components) };
-      });
+      cells = resolution === 'raw' ? await this.rawAggregate(meter, aq, windows.boundaries) : await this.store.aggregate(aq, resolution);
+      const aggregation = meter.def.aggregation;
+      valueAt = (cell) => valueOf(aggregation, (cell as AggregateRow).components);
     }
-    rows = inAnswerOrder(rows, windows.boundaries.length - 1);
+    const rows = inAnswerOrder(cells, windows.boundaries.length - 1);
     const soleTenant = aq.tenants?.length === 1 ? aq.tenants[0]! : null;
     const groupNames = groupDims.map((d) => meter.dimensions[d]!);
+    const noGroups = Object.freeze({});
     const labels = windows.boundaries.map(formatMicros);
     const data = rows.map((r) => ({
-      value: r.value,
+      value: valueAt(r),
       windowStart: labels[r.window]!,
       windowEnd: labels[r.window + 1]!,
       tenant: aq.groupByTenant ? r.tenant : soleTenant,
-      groupBy: Object.fromEntries(groupNames.map((n, i) => [n, r.dims[i] ?? null])),
+      groupBy: groupNames.length === 0 ? noGroups : Object.fromEntries(groupNames.map((n, i) => [n, r.dims[i] ?? null])),
     }));
     return {
       meter: meter.slug,
