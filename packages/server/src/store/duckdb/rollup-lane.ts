@@ -2,7 +2,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DerivedRows } from '../../usage/derive-rollups.ts';
 import { PendingRollups } from './pending-rollups.ts';
 import { appendDerived, inTransaction } from './rows.ts';
-import { DIM_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, deltasAt, rollupTable } from './schema.ts';
+import { RESOLUTION_MICROS } from '../../usage/resolution.ts';
+import { DIM_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, TOTAL_KEY, rollupTable } from './schema.ts';
 import { lit } from './sql.ts';
 
 /** Flush in-memory rollups when they hold this many rows… */
@@ -123,31 +124,48 @@ export class RollupLane {
   /**
    * Folds the minute deltas into the rollup tables in one transaction: minute rows are
    * appended as flushed; each touched hour and day bucket (per dimensions and per-tenant
-   * total) is re-aggregated from its compacted row plus the deltas and replaced.
+   * total) is re-aggregated from its compacted row plus the deltas and replaced. The deltas
+   * are grouped once to hours, and days and totals are grouped from that (far fewer rows)
+   * rather than each from the raw deltas.
    */
   private async compact(): Promise<void> {
     if (this.deltaRows === 0) return;
     const key = ROLLUP_KEY.join(', ');
-    const dims = DIM_COLUMNS.map((d) => `any_value(${d})`).join(', ');
+    const dims = DIM_COLUMNS.map((d) => `any_value(${d}) AS ${d}`).join(', ');
+    const merged = ROLLUP_MERGE.map((m, i) => `${m} AS ${ROLLUP_COLUMNS[i]!}`).join(', ');
+    const noDims = DIM_COLUMNS.map((d) => `NULL::VARCHAR AS ${d}`).join(', ');
+    /** `source` regrouped to `res` buckets, per dimensions or as per-tenant totals. */
+    const regroup = (source: string, res: 'hour' | 'day', totals: boolean) => {
+      const w = RESOLUTION_MICROS[res];
+      const bucket = `(bucket_us // ${w}) * ${w}`;
+      return totals
+        ? `SELECT meter, tenant, '${res}' AS res, ${bucket} AS bucket_us, '${TOTAL_KEY}' AS dim_key, ${noDims}, ${merged} FROM ${source} GROUP BY meter, tenant, ${bucket}`
+        : `SELECT meter, tenant, '${res}' AS res, ${bucket} AS bucket_us, dim_key, ${dims}, ${merged} FROM ${source} GROUP BY meter, tenant, ${bucket}, dim_key`;
+    };
     // Deltas arrive roughly in time order: bounding the scan of old rows lets zone maps skip the past.
-    const near = 'r.bucket_us >= (SELECT min(bucket_us) FROM touched) AND r.bucket_us <= (SELECT max(bucket_us) FROM touched)';
+    const near = (d: string) => `r.bucket_us >= (SELECT min(bucket_us) FROM ${d}) AND r.bucket_us <= (SELECT max(bucket_us) FROM ${d})`;
     const c = this.conn;
     await inTransaction(c, async () => {
       // Minute rows move as they are (each already merges a whole flush window; queries
       // group anyway): an append, where re-merging them would rewrite the biggest table.
       await c.run(`INSERT INTO ${rollupTable('minute')} SELECT * FROM rollup_deltas`);
-      for (const res of ['hour', 'day'] as const) {
-        for (const totals of [false, true]) {
-          const table = rollupTable(res, totals);
-          await c.run(`CREATE OR REPLACE TEMP TABLE d AS ${deltasAt(res, totals)}`);
-          await c.run(`CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT ${key} FROM d`);
-          await c.run(
-            `CREATE OR REPLACE TEMP TABLE merged AS SELECT ${key}, ${dims}, ${ROLLUP_MERGE.join(', ')} FROM
-               (SELECT r.* FROM ${table} r SEMI JOIN touched USING (${key}) WHERE ${near} UNION ALL SELECT * FROM d) GROUP BY ${key}`,
-          );
-          await c.run(`DELETE FROM ${table} r USING touched t WHERE ${near} AND ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
-          await c.run(`INSERT INTO ${table} SELECT * FROM merged`);
-        }
+      await c.run(`CREATE OR REPLACE TEMP TABLE d_hour AS ${regroup('rollup_deltas', 'hour', false)}`);
+      await c.run(`CREATE OR REPLACE TEMP TABLE d_day AS ${regroup('d_hour', 'day', false)}`);
+      await c.run(`CREATE OR REPLACE TEMP TABLE d_hour_total AS ${regroup('d_hour', 'hour', true)}`);
+      await c.run(`CREATE OR REPLACE TEMP TABLE d_day_total AS ${regroup('d_hour_total', 'day', true)}`);
+      for (const [table, d] of [
+        [rollupTable('hour'), 'd_hour'],
+        [rollupTable('day'), 'd_day'],
+        [rollupTable('hour', true), 'd_hour_total'],
+        [rollupTable('day', true), 'd_day_total'],
+      ] as const) {
+        // `d` holds one row per key, so its keys are the touched buckets.
+        await c.run(
+          `CREATE OR REPLACE TEMP TABLE merged AS SELECT ${key}, ${dims}, ${merged} FROM
+             (SELECT r.* FROM ${table} r SEMI JOIN ${d} USING (${key}) WHERE ${near(d)} UNION ALL SELECT * FROM ${d}) GROUP BY ${key}`,
+        );
+        await c.run(`DELETE FROM ${table} r USING ${d} t WHERE ${near(d)} AND ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
+        await c.run(`INSERT INTO ${table} SELECT * FROM merged`);
       }
       await c.run('DELETE FROM rollup_deltas');
     });
