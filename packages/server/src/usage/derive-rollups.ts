@@ -50,10 +50,20 @@ export function deriveRollups(events: readonly EventRecord[], metersFor: (type: 
   const deltas = new Map<string, RollupDelta>();
   const uniques: UniqueFact[] = [];
   let skipped = 0;
+  const buckets: number[] = [];
+  const suffixes: string[] = [];
   for (const e of events) {
     const meters = metersFor(e.type);
     if (meters.length === 0) continue;
     const readings = readingsOf(e, meters);
+    for (let k = 0; k < resolutions.length; k++) {
+      const w = RESOLUTION_MICROS[resolutions[k]!];
+      buckets[k] = Math.floor(e.time / w) * w;
+      suffixes[k] = `${resolutions[k]!}${buckets[k]!}`;
+    }
+    // Meters of one event type often group by the same paths: reuse the previous dimension key.
+    let prevDims: readonly (string | null)[] = [];
+    let prevKey = '[]';
     for (let m = 0; m < meters.length; m++) {
       const r = readings[m];
       if (r === null || r === undefined) continue;
@@ -62,18 +72,21 @@ export function deriveRollups(events: readonly EventRecord[], metersFor: (type: 
         continue;
       }
       const meter = meters[m]!;
-      const dimKey = r.dims.length === 0 ? '[]' : JSON.stringify(r.dims);
+      if (!sameDims(r.dims, prevDims)) {
+        prevDims = r.dims;
+        prevKey = r.dims.length === 0 ? '[]' : JSON.stringify(r.dims);
+      }
+      const dimKey = prevKey;
       if (r.unique !== undefined) {
         // UNIQUE_COUNT is answered from the facts alone: no rollup rows to write for it.
         uniques.push({ meter: meter.slug, tenant: e.tenant, time: e.time, dimKey, dims: r.dims, value: r.unique });
         continue;
       }
       const aggregation = meter.def.aggregation;
-      const base = `${meter.slug}\u0000${e.tenant}\u0000${dimKey}\u0000`;
-      for (const res of resolutions) {
-        const w = RESOLUTION_MICROS[res];
-        const bucket = Math.floor(e.time / w) * w;
-        const key = base + res + bucket;
+      for (let k = 0; k < resolutions.length; k++) {
+        const res = resolutions[k]!;
+        const bucket = buckets[k]!;
+        const key = `${meter.slug}\u0000${e.tenant}\u0000${dimKey}\u0000${suffixes[k]!}`;
         const cur = deltas.get(key);
         if (cur) mergeOne(cur.c, r.quantity, e.time, e.id, aggregation);
         else deltas.set(key, { meter: meter.slug, tenant: e.tenant, res, bucket, dimKey, dims: r.dims, c: single(r.quantity, e.time, e.id, aggregation), key });
@@ -81,4 +94,10 @@ export function deriveRollups(events: readonly EventRecord[], metersFor: (type: 
     }
   }
   return { rollups: [...deltas.values()], uniques, skipped };
+}
+
+function sameDims(a: readonly (string | null)[], b: readonly (string | null)[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
