@@ -1,17 +1,146 @@
 /**
- * Lua for the Redis store. The prelude loads each policy's state into a table; the two bodies
- * (limit: consume | peek | lease, and refund) are separate scripts, one per operation.
+ * Lua for the Redis store, assembled from fragments so that a lone call and a coalesced batch run
+ * the very same request code (see `RedisStore`'s `coalesce` option) — the algorithms exist once:
  *
- * Calling convention: KEYS = the state key of each policy in order, sliding-log policies adding
- * their meta key right after it (all with the same `{hash tag}`).
- * ARGV = mode, cost, now ('' = Redis server TIME), policy count, then per policy:
- * algorithm code (1 fixed, 2 sliding-window, 3 gcra, 4 sliding-log), limit, windowMs, burst, ttl.
+ * - `CLOCK`: the request time (`clock(arg)`: the injected test time, or Redis `TIME`, read at most
+ *   once per script run) and the KEYS cursor `ki` (each request takes its keys in order);
+ * - `POLICIES`: a batch's distinct policies and its request parser;
+ * - `GCRA_FN`: `gcra(out, key, mode, cost, now, limit, win, burst, ttl)`, the lean single-policy
+ *   GCRA request (consume | peek), the common call;
+ * - `GENERIC_FNS`: `limit_req(out, mode, cost, policies)` (consume | peek | lease, any policies,
+ *   all or nothing) and `refund_req(…)`, on per-policy state tables;
+ * - `RUN_LOOP`: runs a batch's requests in order, each under `pcall`.
+ *
+ * Three entry points: {@link GCRA_LUA} (one lean GCRA call) and {@link LIMIT_LUA} (one generic
+ * call) take a lone call in its smallest encoding, without the batch's policy table, parser, loop
+ * and pcall, which would cost a lone call 1–2 µs of Redis CPU for nothing; {@link BATCH_LUA} runs
+ * a coalesced batch of requests of any kind. Each request is atomic and all or nothing across its
+ * policies, and answered exactly as if it had run alone at that instant.
+ *
+ * Lone encodings. GCRA_LUA: KEYS[1] = state key; ARGV = mode, cost, now ('' = Redis server TIME),
+ * limit, windowMs, burst, ttl. LIMIT_LUA: KEYS = the state key of each policy in order,
+ * sliding-log policies adding their meta key right after it; ARGV = mode (consume | peek | lease |
+ * refund), cost, now, then per policy: algorithm code (1 fixed, 2 sliding-window, 3 gcra,
+ * 4 sliding-log), limit, windowMs, burst, ttl.
+ *
+ * Batch encoding (BATCH_LUA). KEYS = the requests' keys (as above), concatenated in request order.
+ * ARGV[1] = P, the number of distinct policies of the batch, then their 5 arguments each (as
+ * above), then one ARGV entry per request, `kind:mode:cost:now:indexes`, naming its policies by
+ * their index (1-based) in that list: `g:consume:1::1` (lean GCRA) or `x:lease:10::2,3` (generic).
+ * One string per request rather than five arguments: each argument costs the client ~0.3 µs to
+ * serialise (ioredis), while matching the string costs Redis no more than reading five arguments.
+ * All keys of one request share its `{hash tag}`; only a Redis Cluster needs all keys of a script
+ * in one slot, and there the store batches one limiter key at a time.
+ *
+ * Reply: the requests' answers concatenated, each `allowed, now, consumed` followed per policy by
+ * `allowed, remaining, resetAt, retryAfterMs (-1 = never)`. In a BATCH_LUA run, a request whose code
+ * raised an error (e.g. WRONGTYPE on its key) answers `-1, message` instead, and only that request
+ * fails (what it wrote before failing stays written, as it would have if it ran alone).
+ *
  * The TTL is a constant upper bound computed by the client (W, 2W, burst·W/limit, W): number to
  * string conversions cost ~0.5 µs each inside Redis Lua, so the script avoids them where it can.
- * All numbers are integers below 2^53; they are written with %.0f because Lua's tostring
- * switches to exponent notation past 14 digits and would silently lose precision.
+ * All numbers are integers below 2^53; they are written with %.0f because Lua's tostring switches
+ * to exponent notation past 14 digits and would silently lose precision.
  */
-const PRELUDE = `
+const CLOCK = `
+local now = 0
+local server_now = false
+-- The request's time: the injected (test) time, or Redis server TIME, read at most once per
+-- script run (a batch's requests are decided at one instant, in order).
+local function clock(arg)
+  if arg ~= '' then return tonumber(arg) end
+  if not server_now then
+    local t = redis.call('TIME')
+    server_now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return server_now
+end
+-- The last KEYS entry used: each request takes its keys in order.
+local ki = 0
+`;
+
+/** A batch's distinct policies and its request parser. */
+const POLICIES = `
+-- The distinct policies: { code, limit, windowMs, burst, ttl (string) }, parsed once per run.
+local pols = {}
+local np = tonumber(ARGV[1])
+for i = 1, np do
+  local b = 1 + (i - 1) * 5
+  pols[i] = { tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), ARGV[b + 5] }
+end
+local smatch, gmatch = string.match, string.gmatch
+-- A request: 'kind:mode:cost:now:indexes' (kind g | x; indexes comma-separated, 1-based).
+local function parse(arg)
+  local kind, mode, cost, at, idx = smatch(arg, '^(%a):(%a+):(%d+):(%-?%d*):([%d,]+)$')
+  return kind, mode, tonumber(cost), at, idx
+end
+-- The policies of a generic request and the KEYS index of its last key.
+local function policies_of(idx)
+  local list, last = {}, ki
+  for i in gmatch(idx, '%d+') do
+    local pol = pols[tonumber(i)]
+    list[#list + 1] = pol
+    if pol[1] == 4 then last = last + 2 else last = last + 1 end
+  end
+  return list, last
+end
+`;
+
+/**
+ * Single-policy GCRA for consume and peek, the common case, without the generic machinery
+ * (no per-policy state tables; one string.format per write). Same state format and answers as the
+ * generic code, so both can serve the same key.
+ */
+const GCRA_FN = `
+-- ceil(y / d) = -floor(-y / d), corrected for float rounding (all values < 2^53)
+local function gcra_cdiv(y, d)
+  local q = math.floor(-y / d)
+  if q * d > -y then q = q - 1 elseif (q + 1) * d <= -y then q = q + 1 end
+  return -q
+end
+local function gcra(out, key, mode, cost, now, limit, win, burst, ttl)
+  local at, debt = now, 0
+  local raw = redis.call('GET', key)
+  if raw then
+    local a, d = string.match(raw, '^([^:]+):([^:]+)')
+    at, debt = tonumber(a), tonumber(d)
+    if now > at then
+      if (now - at) * limit >= debt then debt = 0 else debt = debt - (now - at) * limit end
+      at = now
+    end
+  end
+  local cap = burst * win
+  -- floor((cap - debt) / win), corrected for float rounding (all values < 2^53)
+  local x = cap - debt
+  local avail = math.floor(x / win)
+  if avail * win > x then avail = avail - 1 elseif (avail + 1) * win <= x then avail = avail + 1 end
+  if avail < 0 then avail = 0 end
+  local ok = cost <= avail
+  local commit = ok and mode == 'consume' and cost > 0
+  if commit then
+    debt = debt + cost * win
+    redis.call('SET', key, string.format('%.0f:%.0f', at, debt), 'PX', ttl)
+  end
+  local retry = 0
+  if not ok then
+    if cost > burst then retry = -1 else
+      retry = gcra_cdiv(debt + cost * win - cap, limit)
+      if retry < 0 then retry = 0 end
+    end
+  end
+  local o = #out
+  out[o + 1] = ok and 1 or 0
+  out[o + 2] = now
+  out[o + 3] = commit and cost or 0
+  out[o + 4] = ok and 1 or 0
+  out[o + 5] = commit and (avail - cost) or avail
+  out[o + 6] = at + gcra_cdiv(debt, limit)
+  out[o + 7] = retry
+end
+`;
+
+/** Any policy set: limit_req (consume | peek | lease) and refund_req, on per-policy state tables. */
+const GENERIC_FNS = `
 local sformat = string.format
 local function fmt(n) return sformat('%.0f', n) end
 local function fdiv(a, b)
@@ -24,14 +153,6 @@ local match = string.match
 local function pair(raw)
   local a, b = match(raw, '^([^:]+):([^:]+)')
   return tonumber(a), tonumber(b)
-end
-local injected = ARGV[3] ~= ''
-local now
-if injected then
-  now = tonumber(ARGV[3])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 -- Correctness never depends on key expiry: state carries its own window index or timestamp and
 -- TTLs (constant upper bounds sent by the client) only collect garbage.
@@ -51,15 +172,13 @@ local function avail(s)
   return a
 end
 
--- One table per policy, created with every field so Lua sizes it once.
-local ki = 0
-local function load(i)
-  local b = 4 + (i - 1) * 5
-  local algo = tonumber(ARGV[b + 1])
+-- The state of one policy of the request (taking its keys): one table per policy, created with
+-- every field so Lua sizes it once.
+local function load(pol)
+  local algo = pol[1]
   ki = ki + 1
-  local s = { algo = algo, limit = tonumber(ARGV[b + 2]), win = tonumber(ARGV[b + 3]), burst = tonumber(ARGV[b + 4]),
-    ttl = ARGV[b + 5], k = KEYS[ki], m = false, w = 0, c = 0, cur = 0, prev = 0, at = now, debt = 0, sum = 0, seq = 0,
-    dirty = false, committed = false, avail = 0 }
+  local s = { algo = algo, limit = pol[2], win = pol[3], burst = pol[4], ttl = pol[5], k = KEYS[ki], m = false,
+    w = 0, c = 0, cur = 0, prev = 0, at = now, debt = 0, sum = 0, seq = 0, dirty = false, committed = false, avail = 0 }
   if algo == 1 then
     s.w = fdiv(now, s.win)
     local raw = redis.call('GET', s.k)
@@ -165,9 +284,7 @@ local function reset_at(s)
   if s.sum > 0 then return newest(s) + s.win end
   return now
 end
-`;
 
-const LIMIT_BODY = `
 local function retry(s, cost)
   if s.algo == 3 then
     if cost > s.burst then return -1 end
@@ -201,141 +318,148 @@ local function retry(s, cost)
   return 0
 end
 
-local mode = ARGV[1]
-local cost = tonumber(ARGV[2])
-local n = tonumber(ARGV[4])
-local states = {}
-local all = true
-local grant = cost
-for i = 1, n do
-  local s = load(i)
-  states[i] = s
-  if mode == 'lease' then
-    if s.avail < grant then grant = s.avail end
-  elseif cost > s.avail then
-    all = false
-  end
-end
-if mode == 'lease' then
-  cost = grant
-  all = grant > 0
-end
-local commit = all and mode ~= 'peek' and cost > 0
-local out = { all and 1 or 0, now, commit and cost or 0 }
--- A lease that got nothing is reported against a unit cost, so exhausted policies show as violated.
-local check = cost
-if mode == 'lease' and check < 1 then check = 1 end
-for i = 1, n do
-  local s = states[i]
-  if commit then consume(s, cost) elseif s.algo == 4 then write(s) end
-  local ok = check <= s.avail
-  out[#out + 1] = ok and 1 or 0
-  out[#out + 1] = commit and (s.avail - cost) or s.avail
-  out[#out + 1] = reset_at(s)
-  out[#out + 1] = ok and 0 or retry(s, check)
-end
-return out
-`;
-
-const REFUND_BODY = `
-local amount = tonumber(ARGV[2])
-local n = tonumber(ARGV[4])
-local out = { 1, now, 0 }
-for i = 1, n do
-  local s = load(i)
-  if s.algo == 1 then
-    s.c = math.max(0, s.c - amount)
-  elseif s.algo == 2 then
-    local from_cur = math.min(s.cur, amount)
-    s.cur = s.cur - from_cur
-    s.prev = math.max(0, s.prev - (amount - from_cur))
-  elseif s.algo == 3 then
-    s.debt = math.max(0, s.debt - amount * s.win)
-  else
-    -- Newest entries go first: they are the ones a refund most likely corresponds to.
-    local left = amount
-    while left > 0 and s.sum > 0 do
-      local top = redis.call('ZRANGE', s.k, -1, -1, 'WITHSCORES')
-      if #top == 0 then break end
-      local _, c = pair(top[1])
-      redis.call('ZREM', s.k, top[1])
-      if c > left then
-        s.seq = s.seq + 1
-        redis.call('ZADD', s.k, top[2], fmt(s.seq) .. ':' .. fmt(c - left))
-        s.sum = s.sum - left
-        left = 0
-      else
-        s.sum = s.sum - c
-        left = left - c
-      end
+-- consume | peek | lease on every policy of the request, all or nothing (\`now\` is set).
+local function limit_req(out, mode, cost, list)
+  local n = #list
+  local states = {}
+  local all = true
+  local grant = cost
+  for i = 1, n do
+    local s = load(list[i])
+    states[i] = s
+    if mode == 'lease' then
+      if s.avail < grant then grant = s.avail end
+    elseif cost > s.avail then
+      all = false
     end
-    s.dirty = true
   end
-  write(s)
-  s.avail = avail(s)
-  out[#out + 1] = 1
-  out[#out + 1] = s.avail
-  out[#out + 1] = reset_at(s)
-  out[#out + 1] = 0
+  if mode == 'lease' then
+    cost = grant
+    all = grant > 0
+  end
+  local commit = all and mode ~= 'peek' and cost > 0
+  out[#out + 1] = all and 1 or 0
+  out[#out + 1] = now
+  out[#out + 1] = commit and cost or 0
+  -- A lease that got nothing is reported against a unit cost, so exhausted policies show as violated.
+  local check = cost
+  if mode == 'lease' and check < 1 then check = 1 end
+  for i = 1, n do
+    local s = states[i]
+    if commit then consume(s, cost) elseif s.algo == 4 then write(s) end
+    local ok = check <= s.avail
+    out[#out + 1] = ok and 1 or 0
+    out[#out + 1] = commit and (s.avail - cost) or s.avail
+    out[#out + 1] = reset_at(s)
+    out[#out + 1] = ok and 0 or retry(s, check)
+  end
 end
-return out
-`;
 
-/** Script for consume / peek / lease. */
-export const LIMIT_LUA = PRELUDE + LIMIT_BODY;
-/** Script for refund. */
-export const REFUND_LUA = PRELUDE + REFUND_BODY;
+-- Gives the cost back to every policy of the request, floored at empty (\`now\` is set).
+local function refund_req(out, _, amount, list)
+  out[#out + 1] = 1
+  out[#out + 1] = now
+  out[#out + 1] = 0
+  for i = 1, #list do
+    local s = load(list[i])
+    if s.algo == 1 then
+      s.c = math.max(0, s.c - amount)
+    elseif s.algo == 2 then
+      local from_cur = math.min(s.cur, amount)
+      s.cur = s.cur - from_cur
+      s.prev = math.max(0, s.prev - (amount - from_cur))
+    elseif s.algo == 3 then
+      s.debt = math.max(0, s.debt - amount * s.win)
+    else
+      -- Newest entries go first: they are the ones a refund most likely corresponds to.
+      local left = amount
+      while left > 0 and s.sum > 0 do
+        local top = redis.call('ZRANGE', s.k, -1, -1, 'WITHSCORES')
+        if #top == 0 then break end
+        local _, c = pair(top[1])
+        redis.call('ZREM', s.k, top[1])
+        if c > left then
+          s.seq = s.seq + 1
+          redis.call('ZADD', s.k, top[2], fmt(s.seq) .. ':' .. fmt(c - left))
+          s.sum = s.sum - left
+          left = 0
+        else
+          s.sum = s.sum - c
+          left = left - c
+        end
+      end
+      s.dirty = true
+    end
+    write(s)
+    s.avail = avail(s)
+    out[#out + 1] = 1
+    out[#out + 1] = s.avail
+    out[#out + 1] = reset_at(s)
+    out[#out + 1] = 0
+  end
+end
+`;
 
 /**
- * Single-policy GCRA for consume and peek, the common case, without the generic machinery
- * (no helper closures or per-policy tables are built per call; one string.format per write).
- * Same state format and answers as the generic script, so both can serve the same key.
- * KEYS[1] = state key; ARGV = mode, cost, now ('' = TIME), limit, windowMs, burst, ttl.
+ * Runs the requests in order, each under pcall so that an error of one (e.g. WRONGTYPE) is answered
+ * as `-1, message` for it alone. The KEYS cursor is set past each request whatever happened to it.
  */
-export const GCRA_LUA = `
-local cost = tonumber(ARGV[2])
-local now
-if ARGV[3] == '' then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-else
-  now = tonumber(ARGV[3])
-end
-local limit, win, burst = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local at, debt = now, 0
-local raw = redis.call('GET', KEYS[1])
-if raw then
-  local a, d = string.match(raw, '^([^:]+):([^:]+)')
-  at, debt = tonumber(a), tonumber(d)
-  if now > at then
-    if (now - at) * limit >= debt then debt = 0 else debt = debt - (now - at) * limit end
-    at = now
+const RUN_LOOP = `
+local out = {}
+for r = 2 + np * 5, #ARGV do
+  local kind, mode, cost, at, idx = parse(ARGV[r])
+  local base = #out
+  local ok, err, last
+  if kind == 'g' then
+    local pol = pols[tonumber(idx)]
+    last = ki + 1
+    ok, err = pcall(gcra, out, KEYS[last], mode, cost, clock(at), pol[2], pol[3], pol[4], pol[5])
+  else
+    local list
+    list, last = policies_of(idx)
+    now = clock(at)
+    ok, err = pcall(mode == 'refund' and refund_req or limit_req, out, mode, cost, list)
   end
-end
-local cap = burst * win
--- floor((cap - debt) / win), corrected for float rounding (all values < 2^53)
-local x = cap - debt
-local avail = math.floor(x / win)
-if avail * win > x then avail = avail - 1 elseif (avail + 1) * win <= x then avail = avail + 1 end
-if avail < 0 then avail = 0 end
-local ok = cost <= avail
-local commit = ok and ARGV[1] == 'consume' and cost > 0
-if commit then
-  debt = debt + cost * win
-  redis.call('SET', KEYS[1], string.format('%.0f:%.0f', at, debt), 'PX', ARGV[7])
-end
--- ceil(y / limit) = -floor(-y / limit), same correction
-local function cdiv(y)
-  local q = math.floor(-y / limit)
-  if q * limit > -y then q = q - 1 elseif (q + 1) * limit <= -y then q = q + 1 end
-  return -q
-end
-local retry = 0
-if not ok then
-  if cost > burst then retry = -1 else
-    retry = cdiv(debt + cost * win - cap)
-    if retry < 0 then retry = 0 end
+  if not ok then
+    for j = #out, base + 1, -1 do out[j] = nil end
+    if type(err) == 'table' then err = err.err end
+    out[base + 1] = -1
+    out[base + 2] = tostring(err)
   end
+  ki = last
 end
-return { ok and 1 or 0, now, commit and cost or 0, ok and 1 or 0, commit and (avail - cost) or avail, at + cdiv(debt), retry }
+return out
 `;
+
+/**
+ * A lone lean GCRA call (one GCRA policy, consume or peek), the common call, with the smallest
+ * encoding: KEYS[1] = state key; ARGV = mode, cost, now ('' = TIME), limit, windowMs, burst, ttl.
+ * Same `gcra` code as a batch's lean requests. `numberOfKeys` 1.
+ */
+export const GCRA_LUA = `${CLOCK}${GCRA_FN}
+local out = {}
+gcra(out, KEYS[1], ARGV[1], tonumber(ARGV[2]), clock(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7])
+return out
+`;
+
+/**
+ * A lone generic call (consume | peek | lease | refund on any policy set), run directly (no loop
+ * or pcall: an error rejects the call, as it should).
+ */
+export const LIMIT_LUA = `${CLOCK}${GENERIC_FNS}
+local list = {}
+for b = 3, #ARGV - 1, 5 do
+  list[#list + 1] = { tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4]), ARGV[b + 5] }
+end
+local mode, cost = ARGV[1], tonumber(ARGV[2])
+now = clock(ARGV[3])
+local out = {}
+if mode == 'refund' then refund_req(out, mode, cost, list) else limit_req(out, mode, cost, list) end
+return out
+`;
+
+/**
+ * Any requests, lean GCRA and generic, in the batch encoding: every coalesced batch. Each request
+ * runs the same code as it would alone (\`gcra\`, \`limit_req\`, \`refund_req\`), in order.
+ */
+export const BATCH_LUA = CLOCK + POLICIES + GCRA_FN + GENERIC_FNS + RUN_LOOP;
