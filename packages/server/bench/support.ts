@@ -5,6 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The CLI entry, for benchmarks that run `tally serve` as a separate process. */
 export const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+/** Node flags the server runs with (as in `npm start` and bin/tally.js): a larger young generation. */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'];
 /** A fixed admin key for benchmark servers. */
 export const BENCH_KEY = 'tally_BenchmarkKey_abcdefghijklmnopqrstuvwxyz012345';
 
@@ -22,7 +24,7 @@ export function freePort(): Promise<number> {
 export async function startServerProcess(config: string, port: number, env: Record<string, string> = {}): Promise<{ url: string; child: ChildProcess; stop: () => Promise<void> }> {
   // TALLY_BENCH_PROFILE=<dir> writes a V8 CPU profile of the server process there (on exit).
   const profile = process.env.TALLY_BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.TALLY_BENCH_PROFILE] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', CLI, 'serve', '--config', config, '--port', String(port)], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...profile, '--import', 'tsx', CLI, 'serve', '--config', config, '--port', String(port)], {
     env: { ...process.env, TALLY_ADMIN_KEY: BENCH_KEY, TALLY_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
