@@ -2,10 +2,14 @@
  * bench:distributed — the distributed profile end to end: HTTP ingest on API nodes → JetStream
  * → pipeline workers → ClickHouse (raw events + minute/hour/day rollups + Redis live counters),
  * timed until the last event is committed, against the engine's ceiling in the same run: a
- * raw ClickHouse JSONEachRow insert of the same events into a plain events table. Prints both
- * rates, the ratio (target ≥ 0.5) and the end-to-end lag (HTTP send → committed in ClickHouse).
+ * raw ClickHouse JSONEachRow insert of the same events into a plain events table (and, for
+ * reference, the same rows in RowBinary, the format the pipeline inserts in). Prints both
+ * rates, the ratio (target ≥ 0.5), the end-to-end lag (HTTP send → committed in ClickHouse) and
+ * the CPU each role spent per event (the input of docs/scaling.md).
  *
  *   npm run bench:distributed [-- --events 100000 --clients 4 --batch 1000 --apis 1 --workers 2 --partitions 4]
+ *
+ * TALLY_BENCH_WORKER_FLAGS passes node flags to the workers (e.g. `--cpu-prof`; their stdout is then shown).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,12 +17,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
 import { stringify as toYaml } from 'yaml';
 import { DemoTraffic, type DemoEvent } from '../src/demo/generator.ts';
+import { RowBinaryWriter } from '../src/events/row-binary.ts';
 import { BENCH_KEY, CLI, fmt, freePort, startServerProcess } from './support.ts';
 
 const { values: args } = parseArgs({
@@ -55,28 +62,53 @@ function makeEvents(): DemoEvent[] {
   return Array.from({ length: N }, (_, i) => ({ ...traffic.next(now - 3_600_000 + Math.floor((i / N) * 3_500_000)), id: `b-${i}` }));
 }
 
-/** The ceiling: the same events as JSONEachRow into a plain MergeTree events table, batch by batch. */
-async function rawInsertRate(events: DemoEvent[]): Promise<{ rate: number; chCpu: number }> {
+/**
+ * The ceiling: the same events as JSONEachRow into a plain MergeTree events table, batch by
+ * batch (the issue's baseline). With `rowBinary`, the same rows in RowBinary, the engine's
+ * cheapest input format (the pipeline's own inserts use it).
+ */
+async function rawInsertRate(events: DemoEvent[], rowBinary = false): Promise<{ rate: number; chCpu: number }> {
   const ch = createClient({ url: CH_URL });
+  const table = rowBinary ? 'raw_events_rb' : 'raw_events';
   await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
   await ch.command({
-    query: `CREATE TABLE ${database}.raw_events (tenant String, id String, type String, source String, time_us Int64, actor Nullable(String), data String, ingested_us Int64) ENGINE = MergeTree ORDER BY (tenant, id)`,
+    query: `CREATE TABLE ${database}.${table} (tenant String, id String, type String, source String, time_us Int64, actor Nullable(String), data String, ingested_us Int64) ENGINE = MergeTree ORDER BY (tenant, id)`,
   });
   const chPids = pidsOf('clickhouse-server');
   const cpu0 = chPids.reduce((acc, p) => acc + cpuSeconds(p), 0);
   const t0 = performance.now();
   for (let b = 0; b < events.length; b += Number(args['worker-batch'])) {
     const rows = events.slice(b, b + Number(args['worker-batch'])).map((e) => ({ tenant: e.subject, id: e.id, type: e.type, source: e.source, time_us: Date.parse(e.time) * 1000, actor: e.actor, data: JSON.stringify(e.data), ingested_us: Date.now() * 1000 }));
-    await ch.insert({ table: `${database}.raw_events`, values: rows, format: 'JSONEachRow' });
+    if (!rowBinary) {
+      await ch.insert({ table: `${database}.${table}`, values: rows, format: 'JSONEachRow' });
+      continue;
+    }
+    const w = new RowBinaryWriter();
+    for (const r of rows) {
+      w.string(r.tenant);
+      w.string(r.id);
+      w.string(r.type);
+      w.string(r.source);
+      w.int64(r.time_us);
+      w.nullableString(r.actor);
+      w.string(r.data);
+      w.int64(r.ingested_us);
+    }
+    const res = await ch.exec({ query: `INSERT INTO ${database}.${table} FORMAT RowBinary`, values: Readable.from([w.view()]) });
+    res.stream.resume();
+    await finished(res.stream);
   }
   const rate = events.length / ((performance.now() - t0) / 1000);
   const chCpu = chPids.reduce((acc, p) => acc + cpuSeconds(p), 0) - cpu0;
+  // Its merges now, not during the end-to-end run whose ClickHouse CPU is measured next.
+  await ch.command({ query: `OPTIMIZE TABLE ${database}.${table} FINAL` });
   await ch.close();
   return { rate, chCpu };
 }
 
 function startWorker(config: string, index: number, of: number): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', CLI, 'worker', '--config', config, '--index', String(index), '--of', String(of), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const flags = process.env.TALLY_BENCH_WORKER_FLAGS?.split(' ').filter(Boolean) ?? [];
+  return spawn(process.execPath, [...flags, '--import', 'tsx', CLI, 'worker', '--config', config, '--index', String(index), '--of', String(of), '--quiet'], { stdio: ['ignore', flags.length > 0 ? 'inherit' : 'ignore', 'inherit'] });
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux; 0 elsewhere). */
@@ -100,7 +132,17 @@ async function committed(ch: ReturnType<typeof createClient>): Promise<number> {
 }
 
 /** CPU seconds per component over the end-to-end run. */
-type CpuUse = Record<'api' | 'workers' | 'nats' | 'clickhouse', number>;
+type CpuUse = Record<'api' | 'workers' | 'nats' | 'clickhouse' | 'redis' | 'bench client' | 'whole machine', number>;
+
+/** CPU seconds the whole machine has spent busy (all cores, from /proc/stat). */
+function machineBusySeconds(): number {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100; // user nice system irq softirq steal
+  } catch {
+    return 0;
+  }
+}
 
 async function endToEnd(events: DemoEvent[]): Promise<{ rate: number; lagP50: number; lagP99: number; cpu: CpuUse }> {
   const config = join(dir, 'tally.config.yaml');
@@ -123,9 +165,21 @@ async function endToEnd(events: DemoEvent[]): Promise<{ rate: number; lagP50: nu
   const bodies: string[] = [];
   for (let b = 0; b < events.length; b += BATCH) bodies.push(JSON.stringify(events.slice(b, b + BATCH)));
   const sentAt = new Float64Array(bodies.length);
-  const groups = { api: apis.map((a) => a.child.pid), workers: workers.map((w) => w.pid), nats: pidsOf('nats-server'), clickhouse: pidsOf('clickhouse-server') };
+  const groups = { api: apis.map((a) => a.child.pid), workers: workers.map((w) => w.pid), nats: pidsOf('nats-server'), clickhouse: pidsOf('clickhouse-server'), redis: pidsOf('redis-server') };
   const sum = (pids: (number | undefined)[]) => pids.reduce<number>((acc, p) => acc + cpuSeconds(p), 0);
-  const cpuNow = (): CpuUse => ({ api: sum(groups.api), workers: sum(groups.workers), nats: sum(groups.nats), clickhouse: sum(groups.clickhouse) });
+  const self = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
+  const cpuNow = (): CpuUse => ({
+    api: sum(groups.api),
+    workers: sum(groups.workers),
+    nats: sum(groups.nats),
+    clickhouse: sum(groups.clickhouse),
+    redis: sum(groups.redis),
+    'bench client': self(),
+    'whole machine': machineBusySeconds(),
+  });
   const cpu0 = cpuNow();
   let next = 0;
   const t0 = performance.now();
@@ -158,7 +212,12 @@ async function endToEnd(events: DemoEvent[]): Promise<{ rate: number; lagP50: nu
     .sort((a, b) => a - b);
   const sizes = await (await ch.query({ query: `SELECT table, sum(bytes_on_disk) FROM system.parts WHERE database = '${database}' AND active GROUP BY table ORDER BY table`, format: 'TabSeparated' })).text();
   console.log(`  ClickHouse bytes on disk per event: ${sizes.trim().split('\n').map((l) => { const [t, b] = l.split('\t'); return `${t} ${(Number(b) / events.length).toFixed(1)}`; }).join(', ')}`);
-  console.log(`  JetStream payload: ${fmt(events.reduce((acc, e) => acc + JSON.stringify(e).length, 0) / events.length)} B per event (CloudEvent JSON, before normalisation)`);
+  console.log(`  CloudEvent JSON as sent: ${fmt(events.reduce((acc, e) => acc + JSON.stringify(e).length, 0) / events.length)} B per event`);
+  const nc = await connect({ servers: process.env.TALLY_NATS_URL ?? 'nats://127.0.0.1:4222' });
+  const { state } = await (await nc.jetstreamManager()).streams.info(stream);
+  await nc.close();
+  const [batches, inserts] = (await (await ch.query({ query: 'SELECT count(), uniqExact(at_us) FROM marks', format: 'TabSeparated' })).text()).trim().split('\t').map(Number) as [number, number];
+  console.log(`  JetStream: ${fmt(state.messages)} messages (${(events.length / state.messages).toFixed(0)} events each), ${fmt(state.bytes / events.length)} B per event stored; ClickHouse: ${fmt(inserts)} inserts of ${fmt(events.length / inserts)} events (${fmt(batches)} partition batches)`);
   await ch.close();
   for (const w of workers) w.kill('SIGTERM');
   await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
@@ -192,15 +251,18 @@ try {
   const events = makeEvents();
   const { rate: raw, chCpu } = await rawInsertRate(events);
   console.log(`  raw ClickHouse JSONEachRow insert: ${fmt(raw)} ev/s (ClickHouse ${chCpu.toFixed(1)} CPU-s)`);
+  const { rate: rawRb, chCpu: chCpuRb } = await rawInsertRate(events, true);
+  console.log(`  raw ClickHouse RowBinary insert:   ${fmt(rawRb)} ev/s (ClickHouse ${chCpuRb.toFixed(1)} CPU-s)`);
   const e2e = await endToEnd(events);
   console.log(`\nraw ClickHouse JSONEachRow insert   ${fmt(raw).padStart(9)} ev/s`);
   console.log(`end to end HTTP → JetStream → CH     ${fmt(e2e.rate).padStart(9)} ev/s`);
   console.log(`ratio                                ${(e2e.rate / raw).toFixed(2)}× (target ≥ 0.5)`);
+  console.log(`(vs a raw RowBinary insert            ${fmt(rawRb).padStart(9)} ev/s: ${(e2e.rate / rawRb).toFixed(2)}×)`);
   console.log(`end-to-end lag (send → committed)    p50 ${fmt(e2e.lagP50)} ms, p99 ${fmt(e2e.lagP99)} ms`);
   // CPU per component: what one core of each role sustains (the input of docs/scaling.md).
   console.log('CPU during the end-to-end run (all processes share this machine):');
   for (const [k, sec] of Object.entries(e2e.cpu)) {
-    console.log(`  ${k.padEnd(11)} ${sec.toFixed(1).padStart(6)} CPU-s  ${(sec > 0 ? fmt(N / sec) : '-').padStart(9)} ev per CPU-second`);
+    console.log(`  ${k.padEnd(13)} ${sec.toFixed(1).padStart(6)} CPU-s  ${(sec > 0 ? fmt(N / sec) : '-').padStart(9)} ev per CPU-second  ${((sec * 1e6) / N).toFixed(1).padStart(6)} µs per event`);
   }
 } finally {
   await cleanup();

@@ -40,7 +40,7 @@ export function workerCommand(program: Command): void {
       const partitions = assignedPartitions(config.distributed.partitions, o);
       const registry = new MeterRegistry();
       const derive = (events: readonly EventRecord[]) => deriveRollups(events, (t) => registry.forType(t));
-      const b = await openDistributed(config, derive, () => systemClock.nowMicros(), `tally-worker-${partitions.join('-')}`);
+      const b = await openDistributed(config, derive, () => systemClock.nowMicros(), `tally-worker-${partitions.join('-')}`, (t) => registry.forType(t));
       const log = (e: object) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
       await b.exclusive('meters', async () => {
         const meters = new MeterService(b.clickhouse, registry);

@@ -24,7 +24,7 @@ const distributedSchema = z
     clickhouseDatabase: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'letters, digits and "_"').default('tally'),
     redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'a Redis URL such as redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
     redisPrefix: z.string().min(1).default('tally').describe('prefix of every Redis key (live counters, leases)'),
-    workerBatch: z.number().int().min(1).max(100_000).default(5000).describe('most events per ClickHouse insert'),
+    workerBatch: z.number().int().min(1).max(100_000).default(5000).describe('most events one stream partition adds to a worker ClickHouse insert (a worker merges the batches of its partitions into one insert)'),
   })
   .strict();
 

@@ -26,6 +26,11 @@ export interface EventRecord {
   readonly contentHash: string;
   /** Readings taken during validation, so rollups do not evaluate the meters twice. */
   readonly cached?: CachedReadings;
+  /**
+   * The stored columns tenant … content_hash in ClickHouse RowBinary, as read from the stream
+   * (see stream/payload.ts): the worker inserts them without re-encoding.
+   */
+  readonly wire?: Uint8Array;
 }
 
 /** What the store did with one event. */

@@ -6,8 +6,10 @@ import type { EpochMicros } from '../shared/time.ts';
 import { ClickHouseStore } from '../store/clickhouse/clickhouse-store.ts';
 import type { RollupDeriver } from '../store/port.ts';
 import { JetStreamLog } from '../stream/nats/jetstream-log.ts';
+import type { MetersFor } from '../stream/payload.ts';
 import { LiveCounters } from './live-counters.ts';
 import { PublishingStore } from './publishing-store.ts';
+import { RedisRecentEvents } from './recent-events.ts';
 
 /** The connected backends of the distributed profile, shared by API nodes and workers. */
 export interface DistributedBackends {
@@ -26,8 +28,12 @@ export interface DistributedBackends {
 
 const UNLOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
-/** Connects to JetStream, ClickHouse and Redis as configured (creating stream and schema when missing). */
-export async function openDistributed(config: TallyConfig, derive: RollupDeriver, nowMicros: () => EpochMicros, name: string): Promise<DistributedBackends> {
+/**
+ * Connects to JetStream, ClickHouse and Redis as configured (creating stream and schema when
+ * missing). A worker passes its `metersFor`, so readings taken at ingest with the same meters are
+ * used rather than re-evaluated.
+ */
+export async function openDistributed(config: TallyConfig, derive: RollupDeriver, nowMicros: () => EpochMicros, name: string, metersFor?: MetersFor): Promise<DistributedBackends> {
   const d = config.distributed;
   const redis = new Redis(d.redisUrl, { maxRetriesPerRequest: 2, retryStrategy: (n) => Math.min(n * 50, 1000), lazyConnect: true });
   redis.on('error', () => undefined); // reconnects; commands fail and are retried by their callers
@@ -38,7 +44,8 @@ export async function openDistributed(config: TallyConfig, derive: RollupDeriver
   });
   let log: JetStreamLog;
   try {
-    log = await JetStreamLog.open({ url: d.natsUrl, stream: d.stream, subjectPrefix: d.subjectPrefix, partitions: d.partitions, duplicateWindowMs: d.duplicateWindowSeconds * 1000, maxAgeMs: d.maxAgeHours * 3_600_000, name });
+    const recent = new RedisRecentEvents(redis, `${d.redisPrefix}:${d.stream}`);
+    log = await JetStreamLog.open({ url: d.natsUrl, stream: d.stream, subjectPrefix: d.subjectPrefix, partitions: d.partitions, duplicateWindowMs: d.duplicateWindowSeconds * 1000, maxAgeMs: d.maxAgeHours * 3_600_000, name, recent, metersFor });
   } catch (err) {
     redis.disconnect();
     await clickhouse.close();
@@ -70,7 +77,12 @@ export async function openDistributed(config: TallyConfig, derive: RollupDeriver
         registers: [registry],
         async collect() {
           try {
-            for (const l of await log.lag()) this.set({ partition: String(l.partition) }, l.pending);
+            // The log counts messages (a batch of events each); Redis counts events published and
+            // committed. 0 when no message is pending; never below the pending message count.
+            for (const l of await log.lag()) {
+              const { published, consumed } = l.pending === 0 ? { published: 0, consumed: 0 } : await counters.progress(l.partition);
+              this.set({ partition: String(l.partition) }, l.pending === 0 ? 0 : Math.max(l.pending, published - consumed));
+            }
           } catch {
             /* NATS unreachable: keep the last values (readyz reports the outage) */
           }

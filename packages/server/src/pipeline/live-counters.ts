@@ -14,14 +14,19 @@ export interface CounterValue {
 /**
  * Applies a batch's increments and moves the partition watermark in one step, only when the
  * batch is past the watermark: a batch replayed after a crash is a no-op. Sums are kept exact
- * as `hi` (whole units, HINCRBY is 64-bit) + `lo` (fraction ×10^12, carried into `hi`).
- * KEYS[1] watermark, KEYS[2..] counter hashes; ARGV[1] seq, ARGV[2] ttl s, then n/hi/lo per key.
+ * as `hi` (whole units, HINCRBY is 64-bit) + `lo` (fraction ×10^12, carried into `hi`). It also
+ * adds the batch's log events to the partition's consumed count (the lag gauge), and when the
+ * worker had read everything the log held, resets the published count to it.
+ * KEYS[1] watermark, KEYS[2] consumed, KEYS[3] published, KEYS[4..] counter hashes;
+ * ARGV[1] seq, ARGV[2] ttl s, ARGV[3] log events, ARGV[4] caught up (1/0), then n/hi/lo per key.
  */
 const APPLY = `
 local wm = tonumber(redis.call('GET', KEYS[1]) or '0')
 if wm >= tonumber(ARGV[1]) then return 0 end
-for i = 2, #KEYS do
-  local b = 3 + (i - 2) * 3
+local consumed = redis.call('INCRBY', KEYS[2], ARGV[3])
+if ARGV[4] == '1' then redis.call('SET', KEYS[3], consumed) end
+for i = 4, #KEYS do
+  local b = 5 + (i - 4) * 3
   redis.call('HINCRBY', KEYS[i], 'n', ARGV[b])
   if ARGV[b + 1] ~= '0' then redis.call('HINCRBY', KEYS[i], 'hi', ARGV[b + 1]) end
   if ARGV[b + 2] ~= '0' then
@@ -70,8 +75,18 @@ export class LiveCounters {
     return Number((await this.redis.get(`${this.base(part)}:wm`)) ?? 0);
   }
 
-  /** Counts a committed batch (its day rollups) unless `seq` is at or below the watermark. Returns false for a replay. */
-  async apply(part: number, seq: number, derived: DerivedRows): Promise<boolean> {
+  /** Events published to the partition's log and events committed from it, as counted so far (the lag gauge). */
+  async progress(part: number): Promise<{ published: number; consumed: number }> {
+    const [published, consumed] = await this.redis.mget(`${this.base(part)}:published`, `${this.base(part)}:consumed`);
+    return { published: Number(published ?? 0), consumed: Number(consumed ?? 0) };
+  }
+
+  /**
+   * Counts a committed batch (its day rollups) unless `seq` is at or below the watermark. Returns
+   * false for a replay. `log` is how many log events the batch held and whether the worker had
+   * then read all the log held (see `progress`).
+   */
+  async apply(part: number, seq: number, derived: DerivedRows, log: { events: number; caughtUp: boolean } = { events: 0, caughtUp: false }): Promise<boolean> {
     const acc = new Map<string, CounterValue>();
     for (const r of derived.rollups) {
       if (r.res !== 'day') continue;
@@ -83,8 +98,8 @@ export class LiveCounters {
         acc.set(k, cur);
       }
     }
-    const keys = [`${this.base(part)}:wm`];
-    const args: string[] = [String(seq), String(TTL_SECONDS)];
+    const keys = [`${this.base(part)}:wm`, `${this.base(part)}:consumed`, `${this.base(part)}:published`];
+    const args: string[] = [String(seq), String(TTL_SECONDS), String(log.events), log.caughtUp ? '1' : '0'];
     for (const [k, v] of acc) {
       const hi = v.sum >= 0n ? v.sum / SCALE : -((-v.sum + SCALE - 1n) / SCALE);
       keys.push(k);

@@ -1,9 +1,10 @@
 import type { EventRecord } from '../events/event.ts';
-import type { ClickHouseStore, SequencedEvent, StreamBatch } from '../store/clickhouse/clickhouse-store.ts';
+import type { ClickHouseStore, SequencedEvent } from '../store/clickhouse/clickhouse-store.ts';
 import type { EventLog, PartitionCursor } from '../stream/port.ts';
 import type { DerivedRows } from '../usage/derive-rollups.ts';
 import type { PartitionLease } from './lease.ts';
 import type { LiveCounters } from './live-counters.ts';
+import { StreamCommitter } from './stream-committer.ts';
 
 /** What a pipeline worker needs, already connected. */
 export interface WorkerDeps {
@@ -12,8 +13,10 @@ export interface WorkerDeps {
   counters: LiveCounters;
   lease: PartitionLease;
   derive: (events: readonly EventRecord[]) => DerivedRows;
-  /** Most events per ClickHouse insert. */
+  /** Most events a partition reads into one batch (a worker's insert carries one batch of each of its partitions). */
   batchSize: number;
+  /** How long a batch waits for the other partitions' batches to share its insert (default 500 ms). */
+  lingerMs?: number;
   /** Called for retries and recoveries (logging). */
   onEvent?: (e: WorkerEvent) => void;
   /** Called when a partition loop cannot go on (its lease was lost): the process should exit. */
@@ -30,9 +33,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A pipeline worker: for each partition it owns, reads the log from the ClickHouse watermark
- * on, commits batches (events + rollups + watermark in one insert), then counts them in Redis
- * (idempotent by the same watermark), then acknowledges the log. Any failure is retried with
- * backoff until it succeeds, so events simply wait in the log while a backend is down.
+ * on, commits batches (events + rollups + watermark in one insert, shared with the batches of
+ * its other partitions), then counts them in Redis (idempotent by the same watermark), then
+ * acknowledges the log. Any failure is retried with backoff until it succeeds, so events
+ * simply wait in the log while a backend is down.
  */
 export class PipelineWorker {
   private running = false;
@@ -40,8 +44,15 @@ export class PipelineWorker {
   private readonly cursors = new Map<number, PartitionCursor>();
   /** Committed watermark per partition (for tests and logs). */
   readonly watermarks = new Map<number, number>();
+  private readonly committer: StreamCommitter;
 
-  constructor(private readonly d: WorkerDeps) {}
+  constructor(private readonly d: WorkerDeps) {
+    this.committer = new StreamCommitter(d.store, d.lease, (parts, stage, fn, onFail) => this.retry(parts[0]!, parts.length > 1 ? `${stage} (partitions ${parts.join(', ')})` : stage, fn, onFail), {
+      othersComing: (queued) => d.lease.partitions.some((p) => !queued.has(p) && (this.cursors.get(p)?.backlog() ?? 0) > 0),
+      maxEvents: d.batchSize * d.lease.partitions.length,
+      lingerMs: d.lingerMs ?? 500,
+    });
+  }
 
   /** Takes the leases and starts one loop per owned partition. */
   async start(signal?: AbortSignal): Promise<void> {
@@ -122,7 +133,7 @@ export class PipelineWorker {
       const batch: SequencedEvent[] = entries.filter((e) => e.seq > wm).sort((a, b) => a.seq - b.seq);
       if (batch.length > 0) {
         const lastSeq = batch[batch.length - 1]!.seq;
-        await this.commit(p, cursor, { part: p, lastSeq, events: batch });
+        await this.commit(p, cursor, batch, lastSeq, cursor.backlog() === 0);
         wm = lastSeq;
         this.watermarks.set(p, wm);
       }
@@ -131,33 +142,16 @@ export class PipelineWorker {
   }
 
   /**
-   * Commits one batch exactly once. After a failed attempt (whose outcome may be unknown: a
-   * timeout, a lost connection) the next attempt first waits until the server no longer runs
-   * the insert's query id, then reads the watermark: if the batch landed, it is not written
-   * again and the counters are caught up from what ClickHouse holds.
+   * Commits one batch exactly once (through the committer, see StreamCommitter), then counts it
+   * in Redis: from the rows just written, or, when an earlier attempt of unknown outcome had
+   * landed, caught up from what ClickHouse holds.
    */
-  private async commit(p: number, cursor: PartitionCursor, batch: StreamBatch): Promise<void> {
+  private async commit(p: number, cursor: PartitionCursor, events: SequencedEvent[], lastSeq: number, caughtUp: boolean): Promise<void> {
     const { store, counters } = this.d;
-    const queryId = store.batchQueryId(p, batch.lastSeq);
-    let committed: { fresh: EventRecord[]; derived: DerivedRows } | undefined;
-    let attempt = 0;
-    await this.retry(
-      p,
-      'clickhouse insert',
-      async () => {
-        if (!this.d.lease.held) throw new Error(`lost the lease of partition ${p}`);
-        if (attempt++ > 0) {
-          if (await store.isRunning(queryId)) throw new Error('the previous attempt is still running on the server');
-          if ((await store.watermark(p)) >= batch.lastSeq) return; // the previous attempt landed
-        }
-        committed = await store.commitStream(batch);
-      },
-      () => cursor.keepAlive(),
-    );
-    const catchUp = () => counters.catchUp(p, batch.lastSeq, (part, a, b) => store.eventsOfPartition(part, a, b), this.d.derive);
-    const done = committed;
-    if (done) await this.retry(p, 'redis counters', () => counters.apply(p, batch.lastSeq, done.derived), () => cursor.keepAlive());
-    else await this.retry(p, 'counters catch-up', catchUp);
-    this.report({ kind: 'committed', partition: p, seq: batch.lastSeq, events: batch.events.length, fresh: done?.fresh.length ?? -1 });
+    const done = await this.committer.submit({ part: p, lastSeq, events }, () => cursor.keepAlive());
+    const log = { events: events.length, caughtUp };
+    if (done) await this.retry(p, 'redis counters', () => counters.apply(p, lastSeq, done.derived, log), () => cursor.keepAlive());
+    else await this.retry(p, 'counters catch-up', () => counters.catchUp(p, lastSeq, (part, a, b) => store.eventsOfPartition(part, a, b), this.d.derive));
+    this.report({ kind: 'committed', partition: p, seq: lastSeq, events: events.length, fresh: done?.fresh.length ?? -1 });
   }
 }

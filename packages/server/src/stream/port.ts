@@ -3,7 +3,7 @@ import type { EventRecord } from '../events/event.ts';
 /** What the log did with a published event: stored, or recognised as a recent re-send. */
 export type PublishOutcome = 'accepted' | 'duplicate';
 
-/** One event read back from a partition, with its position in the log. */
+/** One event read back from a partition, with its position in the log (the events of one message share it). */
 export interface LogEntry {
   seq: number;
   record: EventRecord;
@@ -22,7 +22,22 @@ export interface PartitionCursor {
   commit(): void;
   /** Tells the log the last entries are still being worked on (no redelivery yet). */
   keepAlive(): void;
+  /** Messages the log holds for this reader beyond what `next` returned (0: caught up). */
+  backlog(): number;
   close(): Promise<void>;
+}
+
+/**
+ * What the log remembers per event when it stores events in batches: each key claimed for the
+ * duplicate window (so a re-send inside it is answered `duplicate`), and how many events each
+ * partition received (for the lag gauge). Redis in the distributed profile.
+ */
+export interface RecentEvents {
+  /**
+   * Adds `stored` to the partition's count of events appended, and claims each key for
+   * `windowMs`: true where this is the key's first claim inside the window.
+   */
+  record(partition: number, keys: readonly string[], stored: number, windowMs: number): Promise<boolean[]>;
 }
 
 /**

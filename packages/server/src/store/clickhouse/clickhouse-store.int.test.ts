@@ -1,5 +1,6 @@
 import { serviceAvailable } from '@tally/testkit';
-import { afterAll, describe } from 'vitest';
+import { createClient } from '@clickhouse/client';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runStoreContract } from '../contract.ts';
 import { ClickHouseStore } from './clickhouse-store.ts';
 import { dropDatabase, uniqueDatabase } from './testing.ts';
@@ -18,5 +19,20 @@ describe.skipIf(!available)('ClickHouse store', () => {
     const database = path ?? uniqueDatabase('contract');
     if (!path) created.push(database);
     return { store: await ClickHouseStore.open({ url: URL, database, derive }), path: database };
+  });
+});
+
+describe.skipIf(!available)('ClickHouse store schema', () => {
+  it('refuses a database with the per-dimension rollup columns of earlier versions', async () => {
+    const database = uniqueDatabase('legacy');
+    created.push(database);
+    const c = createClient({ url: URL });
+    try {
+      await c.command({ query: `CREATE DATABASE ${database}` });
+      await c.command({ query: `CREATE TABLE ${database}.rollups (meter String, d1 Nullable(String)) ENGINE = MergeTree ORDER BY meter` });
+    } finally {
+      await c.close();
+    }
+    await expect(ClickHouseStore.open({ url: URL, database, derive: () => ({ rollups: [], uniques: [], skipped: 0 }) })).rejects.toThrow(/earlier Tally/);
   });
 });

@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { eventKey, type AppendOutcome, type EventRecord } from '../../events/event.ts';
 import { meterSchema, type MeterDefinition } from '../../meters/meter.ts';
@@ -8,8 +10,9 @@ import type { Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
 import { BloomFilter } from '../../shared/bloom.ts';
-import { encodeDerived, encodeEvent, encodeMark } from './rows.ts';
-import { ROLLUP_MERGE, ddl } from './schema.ts';
+import { INGEST_INSERT, writeDerived, writeEvent, writeMark } from './rows.ts';
+import { RowBinaryWriter } from '../../events/row-binary.ts';
+import { ROLLUP_MERGE, ddl, legacyLayoutQuery } from './schema.ts';
 import { lit, parseTsv, readBig, readScaled } from './sql.ts';
 
 /** Connection and behaviour of the ClickHouse store. */
@@ -28,6 +31,12 @@ export interface ClickHouseStoreOptions {
 export interface SequencedEvent {
   record: EventRecord;
   seq: number;
+}
+
+/** What committing a stream batch wrote: the events that were new and their rollups. */
+export interface CommittedBatch {
+  fresh: EventRecord[];
+  derived: DerivedRows;
 }
 
 /** A batch of one stream partition, committed with its watermark. */
@@ -75,6 +84,10 @@ export class ClickHouseStore implements UsageStore {
     const admin = createClient({ url: opts.url, request_timeout: timeout, log });
     try {
       await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database}` });
+      const legacy = await (await admin.query({ query: legacyLayoutQuery(opts.database), format: 'TabSeparated' })).text();
+      if (legacy.trim() !== '0') {
+        throw new Error(`database ${opts.database} has the rollup layout of an earlier Tally (columns d1…d8, now one \`dims\` array): migrate it as docs/distributed.md says, or use a new database`);
+      }
       for (const q of ddl(opts.database)) await admin.command({ query: q });
     } finally {
       await admin.close();
@@ -99,55 +112,84 @@ export class ClickHouseStore implements UsageStore {
   }
 
   private async writeAppend(events: readonly EventRecord[]): Promise<AppendOutcome[]> {
-    const { outcomes } = await this.writeBatch(events.map((record) => ({ record, seq: 0 })), -1, undefined);
-    return outcomes;
+    const [written] = await this.writeGroups([{ events: events.map((record) => ({ record, seq: 0 })), part: -1 }], undefined);
+    return written!.outcomes;
   }
 
   /**
    * Commits one stream batch: dedupes against stored events (first stored copy wins), then
    * writes the fresh events, their rollups and the partition watermark in one insert whose
-   * query id is derived from (partition, lastSeq). Returns the events that were new. Not
-   * queued: partitions commit in parallel, and each partition has a single writer.
+   * query id is derived from (partition, lastSeq). Returns the events that were new.
    */
-  async commitStream(batch: StreamBatch): Promise<{ fresh: EventRecord[]; derived: DerivedRows }> {
-    const { fresh, derived } = await this.writeBatch(batch.events, batch.part, batch.lastSeq);
-    return { fresh, derived };
+  async commitStream(batch: StreamBatch): Promise<CommittedBatch> {
+    return (await this.commitStreams([batch]))[0]!;
   }
 
-  private async writeBatch(events: readonly SequencedEvent[], part: number, lastSeq: number | undefined): Promise<{ outcomes: AppendOutcome[]; fresh: EventRecord[]; derived: DerivedRows }> {
-    const outcomes: AppendOutcome[] = new Array(events.length);
-    const filter = lastSeq === undefined ? undefined : await this.filterFor(part);
-    // With the partition's key filter, only keys it may have seen are looked up.
-    const candidates = filter ? events.filter((e) => filter.mightContain(eventKey(e.record.tenant, e.record.id))) : events;
-    const existing = await this.existingHashes(candidates.map((e) => e.record));
-    const firstByKey = new Map<string, string>();
-    const fresh: SequencedEvent[] = [];
-    events.forEach((e, i) => {
-      const key = eventKey(e.record.tenant, e.record.id);
-      const stored = existing.get(key) ?? firstByKey.get(key);
-      if (stored !== undefined) {
-        outcomes[i] = { status: 'duplicate', conflict: stored !== e.record.contentHash };
-        return;
-      }
-      firstByKey.set(key, e.record.contentHash);
-      fresh.push(e);
-      outcomes[i] = { status: 'accepted' };
+  /**
+   * Commits batches of several partitions (at most one each) in ONE insert: every batch's fresh
+   * events, rollups and watermark land together or not at all (one block), under the query id
+   * `streamQueryId(batches)`. Fewer, larger inserts are what ClickHouse writes cheaply. Not
+   * queued: each partition has a single writer (the pipeline's lease).
+   */
+  async commitStreams(batches: readonly StreamBatch[]): Promise<CommittedBatch[]> {
+    const written = await this.writeGroups(batches, this.streamQueryId(batches));
+    return written.map(({ fresh, derived }) => ({ fresh, derived }));
+  }
+
+  private async writeGroups(groups: readonly { events: readonly SequencedEvent[]; part: number; lastSeq?: number }[], queryId: string | undefined): Promise<{ outcomes: AppendOutcome[]; fresh: EventRecord[]; derived: DerivedRows }[]> {
+    const streamed = groups.filter((g) => g.lastSeq !== undefined);
+    const filters = new Map<number, BloomFilter>();
+    for (const g of streamed) filters.set(g.part, await this.filterFor(g.part));
+    // With the partition's key filter, only keys it may have seen are looked up (one query for all groups).
+    const keys = groups.map((g) => g.events.map((e) => eventKey(e.record.tenant, e.record.id)));
+    const candidates: EventRecord[] = [];
+    let bytes = 0;
+    groups.forEach((g, i) => {
+      const filter = filters.get(g.part);
+      g.events.forEach((e, j) => {
+        if (!filter || filter.mightContain(keys[i]![j]!)) candidates.push(e.record);
+        bytes += (e.record.wire?.length ?? 512) + 80;
+      });
     });
-    const records = fresh.map((e) => e.record);
+    const existing = await this.existingHashes(candidates);
     const now = this.now();
-    const lines: string[] = fresh.map((e) => encodeEvent(e.record, now, part, e.seq));
-    const derived = records.length > 0 ? this.opts.derive(records) : { rollups: [], uniques: [], skipped: 0 };
-    lines.push(...encodeDerived(derived));
-    if (lastSeq !== undefined) lines.push(encodeMark(part, lastSeq, now));
+    // Sized for the events and about as many rollup rows, so the body is rarely copied to grow.
+    const w = new RowBinaryWriter(2 * bytes + 4096);
+    const out = groups.map((g, i) => {
+      const outcomes: AppendOutcome[] = new Array(g.events.length);
+      const firstByKey = new Map<string, string>();
+      const fresh: EventRecord[] = [];
+      const freshKeys: string[] = [];
+      g.events.forEach((e, j) => {
+        const key = keys[i]![j]!;
+        const stored = existing.get(key) ?? firstByKey.get(key);
+        if (stored !== undefined) {
+          outcomes[j] = { status: 'duplicate', conflict: stored !== e.record.contentHash };
+          return;
+        }
+        firstByKey.set(key, e.record.contentHash);
+        fresh.push(e.record);
+        freshKeys.push(key);
+        writeEvent(w, e.record, now, g.part, e.seq);
+        outcomes[j] = { status: 'accepted' };
+      });
+      const derived = fresh.length > 0 ? this.opts.derive(fresh) : { rollups: [], uniques: [], skipped: 0 };
+      writeDerived(w, derived);
+      if (g.lastSeq !== undefined) writeMark(w, g.part, g.lastSeq, now);
+      return { outcomes, fresh, derived, freshKeys };
+    });
     try {
-      if (lines.length > 0) await this.insert(lines, lastSeq === undefined ? undefined : this.batchQueryId(part, lastSeq));
+      if (w.length > 0) await this.insert(w.view(), queryId);
     } catch (err) {
       // The insert may still have landed: the filter must not miss its keys, so rebuild it from ClickHouse.
-      if (lastSeq !== undefined) this.filters.delete(part);
+      for (const g of streamed) this.filters.delete(g.part);
       throw err;
     }
-    if (filter) for (const e of records) filter.add(eventKey(e.tenant, e.id));
-    return { outcomes, fresh: records, derived };
+    for (const [i, g] of groups.entries()) {
+      const filter = filters.get(g.part);
+      if (filter) for (const key of out[i]!.freshKeys) filter.add(key);
+    }
+    return out;
   }
 
   /**
@@ -170,15 +212,23 @@ export class ClickHouseStore implements UsageStore {
 
   /** The query id of a stream batch's insert: a retry of an insert still running is refused by the server. */
   batchQueryId(part: number, lastSeq: number): string {
-    return `tally-${this.opts.database}-p${part}-s${lastSeq}`;
+    return this.streamQueryId([{ part, lastSeq }]);
   }
 
-  private async insert(lines: string[], queryId?: string): Promise<void> {
-    await this.client.command({
-      query: `INSERT INTO ingest FORMAT JSONEachRow\n${lines.join('\n')}\n`,
+  /** The query id of the insert of these batches (see `batchQueryId`). */
+  streamQueryId(batches: readonly Pick<StreamBatch, 'part' | 'lastSeq'>[]): string {
+    return `tally-${this.opts.database}-${batches.map((b) => `p${b.part}-s${b.lastSeq}`).join('-')}`;
+  }
+
+  private async insert(body: Buffer, queryId?: string): Promise<void> {
+    const r = await this.client.exec({
+      query: INGEST_INSERT,
+      values: Readable.from([body]),
       ...(queryId ? { query_id: queryId } : {}),
-      clickhouse_settings: { max_insert_block_size: '10000000' },
+      clickhouse_settings: { max_insert_block_size: '10000000', max_compress_block_size: '16384' },
     });
+    r.stream.resume();
+    await finished(r.stream);
   }
 
   private async existingHashes(events: readonly EventRecord[]): Promise<Map<string, string>> {
@@ -200,18 +250,27 @@ export class ClickHouseStore implements UsageStore {
     return rows[0]?.[0] !== '0';
   }
 
-  /** Stored events of a partition with stream sequence in (afterSeq, upToSeq], in sequence order, in pages. */
+  /**
+   * Stored events of a partition with stream sequence in (afterSeq, upToSeq], in sequence order,
+   * in pages that never split a sequence (the events of one log message share it).
+   */
   async *eventsOfPartition(part: number, afterSeq: number, upToSeq: number): AsyncIterable<{ record: EventRecord; seq: number }[]> {
+    const cols = 'tenant, id, type, source, time_us, actor, data, content_hash, seq';
     let after = afterSeq;
     for (;;) {
-      const rows = await this.rows(
-        `SELECT tenant, id, type, source, time_us, actor, data, content_hash, seq FROM events WHERE part = ${part} AND seq > ${after} AND seq <= ${upToSeq} ORDER BY seq LIMIT ${SCAN_PAGE}`,
-      );
+      const rows = await this.rows(`SELECT ${cols} FROM events WHERE part = ${part} AND seq > ${after} AND seq <= ${upToSeq} ORDER BY seq LIMIT ${SCAN_PAGE}`);
       if (rows.length === 0) return;
-      const page = rows.map((r) => ({ record: toRecord(r), seq: Number(r[8]) }));
+      let page = rows.map((r) => ({ record: toRecord(r), seq: Number(r[8]) }));
+      const full = rows.length === SCAN_PAGE;
+      if (full) {
+        const lastSeq = page[page.length - 1]!.seq;
+        const cut = page.findIndex((p) => p.seq === lastSeq);
+        // The last sequence may go on past the page: leave it to the next page, or read it whole.
+        page = cut > 0 ? page.slice(0, cut) : (await this.rows(`SELECT ${cols} FROM events WHERE part = ${part} AND seq = ${lastSeq}`)).map((r) => ({ record: toRecord(r), seq: lastSeq }));
+      }
       yield page;
       after = page[page.length - 1]!.seq;
-      if (rows.length < SCAN_PAGE) return;
+      if (!full) return;
     }
   }
 
@@ -227,8 +286,9 @@ export class ClickHouseStore implements UsageStore {
         derived.push(d);
       }
       await this.client.command({ query: `INSERT INTO meters VALUES (${lit(def.slug)}, ${lit(JSON.stringify(def))}, ${this.now()})` });
-      const lines = derived.flatMap((d) => encodeDerived(d));
-      if (lines.length > 0) await this.insert(lines);
+      const w = new RowBinaryWriter();
+      for (const d of derived) writeDerived(w, d);
+      if (w.length > 0) await this.insert(w.view());
       onCommitted();
       return { backfilled, skipped };
     });

@@ -1,8 +1,11 @@
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, connect, nanos, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
+import { hash } from 'node:crypto';
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, connect, nanos, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { AckInbox } from './ack-inbox.ts';
-import type { EventRecord } from '../../events/event.ts';
-import { decodePayload, encodePayload } from '../payload.ts';
-import { partitionOf, type EventLog, type LogEntry, type PartitionCursor, type PartitionLag, type PublishOutcome } from '../port.ts';
+import { consumeCursor } from './partition-cursor.ts';
+import { eventKey, type EventRecord } from '../../events/event.ts';
+import { RowBinaryWriter } from '../../events/row-binary.ts';
+import { beginBatch, endBatch, writeEventColumns, writeReadings, type MetersFor } from '../payload.ts';
+import { partitionOf, type EventLog, type PartitionCursor, type PartitionLag, type PublishOutcome, type RecentEvents } from '../port.ts';
 
 /** Where and how the JetStream log lives. */
 export interface JetStreamLogOptions {
@@ -17,28 +20,41 @@ export interface JetStreamLogOptions {
   maxAgeMs: number;
   /** Connection name shown by the server. */
   name?: string;
+  /** Per-event memory of the duplicate window; without it every stored event is answered `accepted`. */
+  recent?: RecentEvents;
+  /** The reader's meters: events read with these meters at ingest keep those readings (no re-evaluation). */
+  metersFor?: MetersFor;
 }
 
 const ACK_WAIT_MS = 30_000;
+/**
+ * Most event bytes in one stream message (NATS refuses messages above its max_payload, 1 MiB by
+ * default). With MAX_UNACKED it bounds what a reader holds: ≤ 64 MiB per partition.
+ */
+const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Most events in one stream message. */
+const MAX_MESSAGE_EVENTS = 1000;
 const PUBLISH_TIMEOUT_MS = 10_000;
-/** Messages the client keeps pulled ahead of processing. */
-const BUFFERED = 5_000;
-/** After the first entry of a batch, how long to keep filling it before returning. */
-const FILL_MS = 150;
-const enc = new TextEncoder();
-const dec = new TextDecoder();
+/**
+ * Messages delivered to a reader and not yet acknowledged: the server stops there, which is what
+ * bounds the reader's memory while its commits fail (e.g. ClickHouse down), as consume() pulls
+ * on whatever it received.
+ */
+const MAX_UNACKED = 1_000;
 
-/** A consumer delivery went missing: the cursor must be re-opened at the committed watermark. */
-export class DeliveryGapError extends Error {
-  constructor(partition: number, expected: number, got: number) {
-    super(`partition ${partition}: delivery ${expected} was not received (got ${got}); re-opening at the watermark`);
-    this.name = 'DeliveryGapError';
-  }
+/** The events of one publish that go into one stream message. */
+interface Chunk {
+  partition: number;
+  start: number;
+  end: number;
+  members: number[];
 }
 
 /**
- * The event log on NATS JetStream: one stream, subjects partitioned by tenant hash,
- * `Nats-Msg-Id` = tenant + event id, and one durable pull consumer per partition.
+ * The event log on NATS JetStream: one stream, subjects partitioned by tenant hash, one durable
+ * pull consumer per partition. A message carries the events of one publish call and one
+ * partition (its `Nats-Msg-Id` is a hash of their keys, so a retried request is stored once);
+ * the duplicate window per event is `RecentEvents` (docs/distributed.md says why).
  */
 export class JetStreamLog implements EventLog {
   readonly partitions: number;
@@ -86,13 +102,68 @@ export class JetStreamLog implements EventLog {
   }
 
   /**
-   * Publishes with one shared reply inbox instead of a request per message (3–4× the rate of
-   * `js.publish`): each message carries `Nats-Msg-Id` and a reply subject; JetStream's PubAck
-   * arrives there. Resolves when every event is acknowledged; rejects on an error or timeout.
+   * Publishes the events as one message per partition (split above MAX_MESSAGE_EVENTS events or
+   * MAX_MESSAGE_BYTES), through one shared reply inbox; resolves once JetStream acknowledged
+   * every message (rejects on an error or timeout: nothing is answered `accepted` then). A
+   * message JetStream recognised as a re-send makes its events `duplicate`; the events of a
+   * stored message are `duplicate` when `recent` has seen their key inside the window.
    */
-  publish(events: readonly EventRecord[]): Promise<PublishOutcome[]> {
-    const acks = this.acks ??= new AckInbox(this.nc);
-    return acks.publishAll(events.map((e) => ({ subject: this.subject(partitionOf(e.tenant, this.partitions)), data: enc.encode(encodePayload(e)), msgId: `${e.tenant}\u0000${e.id}` })), PUBLISH_TIMEOUT_MS);
+  async publish(events: readonly EventRecord[]): Promise<PublishOutcome[]> {
+    const acks = (this.acks ??= new AckInbox(this.nc));
+    const limit = Math.min(MAX_MESSAGE_BYTES, Math.floor((this.nc.info?.max_payload ?? 1_048_576) / 2));
+    const byPartition = new Map<number, number[]>();
+    for (let i = 0; i < events.length; i++) {
+      const p = partitionOf(events[i]!.tenant, this.partitions);
+      const list = byPartition.get(p);
+      if (list) list.push(i);
+      else byPartition.set(p, [i]);
+    }
+    const w = new RowBinaryWriter(events.length * 320 + 64);
+    const chunks: Chunk[] = [];
+    for (const [partition, members] of byPartition) {
+      let chunk: Chunk | undefined;
+      for (const i of members) {
+        if (!chunk || chunk.members.length >= MAX_MESSAGE_EVENTS || w.length - chunk.start >= limit) {
+          if (chunk) this.closeChunk(w, chunk);
+          chunk = { partition, start: beginBatch(w), end: 0, members: [] };
+          chunks.push(chunk);
+        }
+        writeEventColumns(w, events[i]!);
+        writeReadings(w, events[i]!);
+        chunk.members.push(i);
+      }
+      this.closeChunk(w, chunk!);
+    }
+    const buf = w.view();
+    const stored = await acks.publishAll(
+      chunks.map((c) => ({ subject: this.subject(c.partition), data: buf.subarray(c.start, c.end), msgId: messageId(events, c.members) })),
+      PUBLISH_TIMEOUT_MS,
+    );
+    const out = new Array<PublishOutcome>(events.length).fill('duplicate');
+    const fresh = new Map<number, number[]>();
+    chunks.forEach((c, k) => {
+      if (stored[k] !== 'accepted') return;
+      const list = fresh.get(c.partition);
+      if (list) list.push(...c.members);
+      else fresh.set(c.partition, [...c.members]);
+    });
+    await Promise.all(
+      [...fresh].map(async ([partition, members]) => {
+        let first: boolean[] | undefined;
+        try {
+          first = await this.opts.recent?.record(partition, members.map((i) => eventKey(events[i]!.tenant, events[i]!.id)), members.length, this.opts.duplicateWindowMs);
+        } catch {
+          // The window is best effort: the events are durably in the log and the workers' dedupe counts them once.
+        }
+        members.forEach((i, j) => (out[i] = first && !first[j] ? 'duplicate' : 'accepted'));
+      }),
+    );
+    return out;
+  }
+
+  private closeChunk(w: RowBinaryWriter, chunk: Chunk): void {
+    chunk.end = w.length;
+    endBatch(w, chunk.start, chunk.members.length);
   }
 
   /**
@@ -109,53 +180,14 @@ export class JetStreamLog implements EventLog {
       filter_subject: this.subject(partition),
       ack_policy: AckPolicy.All,
       ack_wait: nanos(ACK_WAIT_MS),
-      max_ack_pending: 50_000,
+      max_ack_pending: MAX_UNACKED,
       ...(afterSeq > 0 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 } : { deliver_policy: DeliverPolicy.All }),
     });
     // `add` of a durable that still exists (its delete failed) would silently resume at its old position.
     const info = await this.jsm.consumers.info(this.opts.stream, name);
     if (info.delivered.consumer_seq !== 0) throw new Error(`consumer ${name} was not re-created (it has delivered ${info.delivered.consumer_seq} messages)`);
     const consumer = await this.js.consumers.get(this.opts.stream, name);
-    // consume() keeps pulling in the background; fetch() would drop messages still buffered
-    // when its expiry timer fires under load.
-    const messages = await consumer.consume({ max_messages: BUFFERED, expires: 10_000 });
-    const it = messages[Symbol.asyncIterator]();
-    let waiting: Promise<IteratorResult<JsMsg>> | undefined;
-    const take = async (ms: number): Promise<JsMsg | undefined> => {
-      waiting ??= it.next();
-      let timer: NodeJS.Timeout | undefined;
-      const r = await Promise.race([waiting, new Promise<'timeout'>((res) => (timer = setTimeout(() => res('timeout'), ms)))]);
-      clearTimeout(timer);
-      if (r === 'timeout') return undefined;
-      waiting = undefined;
-      if (r.done) throw new Error(`partition ${partition}: the consumer stopped`);
-      return r.value;
-    };
-    let last: JsMsg | undefined;
-    let delivered = 0;
-    return {
-      next: async (max, waitMs) => {
-        const out: LogEntry[] = [];
-        // Wait for the first entry, then keep filling for up to FILL_MS (fewer, larger inserts), up to `max`.
-        const first = await take(waitMs);
-        const fillUntil = Date.now() + FILL_MS;
-        for (let m = first; m; m = out.length < max ? await take(Math.max(1, fillUntil - Date.now())) : undefined) {
-          // A delivery the client never saw would be skipped forever once a later sequence is
-          // committed: refuse to go on past a gap (the caller re-opens at the watermark).
-          if (m.info.deliverySequence !== delivered + 1) throw new DeliveryGapError(partition, delivered + 1, m.info.deliverySequence);
-          delivered = m.info.deliverySequence;
-          last = m;
-          out.push({ seq: m.seq, record: decodePayload(dec.decode(m.data)) });
-        }
-        return out;
-      },
-      // AckPolicy.All: acknowledging the newest message acknowledges everything before it.
-      commit: () => last?.ack(),
-      keepAlive: () => last?.working(),
-      close: async () => {
-        await messages.close().catch(() => undefined);
-      },
-    };
+    return consumeCursor(consumer, partition, MAX_UNACKED, this.opts.metersFor);
   }
 
   async lag(): Promise<PartitionLag[]> {
@@ -187,4 +219,17 @@ export class JetStreamLog implements EventLog {
     this.acks?.close();
     await this.nc.drain().catch(() => this.nc.close());
   }
+}
+
+/**
+ * The `Nats-Msg-Id` of a message: a hash of its events' keys (length-prefixed, so no two lists
+ * collide), so the same request retried inside the window is stored once.
+ */
+function messageId(events: readonly EventRecord[], members: readonly number[]): string {
+  let text = '';
+  for (const i of members) {
+    const e = events[i]!;
+    text += `${e.tenant.length}:${e.tenant}${e.id.length}:${e.id}`;
+  }
+  return `b:${hash('sha256', text, 'base64url')}`;
 }
