@@ -47,11 +47,13 @@ function readingsOf(e: EventRecord, meters: readonly Meter[]): readonly (MeterRe
  * the ones the store wants written (a store may derive coarser ones itself, as DuckDB does).
  */
 export function deriveRollups(events: readonly EventRecord[], metersFor: (type: string) => readonly Meter[], resolutions: readonly Resolution[] = RESOLUTIONS): DerivedRows {
-  const deltas = new Map<string, RollupDelta>();
+  // (meter, tenant, dimensions) → per resolution, bucket → delta: one string key per event and
+  // meter, numeric lookups per resolution, and a delta's own key built only when it is created.
+  const series = new Map<string, Map<number, RollupDelta>[]>();
+  const rollups: RollupDelta[] = [];
   const uniques: UniqueFact[] = [];
   let skipped = 0;
   const buckets: number[] = [];
-  const suffixes: string[] = [];
   for (const e of events) {
     const meters = metersFor(e.type);
     if (meters.length === 0) continue;
@@ -59,7 +61,6 @@ export function deriveRollups(events: readonly EventRecord[], metersFor: (type: 
     for (let k = 0; k < resolutions.length; k++) {
       const w = RESOLUTION_MICROS[resolutions[k]!];
       buckets[k] = Math.floor(e.time / w) * w;
-      suffixes[k] = `${resolutions[k]!}${buckets[k]!}`;
     }
     // Meters of one event type often group by the same paths: reuse the previous dimension key.
     let prevDims: readonly (string | null)[] = [];
@@ -83,17 +84,24 @@ export function deriveRollups(events: readonly EventRecord[], metersFor: (type: 
         continue;
       }
       const aggregation = meter.def.aggregation;
+      const base = `${meter.slug}\u0000${e.tenant}\u0000${dimKey}\u0000`;
+      let perRes = series.get(base);
+      if (perRes === undefined) series.set(base, (perRes = resolutions.map(() => new Map<number, RollupDelta>())));
       for (let k = 0; k < resolutions.length; k++) {
-        const res = resolutions[k]!;
         const bucket = buckets[k]!;
-        const key = `${meter.slug}\u0000${e.tenant}\u0000${dimKey}\u0000${suffixes[k]!}`;
-        const cur = deltas.get(key);
+        const byBucket = perRes[k]!;
+        const cur = byBucket.get(bucket);
         if (cur) mergeOne(cur.c, r.quantity, e.time, e.id, aggregation);
-        else deltas.set(key, { meter: meter.slug, tenant: e.tenant, res, bucket, dimKey, dims: r.dims, c: single(r.quantity, e.time, e.id, aggregation), key });
+        else {
+          const res = resolutions[k]!;
+          const delta: RollupDelta = { meter: meter.slug, tenant: e.tenant, res, bucket, dimKey, dims: r.dims, c: single(r.quantity, e.time, e.id, aggregation), key: `${base}${res}${bucket}` };
+          byBucket.set(bucket, delta);
+          rollups.push(delta);
+        }
       }
     }
   }
-  return { rollups: [...deltas.values()], uniques, skipped };
+  return { rollups, uniques, skipped };
 }
 
 function sameDims(a: readonly (string | null)[], b: readonly (string | null)[]): boolean {
