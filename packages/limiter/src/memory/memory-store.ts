@@ -87,6 +87,7 @@ export class MemoryStore implements LimiterStore {
     const now = this.clock();
     const n = policies.length;
     const counters = this.counters(key, policies, now);
+    if (n === 1 && mode !== 'lease') return this.runOne(policies[0] as Policy, counters[0] as Counter, cost, mode, now);
     const avail = this.avail;
     let grant = cost;
     let all = true;
@@ -127,6 +128,27 @@ export class MemoryStore implements LimiterStore {
       this.sweep(now, 1);
     }
     return { ok: true, allowed: all, now, consumed: commit ? cost : 0, states, violated: all ? NO_VIOLATIONS : violated };
+  }
+
+  /** `run` for the common call: one policy, consume or peek (no scratch arrays, no loops). */
+  private runOne(p: Policy, c: Counter, cost: number, mode: StoreMode, now: number): StoreDecision {
+    const a = c.available(now);
+    const ok = cost <= a;
+    const commit = ok && mode !== 'peek' && cost > 0;
+    if (commit) c.consume(now, cost);
+    const s: PolicyState = {
+      policy: p.name,
+      allowed: ok,
+      limit: capacityOf(p),
+      remaining: commit ? a - cost : a,
+      resetAt: c.resetAt(now),
+      retryAfterMs: ok ? 0 : c.retryAfter(now, cost),
+    };
+    if (++this.calls >= this.sweepEvery) {
+      this.calls = 0;
+      this.sweep(now, 1);
+    }
+    return { ok: true, allowed: ok, now, consumed: commit ? cost : 0, states: [s], violated: ok ? NO_VIOLATIONS : [s] };
   }
 
   /** Synchronous refund; see {@link LimiterStore.refund}. */
