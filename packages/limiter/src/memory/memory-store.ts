@@ -16,8 +16,9 @@ export interface MemoryStoreOptions {
    */
   maxKeys?: number;
   /**
-   * One key is examined for expiry every `sweepEvery` calls (default 2): amortised expiry without
-   * timers; a full pass over N keys takes N × sweepEvery calls.
+   * One key is examined for expiry every `sweepEvery` calls (default 8): amortised expiry without
+   * timers; a full pass over N keys takes N × sweepEvery calls (800,000 calls for 100,000 keys;
+   * `maxKeys` bounds memory meanwhile). Every 2 calls cost ~20 % of the sync fast path's time.
    */
   sweepEvery?: number;
   /**
@@ -72,7 +73,7 @@ export class MemoryStore implements LimiterStore {
   constructor(options: MemoryStoreOptions = {}) {
     this.clock = options.clock ?? Date.now;
     this.maxKeys = options.maxKeys ?? 100_000;
-    this.sweepEvery = options.sweepEvery ?? 2;
+    this.sweepEvery = options.sweepEvery ?? 8;
     this.graceMs = options.sweepGraceMs ?? 1_000;
   }
 
