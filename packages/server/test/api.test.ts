@@ -260,6 +260,7 @@ describe('bad input never gets a 5xx and the server keeps serving', () => {
   it.each([
     ['an unknown meter', '/v1/meters/nope/query', 404, 'NOT_FOUND'],
     ['an invalid time zone', '/v1/meters/requests/query?windowSize=DAY&windowTimeZone=Mars/Olympus', 400, 'INVALID_TIME_ZONE'],
+    ['an invalid time zone without a window size', '/v1/meters/requests/query?windowTimeZone=Mars/Olympus', 400, 'INVALID_TIME_ZONE'],
     ['from after to', '/v1/meters/requests/query?from=2026-04-02T00:00:00Z&to=2026-04-01T00:00:00Z', 400, 'INVALID_RANGE'],
     ['a bad window size', '/v1/meters/requests/query?windowSize=WEEK', 400, 'VALIDATION_FAILED'],
     ['a bad from', '/v1/meters/requests/query?from=yesterday', 400, 'VALIDATION_FAILED'],

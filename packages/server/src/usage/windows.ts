@@ -30,8 +30,9 @@ export function checkTimeZone(tz: string): void {
  */
 export function layoutWindows(from: EpochMicros, to: EpochMicros, size: WindowSize | undefined, tz: string): Windows {
   if (!(from < to)) throw new TallyError('INVALID_RANGE', '`from` must be before `to`');
-  if (size === undefined) return { boundaries: [from, to], layout: { kind: 'explicit', boundaries: [from, to] } };
+  // Checked even without a size: the answer echoes the zone, so a bad one must not pass silently.
   checkTimeZone(tz);
+  if (size === undefined) return { boundaries: [from, to], layout: { kind: 'explicit', boundaries: [from, to] } };
   const unit = UNIT[size];
   let cur = DateTime.fromMillis(Math.floor(from / MICROS_PER_MS), { zone: tz }).startOf(unit);
   const origin = cur.toMillis() * MICROS_PER_MS;
