@@ -1,6 +1,6 @@
 import { DateTime, IANAZone } from 'luxon';
 import { TallyError } from '../errors/registry.ts';
-import { MICROS_PER_MS, type EpochMicros } from '../shared/time.ts';
+import { MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE, MICROS_PER_MS, type EpochMicros } from '../shared/time.ts';
 import type { WindowLayout } from '../store/port.ts';
 
 /** Window sizes of the query API. */
@@ -33,6 +33,7 @@ export function layoutWindows(from: EpochMicros, to: EpochMicros, size: WindowSi
   // Checked even without a size: the answer echoes the zone, so a bad one must not pass silently.
   checkTimeZone(tz);
   if (size === undefined) return { boundaries: [from, to], layout: { kind: 'explicit', boundaries: [from, to] } };
+  if (tz === 'UTC' && size !== 'MONTH') return utcWindows(from, to, FIXED_WIDTH[size]);
   const unit = UNIT[size];
   let cur = DateTime.fromMillis(Math.floor(from / MICROS_PER_MS), { zone: tz }).startOf(unit);
   const origin = cur.toMillis() * MICROS_PER_MS;
@@ -55,6 +56,20 @@ export function layoutWindows(from: EpochMicros, to: EpochMicros, size: WindowSi
   const layout: WindowLayout =
     gaps.size === 1 ? { kind: 'uniform', origin, width, count: boundaries.length - 1 } : { kind: 'explicit', boundaries };
   return { boundaries, layout };
+}
+
+const FIXED_WIDTH = { MINUTE: MICROS_PER_MINUTE, HOUR: MICROS_PER_HOUR, DAY: MICROS_PER_DAY } as const;
+
+/** Fixed-width UTC windows by arithmetic (the default zone; luxon is not needed for them). */
+function utcWindows(from: EpochMicros, to: EpochMicros, width: number): Windows {
+  const origin = Math.floor(from / width) * width;
+  const count = Math.ceil((to - origin) / width);
+  if (count > MAX_WINDOWS) throw new TallyError('INVALID_RANGE', `the range holds more than ${MAX_WINDOWS} ${width === MICROS_PER_DAY ? 'DAY' : width === MICROS_PER_HOUR ? 'HOUR' : 'MINUTE'} windows; narrow it or use a larger windowSize`);
+  const boundaries = new Array<EpochMicros>(count + 1);
+  boundaries[0] = from;
+  for (let k = 1; k < count; k++) boundaries[k] = origin + k * width;
+  boundaries[count] = to;
+  return { boundaries, layout: { kind: 'uniform', origin, width, count } };
 }
 
 /** Index of the window holding `t` (boundaries sorted, t within [first, last)). */

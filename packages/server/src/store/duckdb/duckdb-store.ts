@@ -6,11 +6,12 @@ import { meterSchema, type Aggregation, type MeterDefinition } from '../../meter
 import { BloomFilter } from '../../shared/bloom.ts';
 import { GroupCommitQueue } from '../../shared/group-commit.ts';
 import type { EpochMicros } from '../../shared/time.ts';
-import { merge } from '../../usage/components.ts';
+import { merge, type Components } from '../../usage/components.ts';
 import { RESOLUTION_MICROS, type Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
 import { DDL, QUANTITY_TYPE, ROLLUP_COLUMNS, ROLLUP_MERGE, ROLLUP_TABLES, SETTINGS, STAGING_DDL, TOTAL_KEY, deltasAt, rollupTable, rollupsAt } from './schema.ts';
+import { DEFAULT_DAY_TOTALS, DayTotals, type DayTotalRow, type DayTotalsOptions } from './day-totals.ts';
 import { RollupLane, WATERMARK } from './rollup-lane.ts';
 import { appendDerived, appendEvents, inTransaction, storedHashes } from './rows.ts';
 import { lit, readBig, readScaled } from './sql.ts';
@@ -29,6 +30,11 @@ export interface DuckDbStoreOptions {
    * rollups with the live meter set.
    */
   recoverOnOpen?: boolean;
+  /**
+   * The in-memory hot tier of per-tenant day totals (`DayTotals`); `false` answers every
+   * query with SQL (tests compare both paths).
+   */
+  dayTotals?: DayTotalsOptions | false;
 }
 
 const SCAN_PAGE = 10_000;
@@ -58,6 +64,8 @@ export class DuckDbStore implements UsageStore {
   private markRecovered!: () => void;
   /** Rollup flushes and compactions, on their own connection beside ingest. */
   private readonly rollups: RollupLane;
+  /** Per-tenant day totals of the recent days, in memory (undefined when turned off). */
+  private readonly dayTotals: DayTotals | undefined;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -69,7 +77,10 @@ export class DuckDbStore implements UsageStore {
   ) {
     this.queue = new GroupCommitQueue((events, slot) => this.writeBatch(events, slot), { slots: writers.length });
     this.recovered = new Promise((r) => (this.markRecovered = r));
-    this.rollups = new RollupLane(rollupConn, deltaRows, this.recovered);
+    const now = () => opts.nowMicros?.() ?? Date.now() * 1000;
+    this.dayTotals = opts.dayTotals === false ? undefined : new DayTotals(opts.dayTotals ?? DEFAULT_DAY_TOTALS, now);
+    const dayTotals = this.dayTotals;
+    this.rollups = new RollupLane(rollupConn, deltaRows, this.recovered, dayTotals && ((rows) => dayTotals.fold(rows)));
   }
 
   /** Opens (creating if needed) the database file and its schema. */
@@ -93,6 +104,7 @@ export class DuckDbStore implements UsageStore {
       const resets = ['DROP TABLE IF EXISTS rollups', ...tables.map((t) => (decimalQuantities ? `DROP TABLE ${t}` : `DELETE FROM ${t}`))];
       for (const sql of [...resets, ...DDL, `INSERT OR REPLACE INTO meta VALUES ('${WATERMARK}', '-1')`]) await writer.run(sql);
     }
+    await store.loadDayTotals(writer);
     store.nextSeq = Number(readBig((await writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM events')).getRows()[0]![0])) + 1;
     const keys = await writer.stream('SELECT tenant, id FROM events');
     for (let chunk = await keys.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await keys.fetchChunk()) {
@@ -217,6 +229,7 @@ export class DuckDbStore implements UsageStore {
           this.rollups.addDeltaRows(await appendDerived(this.writer, derived));
         }
       });
+      await this.loadDayTotals(this.writer, def.slug);
       onCommitted();
       return { backfilled, skipped };
     });
@@ -227,8 +240,29 @@ export class DuckDbStore implements UsageStore {
     return rows.map((r) => meterSchema.parse(JSON.parse(r[0] as string)));
   }
 
+  /** Cells the in-memory day totals hold (0 when turned off or switched off by their bound). */
+  get dayTotalsCells(): number {
+    return this.dayTotals?.size ?? 0;
+  }
+
+  /**
+   * Loads the day totals of the days the hot tier keeps from the rollup tables (compacted rows
+   * and pending deltas), for every meter or one (after its backfill committed).
+   */
+  private async loadDayTotals(conn: DuckDBConnection, meter?: string): Promise<void> {
+    const tier = this.dayTotals;
+    if (!tier) return;
+    const where = [`bucket_us >= ${tier.horizon()}`, ...(meter === undefined ? [] : [`meter = ${lit(meter)}`])];
+    const reader = await conn.stream(`SELECT meter, tenant, bucket_us, ${ROLLUP_COLUMNS.join(', ')} FROM ${rollupsAt('day', true)} WHERE ${where.join(' AND ')}`);
+    for (let chunk = await reader.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await reader.fetchChunk()) {
+      const rows: DayTotalRow[] = chunk.getRows().map((r) => ({ meter: r[0] as string, tenant: r[1] as string, day: Number(r[2]), components: componentsOf(r, 3) }));
+      tier.load(rows);
+    }
+  }
+
   async aggregate(q: AggregateQuery, res: Resolution): Promise<AggregateRow[]> {
     await this.readable();
+    if (this.dayTotals?.serves(q, res)) return this.dayTotals.answer(q);
     const need = neededMeasures(q.aggregation);
     const totals = q.groupDims.length === 0 && q.filters.length === 0;
     const measures = need.map((i, k) => `${ROLLUP_MERGE[i]!} AS m${k}`);
@@ -379,6 +413,18 @@ const EVENT_COLUMNS = 'tenant, id, type, source, time_us, actor, data, content_h
 function toEvent(r: unknown[]): EventRecord {
   const dataJson = r[6] as string;
   return { tenant: r[0] as string, id: r[1] as string, type: r[2] as string, source: r[3] as string, time: Number(r[4]), actor: r[5] as string | null, data: JSON.parse(dataJson) as Record<string, unknown>, dataJson, contentHash: r[7] as string };
+}
+
+/** Components from a row's columns `at`… in the order of ROLLUP_COLUMNS. */
+function componentsOf(r: unknown[], at: number): Components {
+  const latestValue = readScaled(r[at + 4]);
+  return {
+    count: readBig(r[at]),
+    sum: readScaled(r[at + 1]),
+    min: readScaled(r[at + 2]),
+    max: readScaled(r[at + 3]),
+    latest: latestValue === null ? null : { value: latestValue, time: Number(r[at + 5]), id: r[at + 6] as string },
+  };
 }
 
 /** Indexes into ROLLUP_MERGE of the components an aggregation reads (all when unknown). */

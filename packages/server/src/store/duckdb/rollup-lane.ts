@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { DerivedRows } from '../../usage/derive-rollups.ts';
+import type { DerivedRows, RollupDelta } from '../../usage/derive-rollups.ts';
 import { PendingRollups } from './pending-rollups.ts';
 import { appendDerived, inTransaction } from './rows.ts';
 import { RESOLUTION_MICROS } from '../../usage/resolution.ts';
@@ -37,6 +37,8 @@ export class RollupLane {
     private deltaRows: number,
     /** Resolves once crash recovery has replayed everything above the watermark. */
     private readonly recovered: Promise<void>,
+    /** Told about the minute deltas of every flush once its transaction has committed. */
+    private readonly onFlushed?: (rows: readonly RollupDelta[]) => void,
   ) {}
 
   /** Takes the rows derived from committed events up to sequence `seq`. */
@@ -119,6 +121,7 @@ export class RollupLane {
       this.pending.add(rows, taken.seq);
       throw err;
     }
+    this.onFlushed?.(rows.rollups);
   }
 
   /**
