@@ -107,8 +107,12 @@ export class IngestService {
     const meters = this.meters.forType(ce.type);
     const readings: (MeterReading | null)[] = [];
     const record = { tenant: ce.subject, id: ce.id, type: ce.type, source: ce.source, time, actor, data: ce.data, dataJson: '', contentHash: '', cached: { meters, readings } };
-    for (const meter of meters) {
-      const r = evaluateMeter(meter, record);
+    for (let k = 0; k < meters.length; k++) {
+      const meter = meters[k]!;
+      // A meter reading what an earlier one read (AVG/MIN/MAX of one value) reuses its reading.
+      let j = 0;
+      while (j < k && meters[j]!.readingKey !== meter.readingKey) j++;
+      const r = j < k ? (readings[j] ?? null) : evaluateMeter(meter, record);
       if (isMeterProblem(r)) return rejection(item, r.code, r.message);
       readings.push(r);
     }

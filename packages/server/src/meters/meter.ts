@@ -54,6 +54,12 @@ export interface Meter {
   readonly dimensionPaths: readonly CompiledPath[];
   /** undefined for COUNT; 'actor' for UNIQUE_COUNT over end users. */
   readonly value: CompiledPath | 'actor' | undefined;
+  /**
+   * Equal for meters that read exactly the same from every event (same value path, same
+   * dimension paths in the same order, same kind of value): ingest evaluates one of them and
+   * reuses the reading (e.g. AVG, MIN and MAX of one property per route).
+   */
+  readonly readingKey: string;
 }
 
 /** Compiles a validated definition. Dimension order is sorted so it never depends on key order. */
@@ -61,7 +67,8 @@ export function compileMeter(def: MeterDefinition): Meter {
   const dimensions = Object.keys(def.groupBy).sort();
   const dimensionPaths = dimensions.map((d) => compilePath(def.groupBy[d]!) as CompiledPath);
   const value = def.valueProperty === undefined ? undefined : def.valueProperty === ACTOR_VALUE ? 'actor' : (compilePath(def.valueProperty) as CompiledPath);
-  return { def, slug: def.slug, dimensions, dimensionPaths, value };
+  const readingKey = JSON.stringify([def.aggregation === 'UNIQUE_COUNT' ? 'unique' : 'value', def.valueProperty ?? null, dimensions.map((d) => def.groupBy[d]!)]);
+  return { def, slug: def.slug, dimensions, dimensionPaths, value, readingKey };
 }
 
 /** Canonical JSON of a definition, used to tell an identical re-declaration from a change. */

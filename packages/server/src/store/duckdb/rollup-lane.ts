@@ -3,7 +3,7 @@ import type { DerivedRows, RollupDelta } from '../../usage/derive-rollups.ts';
 import { PendingRollups } from './pending-rollups.ts';
 import { appendDerived, inTransaction } from './rows.ts';
 import { RESOLUTION_MICROS } from '../../usage/resolution.ts';
-import { DIM_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, TOTAL_KEY, rollupTable } from './schema.ts';
+import { DIM_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, TOTAL_KEY, deltasAt, rollupTable } from './schema.ts';
 import { lit } from './sql.ts';
 
 /** Flush in-memory rollups when they hold this many rows… */
@@ -151,8 +151,8 @@ export class RollupLane {
     await inTransaction(c, async () => {
       // Minute rows move as they are (each already merges a whole flush window; queries
       // group anyway): an append, where re-merging them would rewrite the biggest table.
-      await c.run(`INSERT INTO ${rollupTable('minute')} SELECT * FROM rollup_deltas`);
-      await c.run(`CREATE OR REPLACE TEMP TABLE d_hour AS ${regroup('rollup_deltas', 'hour', false)}`);
+      await c.run(`INSERT INTO ${rollupTable('minute')} ${deltasAt('minute')}`);
+      await c.run(`CREATE OR REPLACE TEMP TABLE d_hour AS ${regroup(`(${deltasAt('minute')})`, 'hour', false)}`);
       await c.run(`CREATE OR REPLACE TEMP TABLE d_day AS ${regroup('d_hour', 'day', false)}`);
       await c.run(`CREATE OR REPLACE TEMP TABLE d_hour_total AS ${regroup('d_hour', 'hour', true)}`);
       await c.run(`CREATE OR REPLACE TEMP TABLE d_day_total AS ${regroup('d_hour_total', 'day', true)}`);

@@ -66,8 +66,7 @@ export async function appendDerived(conn: DuckDBConnection, derived: DerivedRows
     ap.appendVarchar(r.tenant);
     ap.appendVarchar(r.res);
     ap.appendBigInt(BigInt(r.bucket));
-    ap.appendVarchar(r.dimKey);
-    appendDims(ap, r.dims);
+    ap.appendVarchar(r.dimKey); // the dimension columns are read from it (schema.ts DELTA_DIMS)
     ap.appendBigInt(r.c.count);
     for (const d of [r.c.sum, r.c.min, r.c.max, r.c.latest?.value ?? null]) {
       if (d === null) ap.appendNull();

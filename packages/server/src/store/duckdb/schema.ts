@@ -14,8 +14,18 @@ const dimDdl = DIM_COLUMNS.map((d) => `${d} VARCHAR`).join(', ');
 export const QUANTITY_TYPE = 'HUGEINT';
 const Q = QUANTITY_TYPE;
 
-/** The tables of rollup rows (compacted per resolution, per-tenant totals, pending deltas). */
-export const ROLLUP_TABLES = ['rollups_minute', 'rollups_hour', 'rollups_day', 'rollups_hour_total', 'rollups_day_total', 'rollup_deltas'];
+/** The tables of compacted rollup rows (per resolution, and per-tenant totals). */
+export const COMPACTED_TABLES = ['rollups_minute', 'rollups_hour', 'rollups_day', 'rollups_hour_total', 'rollups_day_total'];
+
+/** Every table of rollup rows: the compacted ones and the pending deltas. */
+export const ROLLUP_TABLES = [...COMPACTED_TABLES, 'rollup_deltas'];
+
+/**
+ * The dimension columns of the pending deltas, read from their `dim_key` (the JSON array of the
+ * dimension values): deltas are appended without d1…d8, which saves eight appender calls per
+ * row on the ingest path; the values come back exactly (strings as sent, missing as NULL).
+ */
+export const DELTA_DIMS = DIM_COLUMNS.map((d, i) => `json_extract_string(dim_key, '$[${i}]') AS ${d}`);
 
 /**
  * DuckDB schema. Times are BIGINT epoch microseconds so range filters push down to zone maps
@@ -35,11 +45,14 @@ export const DDL = [
   // Stores created before the rollup watermark: their rows were rolled up in-transaction (seq 0).
   `ALTER TABLE events ADD COLUMN IF NOT EXISTS seq BIGINT DEFAULT 0`,
   `CREATE TABLE IF NOT EXISTS meters (slug VARCHAR PRIMARY KEY, definition VARCHAR NOT NULL, created_us BIGINT NOT NULL)`,
-  ...ROLLUP_TABLES.map(
+  ...COMPACTED_TABLES.map(
     (t) => `CREATE TABLE IF NOT EXISTS ${t} (
      meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, res VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL,
      ${dimDdl}, cnt BIGINT NOT NULL, sum ${Q}, min ${Q}, max ${Q}, latest_value ${Q}, latest_us BIGINT, latest_id VARCHAR)`,
   ),
+  `CREATE TABLE IF NOT EXISTS rollup_deltas (
+     meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, res VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL,
+     cnt BIGINT NOT NULL, sum ${Q}, min ${Q}, max ${Q}, latest_value ${Q}, latest_us BIGINT, latest_id VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS unique_facts (
      meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL, ${dimDdl}, value VARCHAR NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS api_keys (
@@ -82,7 +95,7 @@ export const ROLLUP_MERGE = [
  */
 export function deltasAt(res: Resolution, totals = false): string {
   const w = RESOLUTION_MICROS[res];
-  const dims = totals ? [`'${TOTAL_KEY}' AS dim_key`, ...DIM_COLUMNS.map((d) => `NULL::VARCHAR AS ${d}`)] : ['dim_key', ...DIM_COLUMNS];
+  const dims = totals ? [`'${TOTAL_KEY}' AS dim_key`, ...DIM_COLUMNS.map((d) => `NULL::VARCHAR AS ${d}`)] : ['dim_key', ...DELTA_DIMS];
   const cols = ['meter', 'tenant', `'${res}' AS res`, `(bucket_us // ${w}) * ${w} AS bucket_us`, ...dims, 'cnt', 'sum', 'min', 'max', 'latest_value', 'latest_us', 'latest_id'];
   return `SELECT ${cols.join(', ')} FROM rollup_deltas`;
 }
