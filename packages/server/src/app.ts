@@ -59,7 +59,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   const distributed = config.profile === 'distributed' ? await openDistributed(config, (events) => deriveRollups(events, (t) => registry.forType(t)), () => clock.nowMicros(), 'tally-api') : undefined;
   const embedded = distributed
     ? undefined
-    : await DuckDbStore.open({ path: join(dataDir, 'tally.duckdb'), derive: (events) => deriveRollups(events, (t) => registry.forType(t), ['minute']), nowMicros: () => clock.nowMicros(), recoverOnOpen: false });
+    : await DuckDbStore.open({ path: join(dataDir, 'tally.duckdb'), derive: (events, into) => deriveRollups(events, (t) => registry.forType(t), ['minute'], into), nowMicros: () => clock.nowMicros(), recoverOnOpen: false });
   const store: UsageStore = distributed ? distributed.store : embedded!;
   const closeStore = () => (distributed ? distributed.close() : store.close());
   try {

@@ -3,6 +3,7 @@ import type { Aggregation, MeterDefinition } from '../meters/meter.ts';
 import type { EpochMicros } from '../shared/time.ts';
 import type { Components } from '../usage/components.ts';
 import type { DerivedRows } from '../usage/derive-rollups.ts';
+import type { RollupAccumulator } from '../usage/rollup-accumulator.ts';
 import type { Resolution } from '../usage/resolution.ts';
 
 /**
@@ -60,8 +61,12 @@ export interface StoredKey {
   revokedAt: EpochMicros | null;
 }
 
-/** Derives rollup rows from events that were just stored (supplied by the domain). */
-export type RollupDeriver = (events: readonly EventRecord[]) => DerivedRows;
+/**
+ * Derives rollup rows from events that were just stored (supplied by the domain). A store may
+ * pass an accumulator to merge the deltas into (its pending rollups); a deriver that takes it
+ * returns no `rollups` of its own, one that ignores it returns them as usual.
+ */
+export type RollupDeriver = (events: readonly EventRecord[], into?: RollupAccumulator) => DerivedRows;
 
 /**
  * The storage port: raw events with their dedupe ledger, rollups, meters, keys. Every

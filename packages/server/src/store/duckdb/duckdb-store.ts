@@ -172,7 +172,7 @@ export class DuckDbStore implements UsageStore {
           throw err;
         }
         // In commit order (the next group commits only after this one settles).
-        this.rollups.add(this.opts.derive(fresh), firstSeq + fresh.length - 1);
+        this.rollups.add(this.opts.derive(fresh, this.rollups.accumulator), firstSeq + fresh.length - 1);
       } else if (!(await ahead)) throw new Error('an earlier commit failed; this batch was not acknowledged');
       for (const e of fresh) this.seen.add(eventKey(e.tenant, e.id));
       ok = true;
@@ -196,7 +196,7 @@ export class DuckDbStore implements UsageStore {
       if (rows.length === 0) break;
       const page = rows.map(toEvent);
       after = Number(rows[rows.length - 1]![8]);
-      this.rollups.add(this.opts.derive(page), after);
+      this.rollups.add(this.opts.derive(page, this.rollups.accumulator), after);
     }
     this.markRecovered();
     await this.rollups.flushNow();

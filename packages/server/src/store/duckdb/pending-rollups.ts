@@ -1,5 +1,5 @@
-import type { DerivedRows, RollupDelta, UniqueFact } from '../../usage/derive-rollups.ts';
-import { merge } from '../../usage/components.ts';
+import type { DerivedRows, UniqueFact } from '../../usage/derive-rollups.ts';
+import { RollupAccumulator } from '../../usage/rollup-accumulator.ts';
 import { MICROS_PER_MINUTE } from '../../shared/time.ts';
 
 /**
@@ -10,24 +10,20 @@ import { MICROS_PER_MINUTE } from '../../shared/time.ts';
  * rollups exactly once.
  */
 export class PendingRollups {
-  private deltas = new Map<string, RollupDelta>();
+  /** Minute deltas; committed batches are derived straight into it (`DuckDbStore`). */
+  readonly deltas = new RollupAccumulator(['minute']);
   private uniques = new Map<string, UniqueFact>();
   private oldest = 0;
   seq = 0;
 
   /**
-   * Adds the rows derived from events up to sequence `seq` (only minute deltas are kept). Takes
-   * ownership of the rows: they are merged into in place, not copied.
+   * Adds the rows derived from events up to sequence `seq` (only minute deltas are kept; rows
+   * derived straight into `deltas` are already in). Takes ownership of the rows: they are
+   * merged into in place, not copied.
    */
   add(derived: DerivedRows, seq: number): void {
-    if (this.size === 0) this.oldest = Date.now();
-    for (const d of derived.rollups) {
-      if (d.res !== 'minute') continue;
-      const key = d.key ?? `${d.meter}\u0000${d.tenant}\u0000${d.dimKey}\u0000${d.res}${d.bucket}`;
-      const cur = this.deltas.get(key);
-      if (cur) merge(cur.c, d.c);
-      else this.deltas.set(key, d);
-    }
+    if (this.oldest === 0) this.oldest = Date.now();
+    for (const d of derived.rollups) this.deltas.addDelta(d);
     for (const u of derived.uniques) {
       const time = Math.floor(u.time / MICROS_PER_MINUTE) * MICROS_PER_MINUTE;
       const key = `${u.meter}\u0000${u.tenant}\u0000${time}\u0000${u.dimKey}\u0000${u.value}`;
@@ -51,11 +47,6 @@ export class PendingRollups {
 
   /** The rows to write. */
   rows(): DerivedRows {
-    return { rollups: [...this.deltas.values()], uniques: [...this.uniques.values()], skipped: 0 };
-  }
-
-  clear(): void {
-    this.deltas = new Map();
-    this.uniques = new Map();
+    return { rollups: this.deltas.rollups, uniques: [...this.uniques.values()], skipped: 0 };
   }
 }

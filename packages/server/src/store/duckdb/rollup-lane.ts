@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DerivedRows, RollupDelta } from '../../usage/derive-rollups.ts';
 import { PendingRollups } from './pending-rollups.ts';
+import type { RollupAccumulator } from '../../usage/rollup-accumulator.ts';
 import { appendDerived, inTransaction } from './rows.ts';
 import { RESOLUTION_MICROS } from '../../usage/resolution.ts';
 import { DIM_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, TOTAL_KEY, deltasAt, rollupTable } from './schema.ts';
@@ -40,6 +41,11 @@ export class RollupLane {
     /** Told about the minute deltas of every flush once its transaction has committed. */
     private readonly onFlushed?: (rows: readonly RollupDelta[]) => void,
   ) {}
+
+  /** Where committed events' minute deltas may be derived straight into (until the next flush). */
+  get accumulator(): RollupAccumulator {
+    return this.pending.deltas;
+  }
 
   /** Takes the rows derived from committed events up to sequence `seq`. */
   add(derived: DerivedRows, seq: number): void {

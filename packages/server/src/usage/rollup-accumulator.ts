@@ -1,0 +1,124 @@
+import type { EventRecord } from '../events/event.ts';
+import { evaluateMeter, isMeterProblem, type MeterProblem, type MeterReading } from '../meters/evaluate.ts';
+import type { Meter } from '../meters/meter.ts';
+import { merge, mergeOne, single } from './components.ts';
+import type { RollupDelta, UniqueFact } from './derive-rollups.ts';
+import { RESOLUTION_MICROS, type Resolution } from './resolution.ts';
+
+/** Per resolution (in the accumulator's order): bucket start → delta. */
+type PerResolution = Map<number, RollupDelta>[];
+
+function readingsOf(e: EventRecord, meters: readonly Meter[]): readonly (MeterReading | MeterProblem | null)[] {
+  if (e.cached && e.cached.meters === meters) return e.cached.readings;
+  return meters.map((m) => evaluateMeter(m, e));
+}
+
+/**
+ * Rollup deltas merged per (meter, tenant, dimensions, resolution, bucket): many events of a
+ * busy minute become one delta. Looked up through nested maps keyed by the strings the events
+ * already carry (no composite key is built per event and meter), numbers for buckets. The
+ * embedded store keeps one open between flushes and derives every committed batch straight
+ * into it; one-shot derivations use a fresh one.
+ */
+export class RollupAccumulator {
+  private readonly index = new Map<string, Map<string, Map<string, PerResolution>>>();
+  private readonly deltas: RollupDelta[] = [];
+  private readonly widths: number[];
+
+  constructor(readonly resolutions: readonly Resolution[]) {
+    this.widths = resolutions.map((r) => RESOLUTION_MICROS[r]);
+  }
+
+  /** Deltas held. */
+  get size(): number {
+    return this.deltas.length;
+  }
+
+  /** The deltas (owned by the accumulator until it is dropped). */
+  get rollups(): RollupDelta[] {
+    return this.deltas;
+  }
+
+  private perResolution(meter: string, tenant: string, dimKey: string): PerResolution {
+    let byTenant = this.index.get(meter);
+    if (byTenant === undefined) this.index.set(meter, (byTenant = new Map()));
+    let byDims = byTenant.get(tenant);
+    if (byDims === undefined) byTenant.set(tenant, (byDims = new Map()));
+    let perRes = byDims.get(dimKey);
+    if (perRes === undefined) byDims.set(dimKey, (perRes = this.resolutions.map(() => new Map())));
+    return perRes;
+  }
+
+  /** Merges a delta in, taking ownership of it; resolutions the accumulator does not keep are ignored. */
+  addDelta(d: RollupDelta): void {
+    const k = this.resolutions.indexOf(d.res);
+    if (k < 0) return;
+    const byBucket = this.perResolution(d.meter, d.tenant, d.dimKey)[k]!;
+    const cur = byBucket.get(d.bucket);
+    if (cur) merge(cur.c, d.c);
+    else {
+      byBucket.set(d.bucket, d);
+      this.deltas.push(d);
+    }
+  }
+
+  /**
+   * Adds the rollup deltas of `events` (the meters of each event's type from `metersFor`) and
+   * returns the UNIQUE_COUNT facts they carry and how many readings a meter could not take.
+   */
+  addEvents(events: readonly EventRecord[], metersFor: (type: string) => readonly Meter[]): { uniques: UniqueFact[]; skipped: number } {
+    const uniques: UniqueFact[] = [];
+    let skipped = 0;
+    const resolutions = this.resolutions;
+    const widths = this.widths;
+    const buckets: number[] = new Array(resolutions.length);
+    for (const e of events) {
+      const meters = metersFor(e.type);
+      if (meters.length === 0) continue;
+      const readings = readingsOf(e, meters);
+      for (let k = 0; k < widths.length; k++) buckets[k] = Math.floor(e.time / widths[k]!) * widths[k]!;
+      // Meters of one event type often group by the same paths: reuse the previous dimension key.
+      let prevDims: readonly (string | null)[] = [];
+      let prevKey = '[]';
+      for (let m = 0; m < meters.length; m++) {
+        const r = readings[m];
+        if (r === null || r === undefined) continue;
+        if (isMeterProblem(r)) {
+          skipped++;
+          continue;
+        }
+        const meter = meters[m]!;
+        if (r.dims !== prevDims && !sameDims(r.dims, prevDims)) {
+          prevDims = r.dims;
+          prevKey = r.dims.length === 0 ? '[]' : JSON.stringify(r.dims);
+        }
+        const dimKey = prevKey;
+        if (r.unique !== undefined) {
+          // UNIQUE_COUNT is answered from the facts alone: no rollup rows for it.
+          uniques.push({ meter: meter.slug, tenant: e.tenant, time: e.time, dimKey, dims: r.dims, value: r.unique });
+          continue;
+        }
+        const aggregation = meter.def.aggregation;
+        const perRes = this.perResolution(meter.slug, e.tenant, dimKey);
+        for (let k = 0; k < buckets.length; k++) {
+          const bucket = buckets[k]!;
+          const byBucket = perRes[k]!;
+          const cur = byBucket.get(bucket);
+          if (cur) mergeOne(cur.c, r.quantity, e.time, e.id, aggregation);
+          else {
+            const delta: RollupDelta = { meter: meter.slug, tenant: e.tenant, res: resolutions[k]!, bucket, dimKey, dims: r.dims, c: single(r.quantity, e.time, e.id, aggregation) };
+            byBucket.set(bucket, delta);
+            this.deltas.push(delta);
+          }
+        }
+      }
+    }
+    return { uniques, skipped };
+  }
+}
+
+function sameDims(a: readonly (string | null)[], b: readonly (string | null)[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
