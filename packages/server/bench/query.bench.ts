@@ -105,7 +105,7 @@ function canonical(v: string): string {
  * day totals come from the in-memory hot tier), and the store with the hot tier off (SQL only).
  */
 async function viaRollups(meter: 'calls' | 'bytes', tenant?: string): Promise<{ ms: number[]; storeMs: number[]; sqlMs: number[]; answer: Answer; sqlAnswer: Answer; resolution: string }> {
-  const aq = { meter, from: START, to: END, windows: { kind: 'uniform' as const, origin: START, width: MICROS_PER_DAY, count: DAYS }, groupByTenant: true, groupDims: [], filters: [], aggregation: meter === 'calls' ? ('COUNT' as const) : ('SUM' as const), ...(tenant ? { tenants: [tenant] } : {}) };
+  const aq = { meter: registry.get(meter)!.series, from: START, to: END, windows: { kind: 'uniform' as const, origin: START, width: MICROS_PER_DAY, count: DAYS }, groupByTenant: true, groupDims: [], filters: [], aggregation: meter === 'calls' ? ('COUNT' as const) : ('SUM' as const), ...(tenant ? { tenants: [tenant] } : {}) };
   const store = await open();
   const queries = new QueryService(store, registry, { nowMicros: () => END });
   const ms: number[] = [];

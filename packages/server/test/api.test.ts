@@ -227,6 +227,31 @@ describe('meters API', () => {
   });
 });
 
+describe('meters sharing a rollup series', () => {
+  it('a new meter reading what existing meters read joins their series: full history at once, nothing counted twice', async () => {
+    const time = '2026-04-01T09:30:00Z';
+    const sent = await s.request('POST', '/v1/events', [
+      ce('share-1', 'share', time, { route: '/s', method: 'GET', bytes: 5, ms: 2.5 }),
+      ce('share-2', 'share', time, { route: '/s', method: 'GET', bytes: 7, ms: 10 }),
+      ce('share-3', 'share', time, { route: '/t', method: 'PUT', bytes: 1, ms: 4 }),
+    ]);
+    expect(sent.body.accepted).toBe(3);
+    // latency_min/max/avg already share one series (AVG, MIN and MAX of $.ms, no dimensions).
+    const def = { slug: 'latency_sum', eventType: 'api.request', aggregation: 'SUM', valueProperty: '$.ms', groupBy: {} };
+    const created = await s.request('POST', '/v1/meters', def);
+    expect(created.status).toBe(201);
+    const range = 'tenant=share&from=2026-04-01T00:00:00Z&to=2026-04-02T00:00:00Z';
+    const value = async (slug: string) => (await q(slug, range)).body.data[0].value as string;
+    expect(await value('latency_sum')).toBe('16.5');
+    expect(await value('latency_avg')).toBe('5.5');
+    expect([await value('latency_min'), await value('latency_max')]).toEqual(['2.5', '10']);
+    await s.request('POST', '/v1/events', [ce('share-4', 'share', time, { route: '/s', method: 'GET', bytes: 1, ms: 0.5 })]);
+    expect(await value('latency_sum')).toBe('17');
+    expect(await value('latency_avg')).toBe('4.25');
+    expect(await value('latency_min')).toBe('0.5');
+  });
+});
+
 describe('bad input never gets a 5xx and the server keeps serving', () => {
   const post = (body: string | Buffer, headers: Record<string, string>) => fetch(`${s.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${s.adminToken}`, ...headers }, body });
   const code = async (res: Response) => ((await res.json()) as { error: { code: string; requestId: string } }).error;

@@ -9,7 +9,20 @@ import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { connect } from 'nats';
 import { canConnect } from '@tally/testkit';
+import { compileMeter, type MeterDefinition } from '../src/meters/meter.ts';
 import { LiveCounters } from '../src/pipeline/live-counters.ts';
+
+
+/** The meters of the distributed test cluster. */
+export const DIST_METERS: MeterDefinition[] = [
+  { slug: 'calls', eventType: 'call', aggregation: 'COUNT', groupBy: { shard: '$.shard' } },
+  { slug: 'units', eventType: 'call', aggregation: 'SUM', valueProperty: '$.units', groupBy: {} },
+];
+
+/** The rollup series (live counter key) of one of DIST_METERS. */
+export function seriesOf(slug: string): string {
+  return compileMeter(DIST_METERS.find((m) => m.slug === slug)!).series;
+}
 
 /** Helpers of the multi-process tests of the distributed profile (every name unique per run). */
 export const CH_URL = 'http://127.0.0.1:8123';
@@ -61,8 +74,7 @@ export class Deployment {
         'security: { actorHashSecret: dist-test-secret-0123456789, adminKey: ' + KEY + ' }',
         `store: { dataDir: ${JSON.stringify(join(this.dir, 'data'))} }`,
         'meters:',
-        '  - { slug: calls, eventType: call, aggregation: COUNT, groupBy: { shard: $.shard } }',
-        '  - { slug: units, eventType: call, aggregation: SUM, valueProperty: $.units }',
+        ...DIST_METERS.map((m) => `  - ${JSON.stringify(m)}`),
       ].join('\n'),
     );
   }

@@ -72,7 +72,7 @@ describe.skipIf(!available)('pipeline worker recovery', () => {
     try {
       const total = async () => {
         let n = 0n;
-        for (let t = 0; t < 5; t++) n += (await backends.counters.read(`t${t}`, 'calls', `d:${day}`)).count;
+        for (let t = 0; t < 5; t++) n += (await backends.counters.read(`t${t}`, registry.get('calls')!.series, `d:${day}`)).count;
         return n;
       };
       for (let i = 0; i < 200 && (await total()) < 200n; i++) await sleep(50);
@@ -88,7 +88,7 @@ describe.skipIf(!available)('pipeline worker recovery', () => {
       expect(await backends.clickhouse.countEvents()).toBe(200n);
       expect(await total()).toBe(200n);
       let units = 0n;
-      for (let t = 0; t < 5; t++) units += (await backends.counters.read(`t${t}`, 'units', `m:${day.slice(0, 7)}`)).sum;
+      for (let t = 0; t < 5; t++) units += (await backends.counters.read(`t${t}`, registry.get('units')!.series, `m:${day.slice(0, 7)}`)).sum;
       expect(units).toBe(50n * 10n ** 12n); // 200 × 0.25
       // Partition 0's counters were rebuilt from ClickHouse, not from the log.
       expect(replayed.get(0)).toBe(p0);

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { serviceAvailable } from '@tally/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Deployment, REDIS_URL, eventually, freePort, lagOf, query, sendWithRetry } from './distributed-helpers.ts';
+import { Deployment, REDIS_URL, eventually, freePort, lagOf, query, sendWithRetry, seriesOf } from './distributed-helpers.ts';
 
 /**
  * The distributed profile end to end on loopback: 3 API nodes and 2 workers, clients that
@@ -110,8 +110,8 @@ describe.skipIf(!available)('distributed profile: exactly once across process ki
       let sum = 0n;
       for (let t = 0; t < TENANTS; t++) {
         for (const day of times) {
-          count += (await counters.read(`tenant-${t}`, 'calls', `d:${day}`)).count;
-          sum += (await counters.read(`tenant-${t}`, 'units', `d:${day}`)).sum;
+          count += (await counters.read(`tenant-${t}`, seriesOf('calls'), `d:${day}`)).count;
+          sum += (await counters.read(`tenant-${t}`, seriesOf('units'), `d:${day}`)).sum;
         }
       }
       expect(count).toBe(BigInt(TOTAL));

@@ -1,6 +1,8 @@
 import { TallyError } from '../errors/registry.ts';
+import type { EventRecord } from '../events/event.ts';
 import type { UsageStore } from '../store/port.ts';
 import { deriveRollups } from '../usage/derive-rollups.ts';
+import { evaluateMeter, isMeterProblem } from './evaluate.ts';
 import { canonicalMeter, compileMeter, type MeterDefinition } from './meter.ts';
 import type { MeterRegistry } from './registry.ts';
 
@@ -15,7 +17,8 @@ export interface CreateMeterResult {
 /**
  * Declares meters (from config at start and from the API). A slug is immutable: an identical
  * re-declaration is a no-op, a different one is a CONFLICT, so history is never rewritten.
- * A new meter's rollups are backfilled from the raw events already stored.
+ * A new meter's rollups are backfilled from the raw events already stored, unless its rollup
+ * series is one other meters already fill (it then holds every stored event already).
  */
 export class MeterService {
   constructor(
@@ -45,7 +48,12 @@ export class MeterService {
       });
     }
     const meter = compileMeter(def);
-    const r = await this.store.createMeter(def, (events) => deriveRollups(events, (t) => (t === def.eventType ? [meter] : [])), () => this.registry.add(def));
+    // A series another meter already fills holds every stored event already: no backfill.
+    const shared = this.registry.all().some((m) => m.series === meter.series);
+    const derive = shared
+      ? (events: readonly EventRecord[]) => ({ rollups: [], uniques: [], skipped: events.filter((e) => isMeterProblem(evaluateMeter(meter, e))).length })
+      : (events: readonly EventRecord[]) => deriveRollups(events, (t) => (t === def.eventType ? [meter] : []));
+    const r = await this.store.createMeter(def, derive, () => this.registry.add(def));
     return { meter: def, created: true, ...r };
   }
 }

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { Kept } from '../usage/components.ts';
 import { compilePath, type CompiledPath } from './json-path.ts';
 
 /** Aggregations a meter can apply, as in OpenMeter. */
@@ -60,7 +62,20 @@ export interface Meter {
    * reuses the reading (e.g. AVG, MIN and MAX of one property per route).
    */
   readonly readingKey: string;
+  /**
+   * The rollup series holding this meter's rows (the `meter` of its rollup deltas and of the
+   * store queries for it). COUNT meters of one event type with the same dimension paths share
+   * one series, and so do SUM, AVG, MIN and MAX meters of one value with the same dimension
+   * paths (it keeps count, sum, min and max): AVG, MIN and MAX of a latency per route are one
+   * row per bucket, not three. LATEST and UNIQUE_COUNT meters keep their own (the slug).
+   */
+  readonly series: string;
+  /** The components the series keeps. */
+  readonly kept: Kept;
 }
+
+/** Aggregations answered from a shared stats series (count, sum, min, max). */
+const STATS_AGGREGATIONS = new Set<Aggregation>(['SUM', 'AVG', 'MIN', 'MAX']);
 
 /** Compiles a validated definition. Dimension order is sorted so it never depends on key order. */
 export function compileMeter(def: MeterDefinition): Meter {
@@ -68,7 +83,9 @@ export function compileMeter(def: MeterDefinition): Meter {
   const dimensionPaths = dimensions.map((d) => compilePath(def.groupBy[d]!) as CompiledPath);
   const value = def.valueProperty === undefined ? undefined : def.valueProperty === ACTOR_VALUE ? 'actor' : (compilePath(def.valueProperty) as CompiledPath);
   const readingKey = JSON.stringify([def.aggregation === 'UNIQUE_COUNT' ? 'unique' : 'value', def.valueProperty ?? null, dimensions.map((d) => def.groupBy[d]!)]);
-  return { def, slug: def.slug, dimensions, dimensionPaths, value, readingKey };
+  const family = def.aggregation === 'COUNT' ? 'COUNT' : STATS_AGGREGATIONS.has(def.aggregation) ? 'STATS' : undefined;
+  const series = family === undefined ? def.slug : `~${createHash('sha256').update(JSON.stringify([def.eventType, family, def.valueProperty ?? null, dimensions.map((d) => def.groupBy[d]!)])).digest('base64url').slice(0, 16)}`;
+  return { def, slug: def.slug, dimensions, dimensionPaths, value, readingKey, series, kept: family ?? def.aggregation };
 }
 
 /** Canonical JSON of a definition, used to tell an identical re-declaration from a change. */

@@ -108,7 +108,7 @@ export class LiveCounters {
     return (await this.redis.eval(APPLY, keys.length, ...keys, ...args)) === 1;
   }
 
-  /** Reads one counter. */
+  /** Reads one counter (`meter` is the rollup series, `Meter.series`, the key rollups carry). */
   async read(tenant: string, meter: string, period: string): Promise<CounterValue> {
     const h = await this.redis.hgetall(this.key(tenant, meter, period));
     return { count: BigInt(h.n ?? 0), sum: BigInt(h.hi ?? 0) * SCALE + BigInt(h.lo ?? 0) };

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventRecord } from '../events/event.ts';
 import { MeterRegistry } from '../meters/registry.ts';
-import type { MeterDefinition } from '../meters/meter.ts';
+import { compileMeter, type MeterDefinition } from '../meters/meter.ts';
 import { MICROS_PER_DAY, MICROS_PER_HOUR, MICROS_PER_MINUTE } from '../shared/time.ts';
 import { deriveRollups } from '../usage/derive-rollups.ts';
 import { valueOf } from '../usage/components.ts';
@@ -23,7 +23,11 @@ function ev(id: string, tenant: string, time: number, data: Record<string, unkno
   return { tenant, id, type: 'call', source: 'contract', time, actor, data, dataJson: JSON.stringify(data), contentHash: `h:${JSON.stringify([time, data, actor])}` };
 }
 
-function q(meter: string, from: number, to: number, extra: Partial<AggregateQuery> = {}): AggregateQuery {
+const MAXTOK: MeterDefinition = { slug: 'maxtok', eventType: 'call', aggregation: 'MAX', valueProperty: '$.tokens', groupBy: {} };
+
+/** A store question about meter `slug` (asked of its rollup series, as the query service does). */
+function q(slug: string, from: number, to: number, extra: Partial<AggregateQuery> = {}): AggregateQuery {
+  const meter = compileMeter([...METERS, MAXTOK].find((m) => m.slug === slug)!).series;
   return { meter, from, to, windows: { kind: 'explicit', boundaries: [from, to] }, groupByTenant: false, groupDims: [], filters: [], ...extra };
 }
 

@@ -16,6 +16,7 @@ export type WindowLayout =
 
 /** A question to the rollups (or the unique facts) of one meter. */
 export interface AggregateQuery {
+  /** The meter's rollup series (`Meter.series`; the slug for UNIQUE_COUNT facts and LATEST). */
   meter: string;
   from: EpochMicros;
   to: EpochMicros;

@@ -23,18 +23,25 @@ export interface Components {
 }
 
 /**
- * Components of a single event. With `aggregation`, only the components it reads are kept
- * (count always): rollup rows then carry no state nobody queries (a SUM meter's min/max/latest).
+ * Which components a rollup series keeps (count always): an aggregation's own, or `STATS` —
+ * sum, min and max — for a series shared by SUM, AVG, MIN and MAX meters of one value.
  */
-export function single(quantity: bigint | undefined, time: EpochMicros, id: string, aggregation?: Aggregation): Components {
+export type Kept = Aggregation | 'STATS';
+
+/**
+ * Components of a single event. With `keep`, only those components are kept (count always):
+ * rollup rows then carry no state nobody queries (a COUNT series' sums, a stats series' latest).
+ */
+export function single(quantity: bigint | undefined, time: EpochMicros, id: string, keep?: Kept): Components {
   if (quantity === undefined) return { count: 1n, sum: null, min: null, max: null, latest: null };
-  if (aggregation === undefined) return { count: 1n, sum: quantity, min: quantity, max: quantity, latest: { value: quantity, time, id } };
+  if (keep === undefined) return { count: 1n, sum: quantity, min: quantity, max: quantity, latest: { value: quantity, time, id } };
+  const stats = keep === 'STATS';
   return {
     count: 1n,
-    sum: aggregation === 'SUM' || aggregation === 'AVG' ? quantity : null,
-    min: aggregation === 'MIN' ? quantity : null,
-    max: aggregation === 'MAX' ? quantity : null,
-    latest: aggregation === 'LATEST' ? { value: quantity, time, id } : null,
+    sum: stats || keep === 'SUM' || keep === 'AVG' ? quantity : null,
+    min: stats || keep === 'MIN' ? quantity : null,
+    max: stats || keep === 'MAX' ? quantity : null,
+    latest: keep === 'LATEST' ? { value: quantity, time, id } : null,
   };
 }
 
@@ -57,14 +64,15 @@ export function merge(a: Components, b: Components): Components {
  * Merges one event's reading into `a` (built by `single` with the same `aggregation`) without
  * allocating: the hot path of rollup derivation.
  */
-export function mergeOne(a: Components, quantity: bigint | undefined, time: EpochMicros, id: string, aggregation?: Aggregation): void {
+export function mergeOne(a: Components, quantity: bigint | undefined, time: EpochMicros, id: string, keep?: Kept): void {
   a.count += 1n;
   if (quantity === undefined) return;
-  const all = aggregation === undefined;
-  if (all || aggregation === 'SUM' || aggregation === 'AVG') a.sum = a.sum === null ? quantity : a.sum + quantity;
-  if ((all || aggregation === 'MIN') && (a.min === null || quantity < a.min)) a.min = quantity;
-  if ((all || aggregation === 'MAX') && (a.max === null || quantity > a.max)) a.max = quantity;
-  if ((all || aggregation === 'LATEST') && (a.latest === null || time > a.latest.time || (time === a.latest.time && id > a.latest.id))) a.latest = { value: quantity, time, id };
+  const all = keep === undefined;
+  const stats = keep === 'STATS';
+  if (all || stats || keep === 'SUM' || keep === 'AVG') a.sum = a.sum === null ? quantity : a.sum + quantity;
+  if ((all || stats || keep === 'MIN') && (a.min === null || quantity < a.min)) a.min = quantity;
+  if ((all || stats || keep === 'MAX') && (a.max === null || quantity > a.max)) a.max = quantity;
+  if ((all || keep === 'LATEST') && (a.latest === null || time > a.latest.time || (time === a.latest.time && id > a.latest.id))) a.latest = { value: quantity, time, id };
 }
 
 /** Digits kept after the point for AVG, whose quotient may not terminate (half-even rounding). */

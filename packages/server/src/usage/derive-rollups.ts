@@ -5,8 +5,9 @@ import type { Components } from './components.ts';
 import { RESOLUTIONS, type Resolution } from './resolution.ts';
 import { RollupAccumulator } from './rollup-accumulator.ts';
 
-/** One pre-aggregated rollup delta: add it to the bucket (meter, tenant, res, bucket, dims). */
+/** One pre-aggregated rollup delta: add it to the bucket (series, tenant, res, bucket, dims). */
 export interface RollupDelta {
+  /** The rollup series (`Meter.series`: shared by meters that read the same, else the slug). */
   meter: string;
   tenant: string;
   res: Resolution;

@@ -66,7 +66,7 @@ export class QueryService {
     const groupBy = q.groupBy ?? [];
     const groupDims = groupBy.filter((g) => g !== 'tenant').map((g) => dimIndex(meter, g, 'groupBy'));
     const filters = Object.entries(q.filterGroupBy ?? {}).map(([dim, values]) => ({ dim: dimIndex(meter, dim, `filterGroupBy[${dim}]`), values }));
-    const aq: AggregateQuery = { meter: meter.slug, from, to, windows: windows.layout, groupByTenant: groupBy.includes('tenant'), groupDims, filters, aggregation: meter.def.aggregation };
+    const aq: AggregateQuery = { meter: meter.series, from, to, windows: windows.layout, groupByTenant: groupBy.includes('tenant'), groupDims, filters, aggregation: meter.def.aggregation };
     if (q.tenants && q.tenants.length > 0) aq.tenants = q.tenants;
 
     let resolution: Resolution | 'raw';

@@ -5,8 +5,17 @@ import { merge, mergeOne, single } from './components.ts';
 import type { RollupDelta, UniqueFact } from './derive-rollups.ts';
 import { RESOLUTION_MICROS, type Resolution } from './resolution.ts';
 
-/** Per resolution (in the accumulator's order): bucket start → delta. */
+/** Per resolution (in the accumulator's order): bucket number (start ÷ width, a small integer) → delta. */
 type PerResolution = Map<number, RollupDelta>[];
+
+/** Per list of an event type's meters: whether each is the first of its series (the others share its rows). */
+const leaders = new WeakMap<readonly Meter[], boolean[]>();
+
+function leadersOf(meters: readonly Meter[]): boolean[] {
+  let l = leaders.get(meters);
+  if (!l) leaders.set(meters, (l = meters.map((m, i) => meters.findIndex((o) => o.series === m.series) === i)));
+  return l;
+}
 
 function readingsOf(e: EventRecord, meters: readonly Meter[]): readonly (MeterReading | MeterProblem | null)[] {
   if (e.cached && e.cached.meters === meters) return e.cached.readings;
@@ -54,10 +63,11 @@ export class RollupAccumulator {
     const k = this.resolutions.indexOf(d.res);
     if (k < 0) return;
     const byBucket = this.perResolution(d.meter, d.tenant, d.dimKey)[k]!;
-    const cur = byBucket.get(d.bucket);
+    const n = Math.floor(d.bucket / this.widths[k]!);
+    const cur = byBucket.get(n);
     if (cur) merge(cur.c, d.c);
     else {
-      byBucket.set(d.bucket, d);
+      byBucket.set(n, d);
       this.deltas.push(d);
     }
   }
@@ -71,12 +81,14 @@ export class RollupAccumulator {
     let skipped = 0;
     const resolutions = this.resolutions;
     const widths = this.widths;
+    // Bucket numbers (start ÷ width) key the maps: small integers hash faster than microsecond starts.
     const buckets: number[] = new Array(resolutions.length);
     for (const e of events) {
       const meters = metersFor(e.type);
       if (meters.length === 0) continue;
       const readings = readingsOf(e, meters);
-      for (let k = 0; k < widths.length; k++) buckets[k] = Math.floor(e.time / widths[k]!) * widths[k]!;
+      const leader = leadersOf(meters);
+      for (let k = 0; k < widths.length; k++) buckets[k] = Math.floor(e.time / widths[k]!);
       // Meters of one event type often group by the same paths: reuse the previous dimension key.
       let prevDims: readonly (string | null)[] = [];
       let prevKey = '[]';
@@ -88,6 +100,8 @@ export class RollupAccumulator {
           continue;
         }
         const meter = meters[m]!;
+        // A meter sharing an earlier meter's series reads the same: that one counted it.
+        if (!leader[m]) continue;
         if (r.dims !== prevDims && !sameDims(r.dims, prevDims)) {
           prevDims = r.dims;
           prevKey = r.dims.length === 0 ? '[]' : JSON.stringify(r.dims);
@@ -98,16 +112,16 @@ export class RollupAccumulator {
           uniques.push({ meter: meter.slug, tenant: e.tenant, time: e.time, dimKey, dims: r.dims, value: r.unique });
           continue;
         }
-        const aggregation = meter.def.aggregation;
-        const perRes = this.perResolution(meter.slug, e.tenant, dimKey);
+        const kept = meter.kept;
+        const perRes = this.perResolution(meter.series, e.tenant, dimKey);
         for (let k = 0; k < buckets.length; k++) {
-          const bucket = buckets[k]!;
+          const n = buckets[k]!;
           const byBucket = perRes[k]!;
-          const cur = byBucket.get(bucket);
-          if (cur) mergeOne(cur.c, r.quantity, e.time, e.id, aggregation);
+          const cur = byBucket.get(n);
+          if (cur) mergeOne(cur.c, r.quantity, e.time, e.id, kept);
           else {
-            const delta: RollupDelta = { meter: meter.slug, tenant: e.tenant, res: resolutions[k]!, bucket, dimKey, dims: r.dims, c: single(r.quantity, e.time, e.id, aggregation) };
-            byBucket.set(bucket, delta);
+            const delta: RollupDelta = { meter: meter.series, tenant: e.tenant, res: resolutions[k]!, bucket: n * widths[k]!, dimKey, dims: r.dims, c: single(r.quantity, e.time, e.id, kept) };
+            byBucket.set(n, delta);
             this.deltas.push(delta);
           }
         }

@@ -15,6 +15,9 @@ import { RowBinaryWriter } from '../../events/row-binary.ts';
 import { ROLLUP_MERGE, ddl, legacyLayoutQuery } from './schema.ts';
 import { lit, parseTsv, readBig, readScaled } from './sql.ts';
 
+/** Meta key set once the database's rollups are keyed by series. */
+const SERIES_LAYOUT = 'rollup_series_layout';
+
 /** Connection and behaviour of the ClickHouse store. */
 export interface ClickHouseStoreOptions {
   /** HTTP endpoint, e.g. http://127.0.0.1:8123. */
@@ -93,7 +96,27 @@ export class ClickHouseStore implements UsageStore {
       await admin.close();
     }
     const client = createClient({ url: opts.url, database: opts.database, request_timeout: timeout, max_open_connections: 16, log });
-    return new ClickHouseStore(client, opts);
+    const store = new ClickHouseStore(client, opts);
+    try {
+      await store.checkSeriesLayout();
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /**
+   * Rollups are keyed by series (`Meter.series`): a database whose rollups an earlier Tally
+   * keyed by meter slug would answer zero for shared series, so it is refused, never misread.
+   */
+  private async checkSeriesLayout(): Promise<void> {
+    if ((await this.getMeta(SERIES_LAYOUT)) !== undefined) return;
+    const [[rows] = ['0']] = await this.rows('SELECT count() FROM rollups');
+    if (rows !== '0') {
+      throw new Error(`database ${this.opts.database} holds rollups keyed by meter slug (an earlier Tally): rebuild them as docs/distributed.md says, or use a new database`);
+    }
+    await this.setMeta(SERIES_LAYOUT, '1');
   }
 
   private now(): number {

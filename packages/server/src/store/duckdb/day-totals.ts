@@ -187,6 +187,15 @@ export class DayTotals {
     }
   }
 
+  /** Forgets one series' cells (before they are loaded again from the tables). */
+  drop(series: string): void {
+    const byTenant = this.meters.get(series);
+    if (!byTenant) return;
+    for (const days of byTenant.values()) for (const c of days) if (c !== undefined) this.cells--;
+    this.meters.delete(series);
+    this.sortedTenants.delete(series);
+  }
+
   /** Past the bound: hold nothing, serve nothing (SQL answers everything). */
   switchOff(): void {
     this.off = true;

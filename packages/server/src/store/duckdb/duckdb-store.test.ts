@@ -28,7 +28,7 @@ describe('DuckDB compaction', () => {
     });
     const day = 86_400_000_000;
     const ask = async (s: DuckDbStore, res: 'minute' | 'hour' | 'day', groupDims: number[]) => {
-      const rows = await s.aggregate({ meter: 'bytes', from: T0, to: T0 + 3 * day, windows: { kind: 'uniform', origin: T0, width: day, count: 3 }, groupByTenant: true, groupDims, filters: [], aggregation: 'SUM' }, res);
+      const rows = await s.aggregate({ meter: registry.get('bytes')!.series, from: T0, to: T0 + 3 * day, windows: { kind: 'uniform', origin: T0, width: day, count: 3 }, groupByTenant: true, groupDims, filters: [], aggregation: 'SUM' }, res);
       return rows.map((r) => `${r.window}|${r.tenant}|${r.dims.join(',')}|${r.components.sum}`).sort();
     };
     let s = await DuckDbStore.open({ path, derive });
@@ -77,11 +77,11 @@ describe('DuckDB rollup layout upgrade', () => {
         d1 VARCHAR, d2 VARCHAR, d3 VARCHAR, d4 VARCHAR, d5 VARCHAR, d6 VARCHAR, d7 VARCHAR, d8 VARCHAR, cnt BIGINT NOT NULL,
         sum DECIMAL(38, 12), min DECIMAL(38, 12), max DECIMAL(38, 12), latest_value DECIMAL(38, 12), latest_us BIGINT, latest_id VARCHAR)`);
     }
-    await c.run(`INSERT INTO rollups_day VALUES ('bytes', 't', 'day', ${T0}, '[]', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 999, 999, 999, NULL, NULL, NULL)`);
+    await c.run(`INSERT INTO rollups_day VALUES ('${registry.get('bytes')!.series}', 't', 'day', ${T0}, '[]', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, 999, 999, 999, NULL, NULL, NULL)`);
     c.closeSync();
     db.closeSync();
     s = await DuckDbStore.open({ path, derive });
-    const rows = await s.aggregate({ meter: 'bytes', from: T0, to: T0 + 86_400_000_000, windows: { kind: 'uniform', origin: T0, width: 86_400_000_000, count: 1 }, groupByTenant: true, groupDims: [], filters: [], aggregation: 'SUM' }, 'day');
+    const rows = await s.aggregate({ meter: registry.get('bytes')!.series, from: T0, to: T0 + 86_400_000_000, windows: { kind: 'uniform', origin: T0, width: 86_400_000_000, count: 1 }, groupByTenant: true, groupDims: [], filters: [], aggregation: 'SUM' }, 'day');
     expect(rows.map((r) => [r.components.count, r.components.sum])).toEqual([[300n, 75n * 10n ** 12n]]);
     await s.close();
   });
@@ -100,7 +100,7 @@ describe('DuckDB pending deltas without dimension columns', () => {
       return { tenant: `t${i % 2}`, id: `d${i}`, type: 'call', source: 's', time: T0 + i * 60_000_000, actor: null, data, dataJson: JSON.stringify(data), contentHash: String(i) };
     });
     const ask = async (s: DuckDbStore, filters: AggregateQuery['filters'] = []) => {
-      const rows = await s.aggregate({ meter: 'calls', from: T0, to: T0 + 86_400_000_000, windows: { kind: 'uniform', origin: T0, width: 3_600_000_000, count: 24 }, groupByTenant: true, groupDims: [0, 1], filters, aggregation: 'COUNT' }, 'hour');
+      const rows = await s.aggregate({ meter: registry.get('calls')!.series, from: T0, to: T0 + 86_400_000_000, windows: { kind: 'uniform', origin: T0, width: 3_600_000_000, count: 24 }, groupByTenant: true, groupDims: [0, 1], filters, aggregation: 'COUNT' }, 'hour');
       return rows.map((r) => `${r.window}|${r.tenant}|${JSON.stringify(r.dims)}|${r.components.count}`).sort();
     };
     let s = await DuckDbStore.open({ path, derive });
@@ -130,6 +130,43 @@ describe('DuckDB pending deltas without dimension columns', () => {
     expect(tripled.map((r) => r.split('|').slice(0, 3).join('|'))).toEqual(pending.map((r) => r.split('|').slice(0, 3).join('|')));
     expect(tripled.map((r) => BigInt(r.split('|')[3]!))).toEqual(pending.map((r) => 3n * BigInt(r.split('|')[3]!)));
     expect(await ask(s, [{ dim: 0, values: ['/b "quoted"'] }, { dim: 1, values: ['7'] }])).toEqual(filtered.map((r) => r.replace(/\|(\d+)$/, (_, n: string) => `|${3n * BigInt(n)}`)));
+    await s.close();
+  });
+});
+
+describe('DuckDB rollups keyed by series', () => {
+  it('rebuilds the rollups of a store that keyed them by meter slug', async () => {
+    const registry = new MeterRegistry([
+      { slug: 'peak', eventType: 'call', aggregation: 'MAX', valueProperty: '$.b', groupBy: {} },
+      { slug: 'mean', eventType: 'call', aggregation: 'AVG', valueProperty: '$.b', groupBy: {} },
+    ]);
+    const derive = (e: readonly EventRecord[]) => deriveRollups(e, (t) => registry.forType(t), ['minute']);
+    const path = join(mkdtempSync(join(tmpdir(), 'tally-series-')), 's.duckdb');
+    const T0 = Date.UTC(2026, 0, 1) * 1000;
+    const events: EventRecord[] = Array.from({ length: 100 }, (_, i) => {
+      const data = { b: String(i) };
+      return { tenant: 't', id: `s${i}`, type: 'call', source: 's', time: T0 + i * 60_000_000, actor: null, data, dataJson: JSON.stringify(data), contentHash: String(i) };
+    });
+    const series = registry.get('peak')!.series;
+    expect(registry.get('mean')!.series).toBe(series);
+    const ask = async (s: DuckDbStore) => {
+      const [row] = await s.aggregate({ meter: series, from: T0, to: T0 + 86_400_000_000, windows: { kind: 'explicit', boundaries: [T0, T0 + 86_400_000_000] }, groupByTenant: false, groupDims: [], filters: [] }, 'day');
+      return [row?.components.count, row?.components.max, row?.components.sum];
+    };
+    let s = await DuckDbStore.open({ path, derive });
+    await s.append(events);
+    const expected = [100n, 99n * 10n ** 12n, 4950n * 10n ** 12n];
+    expect(await ask(s)).toEqual(expected);
+    await s.close();
+    // The earlier layout: rows under the slugs, no layout marker.
+    const db = await DuckDBInstance.create(path);
+    const c = await db.connect();
+    for (const t of COMPACTED_TABLES) await c.run(`UPDATE ${t} SET meter = 'peak'`);
+    await c.run(`DELETE FROM meta WHERE key = 'rollup_series_layout'`);
+    c.closeSync();
+    db.closeSync();
+    s = await DuckDbStore.open({ path, derive });
+    expect(await ask(s)).toEqual(expected);
     await s.close();
   });
 });

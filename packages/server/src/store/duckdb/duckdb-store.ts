@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBListValue } from '@duckdb/node-api';
 import { eventKey, type AppendOutcome, type EventRecord } from '../../events/event.ts';
-import { meterSchema, type Aggregation, type MeterDefinition } from '../../meters/meter.ts';
+import { compileMeter, meterSchema, type Aggregation, type MeterDefinition } from '../../meters/meter.ts';
 import { BloomFilter } from '../../shared/bloom.ts';
 import { GroupCommitQueue } from '../../shared/group-commit.ts';
 import type { EpochMicros } from '../../shared/time.ts';
@@ -38,6 +38,9 @@ export interface DuckDbStoreOptions {
 }
 
 const SCAN_PAGE = 10_000;
+
+/** Meta key set once rollups are keyed by series (`Meter.series`) rather than by meter slug. */
+const SERIES_LAYOUT = 'rollup_series_layout';
 
 /**
  * The embedded store on one DuckDB file.
@@ -100,12 +103,15 @@ export class DuckDbStore implements UsageStore {
     const oldTotals = readBig((await writer.runAndReadAll(`SELECT count(*) FROM rollups_day WHERE dim_key = '${TOTAL_KEY}'`)).getRows()[0]![0]) > 0n;
     const quantityType = (await writer.runAndReadAll("SELECT data_type FROM information_schema.columns WHERE table_name = 'rollup_deltas' AND column_name = 'sum'")).getRows()[0]![0];
     const decimalQuantities = quantityType !== QUANTITY_TYPE;
-    if (legacy || oldTotals || decimalQuantities) {
+    // Rollups keyed by meter slug (before series were shared) are rebuilt keyed by series.
+    const slugKeyed = (await store.getMeta(SERIES_LAYOUT)) === undefined && (legacy || readBig((await writer.runAndReadAll('SELECT count(*) FROM events')).getRows()[0]![0]) > 0n);
+    if (legacy || oldTotals || decimalQuantities || slugKeyed) {
       // A store from an earlier rollup layout: rebuild every rollup from the raw events.
       const tables = [...ROLLUP_TABLES, 'unique_facts'];
       const resets = ['DROP TABLE IF EXISTS rollups', ...tables.map((t) => (decimalQuantities ? `DROP TABLE ${t}` : `DELETE FROM ${t}`))];
       for (const sql of [...resets, ...DDL, `INSERT OR REPLACE INTO meta VALUES ('${WATERMARK}', '-1')`]) await writer.run(sql);
     }
+    await writer.run(`INSERT OR REPLACE INTO meta VALUES ('${SERIES_LAYOUT}', '1')`);
     await store.loadDayTotals(writer);
     store.nextSeq = Number(readBig((await writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM events')).getRows()[0]![0])) + 1;
     const keys = await writer.stream('SELECT tenant, id FROM events');
@@ -231,7 +237,10 @@ export class DuckDbStore implements UsageStore {
           this.rollups.addDeltaRows(await appendDerived(this.writer, derived));
         }
       });
-      await this.loadDayTotals(this.writer, def.slug);
+      // The series' cells come back from the tables (a shared series' cells were there already).
+      const series = compileMeter(def).series;
+      this.dayTotals?.drop(series);
+      await this.loadDayTotals(this.writer, series);
       onCommitted();
       return { backfilled, skipped };
     });
