@@ -15,3 +15,11 @@ export function canonicalJson(value: unknown): string {
   }
   return out + '}';
 }
+
+/**
+ * The canonical text an event's content hash is taken of: `canonicalJson([type, source, time,
+ * actor, data])`, built around the data's canonical JSON already computed (ingest stores it).
+ */
+export function canonicalEventText(type: string, source: string, time: number, actor: string | null, dataJson: string): string {
+  return `[${JSON.stringify(type)},${JSON.stringify(source)},${JSON.stringify(time)},${actor === null ? 'null' : JSON.stringify(actor)},${dataJson}]`;
+}

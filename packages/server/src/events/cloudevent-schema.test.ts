@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalEventText, canonicalJson } from './canonical-json.ts';
 import { cloudEventSchema, parseValidCloudEvent } from './cloudevent-schema.ts';
 
 const field = (max: number) => fc.oneof(fc.string({ minLength: 0, maxLength: max + 2 }), fc.constant(undefined), fc.integer(), fc.constant(null));
@@ -58,5 +58,14 @@ describe('canonicalJson', () => {
       { numRuns: 2000 },
     );
     expect(canonicalJson(['t', 's', 1, null, { b: [1, { d: 1, c: 2 }], a: '\u2028' }])).toBe('["t","s",1,null,{"a":"\u2028","b":[1,{"c":2,"d":1}]}]');
+  });
+
+  it('builds the hashed event text as the canonical array of type, source, time, actor and data', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.integer({ min: -(2 ** 52), max: 2 ** 52 }), fc.option(fc.string()), fc.dictionary(fc.string(), fc.jsonValue()), (type, source, time, actor, data) => {
+        expect(canonicalEventText(type, source, time, actor, canonicalJson(data))).toBe(reference([type, source, time, actor, data]));
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import type { ActorHasher } from '../events/actor-hash.ts';
-import { canonicalJson } from '../events/canonical-json.ts';
+import { canonicalEventText, canonicalJson } from '../events/canonical-json.ts';
 import { cloudEventSchema, parseValidCloudEvent } from '../events/cloudevent-schema.ts';
 import type { EventRecord } from '../events/event.ts';
 import type { ErrorCode } from '../errors/registry.ts';
@@ -116,8 +116,10 @@ export class IngestService {
       if (isMeterProblem(r)) return rejection(item, r.code, r.message);
       readings.push(r);
     }
-    record.dataJson = JSON.stringify(ce.data);
-    record.contentHash = hash('sha256', canonicalJson([ce.type, ce.source, time, actor, ce.data]), 'base64url');
+    // The data is stored as its canonical JSON (keys sorted), which is also the last element of
+    // the hashed canonical array: one serialisation per event serves both.
+    record.dataJson = canonicalJson(ce.data);
+    record.contentHash = hash('sha256', canonicalEventText(ce.type, ce.source, time, actor, record.dataJson), 'base64url');
     return record;
   }
 }
