@@ -203,6 +203,7 @@ export class DuckDbStore implements UsageStore {
       const page = rows.map(toEvent);
       after = Number(rows[rows.length - 1]![8]);
       this.rollups.add(this.opts.derive(page, this.rollups.accumulator), after);
+      await this.rollups.flushIfLarge();
     }
     this.markRecovered();
     await this.rollups.flushNow();

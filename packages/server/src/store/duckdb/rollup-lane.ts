@@ -65,6 +65,15 @@ export class RollupLane {
     return run;
   }
 
+  /**
+   * During crash recovery (before `recovered`): flushes once the replay holds many rows, so a
+   * long replay (a rebuild of every rollup) runs in bounded memory; each flush writes the
+   * replayed rows and their watermark together, as any flush.
+   */
+  async flushIfLarge(): Promise<void> {
+    if (this.pending.size >= 4 * FLUSH_ROWS) await this.run(() => this.flush(true));
+  }
+
   /** Flushes now, on the lane. */
   flushNow(): Promise<void> {
     return this.run(() => this.flush());
@@ -112,8 +121,8 @@ export class RollupLane {
    * Writes the aggregator's rows and their watermark in one transaction. Ingest goes on
    * meanwhile into a fresh aggregator; on failure the rows go back into it.
    */
-  private async flush(): Promise<void> {
-    await this.recovered;
+  private async flush(recovering = false): Promise<void> {
+    if (!recovering) await this.recovered;
     if (this.pending.size === 0) return;
     const taken = this.pending;
     this.pending = new PendingRollups();
