@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
@@ -106,9 +107,33 @@ async function rawInsertRate(events: DemoEvent[], rowBinary = false): Promise<{ 
   return { rate, chCpu };
 }
 
-function startWorker(config: string, index: number, of: number): ChildProcess {
+/**
+ * Starts `tally worker`; `ready` resolves once it has taken its partitions and recovered each
+ * (its JSON log says so), so the timed run measures the pipeline, not a worker's start-up
+ * (loading and compiling its modules takes seconds of CPU on a small machine).
+ */
+function startWorker(config: string, index: number, of: number): { child: ChildProcess; ready: Promise<void> } {
   const flags = process.env.TALLY_BENCH_WORKER_FLAGS?.split(' ').filter(Boolean) ?? [];
-  return spawn(process.execPath, [...flags, '--import', 'tsx', CLI, 'worker', '--config', config, '--index', String(index), '--of', String(of), '--quiet'], { stdio: ['ignore', flags.length > 0 ? 'inherit' : 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', CLI, 'worker', '--config', config, '--index', String(index), '--of', String(of), '--quiet'], { stdio: ['ignore', flags.length > 0 ? 'inherit' : 'ignore', 'pipe'] });
+  const ready = new Promise<void>((resolve, reject) => {
+    let partitions: number[] | undefined;
+    const recovered = new Set<number>();
+    // The worker logs JSON lines to stderr: passed through as before, and read for its progress.
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      process.stderr.write(`${line}\n`);
+      let e: { kind?: string; partitions?: number[]; partition?: number };
+      try {
+        e = JSON.parse(line) as typeof e;
+      } catch {
+        return;
+      }
+      if (e.kind === 'started') partitions = e.partitions;
+      if (e.kind === 'recovered' && e.partition !== undefined) recovered.add(e.partition);
+      if (partitions?.every((p) => recovered.has(p))) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker ${index} exited (${code}) before it was ready`)));
+  });
+  return { child, ready };
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux; 0 elsewhere). */
@@ -159,9 +184,10 @@ async function endToEnd(events: DemoEvent[]): Promise<{ rate: number; lagP50: nu
   );
   const apis: Awaited<ReturnType<typeof startServerProcess>>[] = [];
   for (let i = 0; i < Number(args.apis); i++) apis.push(await startServerProcess(config, await freePort()));
-  const workers = Array.from({ length: Number(args.workers) }, (_, i) => startWorker(config, i, Number(args.workers)));
+  const started = Array.from({ length: Number(args.workers) }, (_, i) => startWorker(config, i, Number(args.workers)));
+  const workers = started.map((w) => w.child);
   const ch = createClient({ url: CH_URL, database });
-  await sleep(1_500); // workers take their leases
+  await Promise.all(started.map((w) => w.ready));
   const bodies: string[] = [];
   for (let b = 0; b < events.length; b += BATCH) bodies.push(JSON.stringify(events.slice(b, b + BATCH)));
   const sentAt = new Float64Array(bodies.length);
