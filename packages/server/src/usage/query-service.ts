@@ -81,7 +81,7 @@ export class QueryService {
       resolution = coarsestFor(windows.boundaries);
       cells = resolution === 'raw' ? await this.rawAggregate(meter, aq, windows.boundaries) : await this.store.aggregate(aq, resolution);
       const aggregation = meter.def.aggregation;
-      valueAt = (cell) => valueOf(aggregation, (cell as AggregateRow).components);
+      valueAt = aggregation === 'COUNT' ? (cell) => (cell as AggregateRow).components.count.toString() : (cell) => valueOf(aggregation, (cell as AggregateRow).components);
     }
     const rows = inAnswerOrder(cells, windows.boundaries.length - 1);
     const soleTenant = aq.tenants?.length === 1 ? aq.tenants[0]! : null;

@@ -20,7 +20,7 @@ export interface Windows {
 
 /** Throws INVALID_TIME_ZONE unless `tz` is an IANA zone luxon can use. */
 export function checkTimeZone(tz: string): void {
-  if (!IANAZone.isValidZone(tz)) throw new TallyError('INVALID_TIME_ZONE', `"${tz}" is not an IANA time zone (e.g. "UTC", "Europe/Berlin", "Asia/Kolkata")`);
+  if (tz !== 'UTC' && !IANAZone.isValidZone(tz)) throw new TallyError('INVALID_TIME_ZONE', `"${tz}" is not an IANA time zone (e.g. "UTC", "Europe/Berlin", "Asia/Kolkata")`);
 }
 
 /**
