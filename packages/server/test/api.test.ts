@@ -250,6 +250,17 @@ describe('meters sharing a rollup series', () => {
     expect(await value('latency_avg')).toBe('4.25');
     expect(await value('latency_min')).toBe('0.5');
   });
+
+  it('two meters of one new series declared at once backfill it once', async () => {
+    const defs = ['a', 'b'].map((k) => ({ slug: `route_calls_${k}`, eventType: 'api.request', aggregation: 'COUNT', groupBy: { r: '$.route' } }));
+    const created = await Promise.all(defs.map((d) => s.request('POST', '/v1/meters', d)));
+    expect(created.map((c) => c.status)).toEqual([201, 201]);
+    const range = 'tenant=share&from=2026-04-01T00:00:00Z&to=2026-04-02T00:00:00Z&groupBy=r';
+    for (const d of defs) {
+      const rows = (await q(d.slug, range)).body.data as { value: string; groupBy: { r: string } }[];
+      expect(Object.fromEntries(rows.map((r) => [r.groupBy.r, r.value]))).toEqual({ '/s': '3', '/t': '1' });
+    }
+  });
 });
 
 describe('bad input never gets a 5xx and the server keeps serving', () => {

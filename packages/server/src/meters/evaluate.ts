@@ -19,10 +19,22 @@ export interface MeterProblem {
   readonly message: string;
 }
 
-/** A dimension value as stored: strings as sent, other scalars as JSON text, missing as null. */
+/**
+ * A dimension value as stored: strings as sent (a lone UTF-16 surrogate, which no stored text
+ * can hold, becomes U+FFFD as the store's UTF-8 would make it), other scalars as JSON text,
+ * missing as null.
+ */
 function dimValue(v: unknown): string | null {
   if (v === undefined || v === null) return null;
-  return typeof v === 'string' ? v : JSON.stringify(v);
+  if (typeof v !== 'string') return JSON.stringify(v);
+  const text = v as unknown as WellFormedString;
+  return text.isWellFormed() ? v : text.toWellFormed();
+}
+
+/** ES2024 string methods: Node 20 has them, the compile target's lib does not declare them. */
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
 }
 
 /**

@@ -21,6 +21,9 @@ export interface CreateMeterResult {
  * series is one other meters already fill (it then holds every stored event already).
  */
 export class MeterService {
+  /** The declaration in progress (declarations are serialised). */
+  private declaring: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly store: UsageStore,
     private readonly registry: MeterRegistry,
@@ -39,7 +42,18 @@ export class MeterService {
     return this.registry.get(slug)?.def;
   }
 
-  async create(def: MeterDefinition): Promise<CreateMeterResult> {
+  /**
+   * Declares one meter. Declarations run one at a time: whether a new meter's series is
+   * already filled (and so needs no backfill) is decided only after the declarations before it
+   * have registered, or two meters of one new series would both backfill it.
+   */
+  create(def: MeterDefinition): Promise<CreateMeterResult> {
+    const run = this.declaring.then(() => this.declare(def));
+    this.declaring = run.catch(() => undefined);
+    return run;
+  }
+
+  private async declare(def: MeterDefinition): Promise<CreateMeterResult> {
     const existing = this.registry.get(def.slug);
     if (existing) {
       if (canonicalMeter(existing.def) === canonicalMeter(def)) return { meter: existing.def, created: false, backfilled: 0, skipped: 0 };

@@ -136,4 +136,32 @@ describe('DuckDB day totals (the in-memory hot tier)', () => {
     await hot.close();
     await cold.close();
   });
+
+  it('a meter backfilled after an idle midnight is served from the first day the tier holds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-daytotals-midnight-'));
+    const clock = { now: TODAY + 12 * MICROS_PER_HOUR };
+    const regHot = new MeterRegistry(METERS.slice(0, 1));
+    const regCold = new MeterRegistry(METERS.slice(0, 1));
+    const hot = await openStore(join(dir, 'hot.duckdb'), regHot, clock, undefined);
+    const cold = await openStore(join(dir, 'cold.duckdb'), regCold, clock, false);
+    // Events on the first day the tier keeps (62 days back) and the two after it.
+    const batch = events(0, 300, 'm', TODAY - 62 * DAY, 14 * 60_000_000);
+    await hot.append(batch);
+    await cold.append(batch);
+    const from = TODAY - 62 * DAY;
+    const daily = (meter: string): AggregateQuery => ({ meter, from, to: from + 3 * DAY, windows: { kind: 'uniform', origin: from, width: DAY, count: 3 }, groupByTenant: true, groupDims: [], filters: [], aggregation: 'MAX' });
+    const text = async (s: DuckDbStore, meter: string) => (await s.aggregate(daily(meter), 'day')).map((r) => `${r.window}|${r.tenant}|${r.components.count}|${r.components.max}`).sort();
+    expect(await text(hot, compileMeter(METERS[0]!).series)).toEqual(await text(cold, compileMeter(METERS[0]!).series));
+    clock.now += DAY; // past midnight, nothing ingested since: the tier still holds that first day
+    const peak: MeterDefinition = { slug: 'peak_by_route', eventType: 'call', aggregation: 'MAX', valueProperty: '$.b', groupBy: { route: '$.r' } };
+    const m = compileMeter(peak);
+    const backfill = (e: readonly EventRecord[]) => deriveRollups(e, (t) => (t === 'call' ? [m] : []));
+    await hot.createMeter(peak, backfill, () => regHot.add(peak));
+    await cold.createMeter(peak, backfill, () => regCold.add(peak));
+    const hotRows = await text(hot, m.series);
+    expect(hotRows.filter((r) => r.startsWith('0|')).length).toBeGreaterThan(0);
+    expect(hotRows).toEqual(await text(cold, m.series));
+    await hot.close();
+    await cold.close();
+  });
 });

@@ -60,6 +60,11 @@ export class DayTotals {
     return (Math.floor(this.nowMicros() / MICROS_PER_DAY) - this.opts.days) * MICROS_PER_DAY;
   }
 
+  /** Start of the first day held: loads read from there, and queries from there on are served. */
+  get firstDay(): EpochMicros {
+    return this.base * MICROS_PER_DAY;
+  }
+
   /** True while the tier holds every cell it should (not switched off by its bound). */
   get enabled(): boolean {
     return !this.off;
@@ -99,7 +104,7 @@ export class DayTotals {
    * dimension groups or filters) of day-aligned windows that start within the days held.
    */
   serves(q: AggregateQuery, res: string): boolean {
-    return !this.off && res === 'day' && q.groupDims.length === 0 && q.filters.length === 0 && q.from >= this.base * MICROS_PER_DAY;
+    return !this.off && res === 'day' && q.groupDims.length === 0 && q.filters.length === 0 && q.from >= this.firstDay;
   }
 
   /**

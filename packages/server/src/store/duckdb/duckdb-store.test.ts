@@ -93,10 +93,11 @@ describe('DuckDB pending deltas without dimension columns', () => {
     const derive = (e: readonly EventRecord[]) => deriveRollups(e, (t) => registry.forType(t), ['minute']);
     const path = join(mkdtempSync(join(tmpdir(), 'tally-deltadims-')), 'd.duckdb');
     const T0 = Date.UTC(2026, 0, 1) * 1000;
-    const routes = ['/a', '/b "quoted"', '/ü/\\slash', null];
+    // A lone surrogate (valid JSON text, no valid UTF-8) is stored as U+FFFD, like any stored text.
+    const routes = ['/a', '/b "quoted"', '/ü/\\slash', null, '/lone-\ud800'];
     const events: EventRecord[] = Array.from({ length: 200 }, (_, i) => {
       const data: Record<string, unknown> = { z: i % 3 === 0 ? 7 : `eu-${i % 2}` };
-      if (routes[i % 4] !== null) data.r = routes[i % 4];
+      if (routes[i % 5] !== null) data.r = routes[i % 5];
       return { tenant: `t${i % 2}`, id: `d${i}`, type: 'call', source: 's', time: T0 + i * 60_000_000, actor: null, data, dataJson: JSON.stringify(data), contentHash: String(i) };
     });
     const ask = async (s: DuckDbStore, filters: AggregateQuery['filters'] = []) => {
@@ -108,6 +109,7 @@ describe('DuckDB pending deltas without dimension columns', () => {
     const pending = await ask(s);
     const filtered = await ask(s, [{ dim: 0, values: ['/b "quoted"'] }, { dim: 1, values: ['7'] }]);
     expect(pending.some((r) => r.includes('[null,"7"]'))).toBe(true);
+    expect(pending.some((r) => r.includes('/lone-\ufffd'))).toBe(true);
     expect(filtered.length).toBeGreaterThan(0);
     await s.close(); // compacts: the compacted rows hold the dimension columns
     expect(await ask((s = await DuckDbStore.open({ path, derive })))).toEqual(pending);

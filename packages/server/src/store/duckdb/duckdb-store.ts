@@ -229,19 +229,24 @@ export class DuckDbStore implements UsageStore {
       // Everything committed so far reaches the rollups first, so the backfill (all stored
       // events, for the new meter only) and later replays never overlap.
       await this.rollups.flushNow();
+      let deltaRows = 0;
       await inTransaction(this.writer, async () => {
         await this.writer.run(`INSERT INTO meters VALUES (${lit(def.slug)}, ${lit(JSON.stringify(def))}, ${Date.now() * 1000})`);
         for await (const page of this.scanWith(this.writer, def.eventType, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
           const derived = derive(page);
           backfilled += page.length - derived.skipped;
           skipped += derived.skipped;
-          this.rollups.addDeltaRows(await appendDerived(this.writer, derived));
+          deltaRows += await appendDerived(this.writer, derived);
         }
       });
-      // The series' cells come back from the tables (a shared series' cells were there already).
-      const series = compileMeter(def).series;
-      this.dayTotals?.drop(series);
-      await this.loadDayTotals(this.writer, series);
+      this.rollups.addDeltaRows(deltaRows);
+      // A backfilled series' cells come from the tables (no other meter reads it, so no query
+      // sees it half loaded); a series the meter shares is in memory already and untouched.
+      if (deltaRows > 0) {
+        const series = compileMeter(def).series;
+        this.dayTotals?.drop(series);
+        await this.loadDayTotals(this.writer, series);
+      }
       onCommitted();
       return { backfilled, skipped };
     });
@@ -264,7 +269,7 @@ export class DuckDbStore implements UsageStore {
   private async loadDayTotals(conn: DuckDBConnection, meter?: string): Promise<void> {
     const tier = this.dayTotals;
     if (!tier) return;
-    const where = [`bucket_us >= ${tier.horizon()}`, ...(meter === undefined ? [] : [`meter = ${lit(meter)}`])];
+    const where = [`bucket_us >= ${tier.firstDay}`, ...(meter === undefined ? [] : [`meter = ${lit(meter)}`])];
     const reader = await conn.stream(`SELECT meter, tenant, bucket_us, ${ROLLUP_COLUMNS.join(', ')} FROM ${rollupsAt('day', true)} WHERE ${where.join(' AND ')}`);
     for (let chunk = await reader.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await reader.fetchChunk()) {
       const rows: DayTotalRow[] = chunk.getRows().map((r) => ({ meter: r[0] as string, tenant: r[1] as string, day: Number(r[2]), components: componentsOf(r, 3) }));

@@ -71,16 +71,21 @@ export class RollupLane {
    * replayed rows and their watermark together, as any flush.
    */
   async flushIfLarge(): Promise<void> {
-    if (this.pending.size >= 4 * FLUSH_ROWS) await this.run(() => this.flush(true));
+    if (this.pending.size >= 4 * FLUSH_ROWS) await this.run(() => this.flush());
   }
 
-  /** Flushes now, on the lane. */
-  flushNow(): Promise<void> {
+  /**
+   * Flushes now, on the lane. Like every ordinary lane task it is queued only once crash
+   * recovery is over, so nothing on the lane ever waits for recovery (whose own flushes use it).
+   */
+  async flushNow(): Promise<void> {
+    await this.recovered;
     return this.run(() => this.flush());
   }
 
   /** Flushes and compacts now, on the lane (close, tests and benchmarks). */
-  compactNow(): Promise<void> {
+  async compactNow(): Promise<void> {
+    await this.recovered;
     return this.run(async () => {
       await this.flush();
       await this.compact();
@@ -105,10 +110,13 @@ export class RollupLane {
   async afterCommit(): Promise<void> {
     if (!this.flushQueued && this.pending.size > 0 && (this.pending.size >= FLUSH_ROWS || this.pending.ageMs >= FLUSH_EVERY_MS)) {
       this.flushQueued = true;
-      void this.run(async () => {
-        await this.flush();
-        if (this.deltaRows >= COMPACT_ROWS || Date.now() - this.lastCompaction >= COMPACT_EVERY_MS) await this.compact();
-      })
+      void this.recovered
+        .then(() =>
+          this.run(async () => {
+            await this.flush();
+            if (this.deltaRows >= COMPACT_ROWS || Date.now() - this.lastCompaction >= COMPACT_EVERY_MS) await this.compact();
+          }),
+        )
         .catch(() => undefined)
         .finally(() => {
           this.flushQueued = false;
@@ -121,8 +129,7 @@ export class RollupLane {
    * Writes the aggregator's rows and their watermark in one transaction. Ingest goes on
    * meanwhile into a fresh aggregator; on failure the rows go back into it.
    */
-  private async flush(recovering = false): Promise<void> {
-    if (!recovering) await this.recovered;
+  private async flush(): Promise<void> {
     if (this.pending.size === 0) return;
     const taken = this.pending;
     this.pending = new PendingRollups();
