@@ -3,6 +3,7 @@ import { evaluateMeter, isMeterProblem, type MeterProblem, type MeterReading } f
 import type { Meter } from '../meters/meter.ts';
 import { merge, mergeOne, single } from './components.ts';
 import type { RollupDelta, UniqueFact } from './derive-rollups.ts';
+import { MICROS_PER_MINUTE } from '../shared/time.ts';
 import { RESOLUTION_MICROS, type Resolution } from './resolution.ts';
 
 /** Per resolution (in the accumulator's order): bucket number (start ÷ width, a small integer) → delta. */
@@ -31,6 +32,8 @@ function readingsOf(e: EventRecord, meters: readonly Meter[]): readonly (MeterRe
  */
 export class RollupAccumulator {
   private readonly index = new Map<string, Map<string, Map<string, PerResolution>>>();
+  /** Distinct values seen: meter → tenant → minute number → dimension key → values. */
+  private readonly facts = new Map<string, Map<string, Map<number, Map<string, Set<string>>>>>();
   private readonly deltas: RollupDelta[] = [];
   private readonly widths: number[];
 
@@ -58,6 +61,19 @@ export class RollupAccumulator {
     return perRes;
   }
 
+  /** The values already seen for (meter, tenant, minute number, dimension key). */
+  private factValues(meter: string, tenant: string, minute: number, dimKey: string): Set<string> {
+    let byTenant = this.facts.get(meter);
+    if (byTenant === undefined) this.facts.set(meter, (byTenant = new Map()));
+    let byMinute = byTenant.get(tenant);
+    if (byMinute === undefined) byTenant.set(tenant, (byMinute = new Map()));
+    let byDims = byMinute.get(minute);
+    if (byDims === undefined) byMinute.set(minute, (byDims = new Map()));
+    let values = byDims.get(dimKey);
+    if (values === undefined) byDims.set(dimKey, (values = new Set()));
+    return values;
+  }
+
   /** Merges a delta in, taking ownership of it; resolutions the accumulator does not keep are ignored. */
   addDelta(d: RollupDelta): void {
     const k = this.resolutions.indexOf(d.res);
@@ -74,7 +90,9 @@ export class RollupAccumulator {
 
   /**
    * Adds the rollup deltas of `events` (the meters of each event's type from `metersFor`) and
-   * returns the UNIQUE_COUNT facts they carry and how many readings a meter could not take.
+   * returns the UNIQUE_COUNT facts they carry that this accumulator had not seen yet (a fact's
+   * time is its minute: distinct values are kept per minute) and how many readings a meter could
+   * not take.
    */
   addEvents(events: readonly EventRecord[], metersFor: (type: string) => readonly Meter[]): { uniques: UniqueFact[]; skipped: number } {
     const uniques: UniqueFact[] = [];
@@ -109,7 +127,12 @@ export class RollupAccumulator {
         const dimKey = prevKey;
         if (r.unique !== undefined) {
           // UNIQUE_COUNT is answered from the facts alone: no rollup rows for it.
-          uniques.push({ meter: meter.slug, tenant: e.tenant, time: e.time, dimKey, dims: r.dims, value: r.unique });
+          const minute = Math.floor(e.time / MICROS_PER_MINUTE);
+          const values = this.factValues(meter.slug, e.tenant, minute, dimKey);
+          if (!values.has(r.unique)) {
+            values.add(r.unique);
+            uniques.push({ meter: meter.slug, tenant: e.tenant, time: minute * MICROS_PER_MINUTE, dimKey, dims: r.dims, value: r.unique });
+          }
           continue;
         }
         const kept = meter.kept;
