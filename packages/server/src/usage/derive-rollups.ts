@@ -17,7 +17,7 @@ export interface RollupDelta {
   c: Components;
 }
 
-/** One distinct-value fact for a UNIQUE_COUNT meter (kept per event so distinctness stays exact). */
+/** One distinct-value fact for a UNIQUE_COUNT meter: a value seen in a minute (`time`, the minute's start), so distinctness stays exact over minute-aligned windows. */
 export interface UniqueFact {
   meter: string;
   tenant: string;

@@ -27,6 +27,15 @@ async function openStore(path: string, registry: MeterRegistry, clock: { now: nu
   return DuckDbStore.open({ path, derive: (e) => deriveRollups(e, (t) => registry.forType(t), ['minute']), nowMicros: () => clock.now, dayTotals: tier });
 }
 
+/** The same data in two stores: one with the hot tier (default), one answering with SQL alone. */
+function hotAndCold(label: string, defs: MeterDefinition[], clock: { now: number }, tier?: DayTotalsOptions) {
+  const dir = mkdtempSync(join(tmpdir(), `tally-daytotals-${label}-`));
+  const regHot = new MeterRegistry(defs);
+  const regCold = new MeterRegistry(defs);
+  const open = () => Promise.all([openStore(join(dir, 'hot.duckdb'), regHot, clock, tier), openStore(join(dir, 'cold.duckdb'), regCold, clock, false)]);
+  return { regHot, regCold, open };
+}
+
 function events(from: number, count: number, prefix: string, start: number, step: number): EventRecord[] {
   return Array.from({ length: count }, (_, i) => {
     const k = from + i;
@@ -68,12 +77,9 @@ async function answers(store: DuckDbStore): Promise<Record<string, string[]>> {
 
 describe('DuckDB day totals (the in-memory hot tier)', () => {
   it('answers exactly as SQL across flushes, compaction, late events, a meter backfill, a reopen and the days moving on', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tally-daytotals-'));
     const clock = { now: TODAY + 12 * MICROS_PER_HOUR };
-    const regHot = new MeterRegistry(METERS.slice(0, 4));
-    const regCold = new MeterRegistry(METERS.slice(0, 4));
-    let hot = await openStore(join(dir, 'hot.duckdb'), regHot, clock, undefined);
-    let cold = await openStore(join(dir, 'cold.duckdb'), regCold, clock, false);
+    const { regHot, regCold, open } = hotAndCold('main', METERS.slice(0, 4), clock);
+    let [hot, cold] = await open();
     const both = async (batch: EventRecord[]) => {
       expect(await hot.append(batch)).toEqual(await cold.append(batch));
     };
@@ -112,8 +118,7 @@ describe('DuckDB day totals (the in-memory hot tier)', () => {
     // Reopen (loaded from compacted rows and pending deltas), then the days move on a week.
     await hot.close();
     await cold.close();
-    hot = await openStore(join(dir, 'hot.duckdb'), regHot, clock, undefined);
-    cold = await openStore(join(dir, 'cold.duckdb'), regCold, clock, false);
+    [hot, cold] = await open();
     expect(await same()).toEqual(third);
     clock.now += 7 * DAY;
     await both(events(4000, 100, 'week', TODAY + 2 * DAY, 17 * 60_000_000));
@@ -123,11 +128,8 @@ describe('DuckDB day totals (the in-memory hot tier)', () => {
   });
 
   it('switches itself off past its bound and SQL answers the same', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tally-daytotals-bound-'));
     const clock = { now: TODAY + 12 * MICROS_PER_HOUR };
-    const registry = new MeterRegistry(METERS);
-    const hot = await openStore(join(dir, 'hot.duckdb'), registry, clock, { days: 62, maxCells: 40 });
-    const cold = await openStore(join(dir, 'cold.duckdb'), registry, clock, false);
+    const [hot, cold] = await hotAndCold('bound', METERS, clock, { days: 62, maxCells: 40 }).open();
     const batch = events(0, 400, 'b', TODAY - 5 * DAY, 17 * 60_000_000);
     await hot.append(batch);
     await cold.append(batch);
@@ -138,12 +140,9 @@ describe('DuckDB day totals (the in-memory hot tier)', () => {
   });
 
   it('a meter backfilled after an idle midnight is served from the first day the tier holds', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'tally-daytotals-midnight-'));
     const clock = { now: TODAY + 12 * MICROS_PER_HOUR };
-    const regHot = new MeterRegistry(METERS.slice(0, 1));
-    const regCold = new MeterRegistry(METERS.slice(0, 1));
-    const hot = await openStore(join(dir, 'hot.duckdb'), regHot, clock, undefined);
-    const cold = await openStore(join(dir, 'cold.duckdb'), regCold, clock, false);
+    const { regHot, regCold, open } = hotAndCold('midnight', METERS.slice(0, 1), clock);
+    const [hot, cold] = await open();
     // Events on the first day the tier keeps (62 days back) and the two after it.
     const batch = events(0, 300, 'm', TODAY - 62 * DAY, 14 * 60_000_000);
     await hot.append(batch);

@@ -56,18 +56,13 @@ export class DayTotals {
   }
 
   /** The first day kept at the current time. */
-  horizon(): EpochMicros {
+  private horizon(): EpochMicros {
     return (Math.floor(this.nowMicros() / MICROS_PER_DAY) - this.opts.days) * MICROS_PER_DAY;
   }
 
   /** Start of the first day held: loads read from there, and queries from there on are served. */
   get firstDay(): EpochMicros {
     return this.base * MICROS_PER_DAY;
-  }
-
-  /** True while the tier holds every cell it should (not switched off by its bound). */
-  get enabled(): boolean {
-    return !this.off;
   }
 
   /** Cells held. */
@@ -202,7 +197,7 @@ export class DayTotals {
   }
 
   /** Past the bound: hold nothing, serve nothing (SQL answers everything). */
-  switchOff(): void {
+  private switchOff(): void {
     this.off = true;
     this.meters.clear();
     this.sortedTenants.clear();

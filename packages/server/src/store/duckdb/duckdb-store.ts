@@ -104,7 +104,7 @@ export class DuckDbStore implements UsageStore {
     const quantityType = (await writer.runAndReadAll("SELECT data_type FROM information_schema.columns WHERE table_name = 'rollup_deltas' AND column_name = 'sum'")).getRows()[0]![0];
     const decimalQuantities = quantityType !== QUANTITY_TYPE;
     // Rollups keyed by meter slug (before series were shared) are rebuilt keyed by series.
-    const slugKeyed = (await store.getMeta(SERIES_LAYOUT)) === undefined && (legacy || readBig((await writer.runAndReadAll('SELECT count(*) FROM events')).getRows()[0]![0]) > 0n);
+    const slugKeyed = (await store.getMeta(SERIES_LAYOUT)) === undefined && (await store.countEvents()) > 0n;
     if (legacy || oldTotals || decimalQuantities || slugKeyed) {
       // A store from an earlier rollup layout: rebuild every rollup from the raw events.
       const tables = [...ROLLUP_TABLES, 'unique_facts'];
