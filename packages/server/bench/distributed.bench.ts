@@ -13,7 +13,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -147,6 +147,44 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** CPU seconds per thread name (user, system) of processes, from /proc/<pid>/task (Linux). */
+function threadCpu(pids: (number | undefined)[]): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  for (const pid of pids) {
+    if (pid === undefined) continue;
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '').trim();
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const cur = out.get(name) ?? [0, 0];
+        cur[0] += Number(f[11]) / 100;
+        cur[1] += Number(f[12]) / 100;
+        out.set(name, cur);
+      } catch {
+        /* the thread ended */
+      }
+    }
+  }
+  return out;
+}
+
+/** Differences of two threadCpu snapshots, formatted: "name user+sys µs/event". */
+function threadLine(a: Map<string, [number, number]>, b: Map<string, [number, number]>, n: number): string {
+  return [...b]
+    .map(([k, [u, s]]) => [k, u - (a.get(k)?.[0] ?? 0), s - (a.get(k)?.[1] ?? 0)] as const)
+    .filter(([, u, s]) => u + s > 0)
+    .sort((x, y) => y[1] + y[2] - x[1] - x[2])
+    .map(([k, u, s]) => `${k} ${((u * 1e6) / n).toFixed(1)}+${((s * 1e6) / n).toFixed(1)}`)
+    .join(', ');
+}
+
 function pidsOf(pattern: string): number[] {
   return spawnSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
 }
@@ -169,7 +207,7 @@ function machineBusySeconds(): number {
   }
 }
 
-async function endToEnd(events: DemoEvent[]): Promise<{ rate: number; lagP50: number; lagP99: number; cpu: CpuUse }> {
+async function endToEnd(events: DemoEvent[]): Promise<{ threads: string; rate: number; lagP50: number; lagP99: number; cpu: CpuUse }> {
   const config = join(dir, 'tally.config.yaml');
   writeFileSync(
     config,
@@ -206,6 +244,7 @@ async function endToEnd(events: DemoEvent[]): Promise<{ rate: number; lagP50: nu
     'bench client': self(),
     'whole machine': machineBusySeconds(),
   });
+  const threads0 = { api: threadCpu(groups.api), workers: threadCpu(groups.workers) };
   const cpu0 = cpuNow();
   let next = 0;
   const t0 = performance.now();
@@ -224,6 +263,7 @@ async function endToEnd(events: DemoEvent[]): Promise<{ rate: number; lagP50: nu
   while ((await committed(ch)) < events.length) await sleep(50);
   const elapsed = (performance.now() - t0) / 1000;
   const cpu1 = cpuNow();
+  const threads = `api threads (user+sys µs/event): ${threadLine(threads0.api, threadCpu(groups.api), events.length)}\n  worker threads: ${threadLine(threads0.workers, threadCpu(groups.workers), events.length)}`;
   const cpu = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, v - cpu0[k as keyof CpuUse]])) as CpuUse;
   console.log(`  HTTP acknowledged all events after ${((httpDone - t0) / 1000).toFixed(2)} s; all committed to ClickHouse after ${elapsed.toFixed(2)} s`);
   // End-to-end lag per event: committed (ingested_us, stamped by the worker) − HTTP send of its batch.
@@ -248,7 +288,7 @@ async function endToEnd(events: DemoEvent[]): Promise<{ rate: number; lagP50: nu
   for (const w of workers) w.kill('SIGTERM');
   await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
   for (const a of apis) await a.stop();
-  return { rate: events.length / elapsed, lagP50: lags[Math.floor(lags.length * 0.5)]!, lagP99: lags[Math.floor(lags.length * 0.99)]!, cpu };
+  return { threads, rate: events.length / elapsed, lagP50: lags[Math.floor(lags.length * 0.5)]!, lagP99: lags[Math.floor(lags.length * 0.99)]!, cpu };
 }
 
 async function cleanup(): Promise<void> {
@@ -290,6 +330,7 @@ try {
   for (const [k, sec] of Object.entries(e2e.cpu)) {
     console.log(`  ${k.padEnd(13)} ${sec.toFixed(1).padStart(6)} CPU-s  ${(sec > 0 ? fmt(N / sec) : '-').padStart(9)} ev per CPU-second  ${((sec * 1e6) / N).toFixed(1).padStart(6)} µs per event`);
   }
+  console.log(`  ${e2e.threads}`);
 } finally {
   await cleanup();
 }
