@@ -13,7 +13,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -27,7 +27,7 @@ import { connect } from 'nats';
 import { stringify as toYaml } from 'yaml';
 import { DemoTraffic, type DemoEvent } from '../src/demo/generator.ts';
 import { RowBinaryWriter } from '../src/events/row-binary.ts';
-import { BENCH_KEY, CLI, fmt, freePort, startServerProcess } from './support.ts';
+import { BENCH_KEY, CLI, fmt, freePort, post, startServerProcess, threadCpu, threadLine } from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -147,44 +147,6 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** CPU seconds per thread name (user, system) of processes, from /proc/<pid>/task (Linux). */
-function threadCpu(pids: (number | undefined)[]): Map<string, [number, number]> {
-  const out = new Map<string, [number, number]>();
-  for (const pid of pids) {
-    if (pid === undefined) continue;
-    let tids: string[] = [];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '').trim();
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        const cur = out.get(name) ?? [0, 0];
-        cur[0] += Number(f[11]) / 100;
-        cur[1] += Number(f[12]) / 100;
-        out.set(name, cur);
-      } catch {
-        /* the thread ended */
-      }
-    }
-  }
-  return out;
-}
-
-/** Differences of two threadCpu snapshots, formatted: "name user+sys µs/event". */
-function threadLine(a: Map<string, [number, number]>, b: Map<string, [number, number]>, n: number): string {
-  return [...b]
-    .map(([k, [u, s]]) => [k, u - (a.get(k)?.[0] ?? 0), s - (a.get(k)?.[1] ?? 0)] as const)
-    .filter(([, u, s]) => u + s > 0)
-    .sort((x, y) => y[1] + y[2] - x[1] - x[2])
-    .map(([k, u, s]) => `${k} ${((u * 1e6) / n).toFixed(1)}+${((s * 1e6) / n).toFixed(1)}`)
-    .join(', ');
-}
-
 function pidsOf(pattern: string): number[] {
   return spawnSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
 }
@@ -226,8 +188,8 @@ async function endToEnd(events: DemoEvent[]): Promise<{ threads: string; rate: n
   const workers = started.map((w) => w.child);
   const ch = createClient({ url: CH_URL, database });
   await Promise.all(started.map((w) => w.ready));
-  const bodies: string[] = [];
-  for (let b = 0; b < events.length; b += BATCH) bodies.push(JSON.stringify(events.slice(b, b + BATCH)));
+  const bodies: Buffer[] = [];
+  for (let b = 0; b < events.length; b += BATCH) bodies.push(Buffer.from(JSON.stringify(events.slice(b, b + BATCH))));
   const sentAt = new Float64Array(bodies.length);
   const groups = { api: apis.map((a) => a.child.pid), workers: workers.map((w) => w.pid), nats: pidsOf('nats-server'), clickhouse: pidsOf('clickhouse-server'), redis: pidsOf('redis-server') };
   const sum = (pids: (number | undefined)[]) => pids.reduce<number>((acc, p) => acc + cpuSeconds(p), 0);
@@ -253,9 +215,8 @@ async function endToEnd(events: DemoEvent[]): Promise<{ threads: string; rate: n
     Array.from({ length: CLIENTS }, async (_, c) => {
       for (let i = next++; i < bodies.length; i = next++) {
         sentAt[i] = t0Epoch + (performance.now() - t0);
-        const res = await fetch(`${apis[(i + c) % apis.length]!.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' }, body: bodies[i]! });
-        if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
-        await res.text();
+        const res = await post(`${apis[(i + c) % apis.length]!.url}/v1/events`, bodies[i]!, { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' });
+        if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${res.text}`);
       }
     }),
   );

@@ -15,7 +15,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { DemoTraffic, type DemoEvent } from '../src/demo/generator.ts';
 import { DDL, SETTINGS } from '../src/store/duckdb/schema.ts';
-import { BENCH_KEY, fmt, freePort, median, startServerProcess } from './support.ts';
+import { BENCH_KEY, fmt, freePort, median, post, startServerProcess, threadCpu, threadLine } from './support.ts';
 
 const { values: args } = parseArgs({ options: { events: { type: 'string', default: '200000' }, clients: { type: 'string', default: '4' }, batch: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '3' } } });
 const N = Number(args.events);
@@ -74,29 +74,33 @@ function processCpuMicros(pid: number): number {
 }
 
 /** Our server over HTTP: CLIENTS concurrent clients posting pre-serialised batches. */
-async function httpRate(events: DemoEvent[], configFile: string): Promise<{ rate: number; accepted: number; cpuUs: number }> {
+async function httpRate(events: DemoEvent[], configFile: string): Promise<{ rate: number; accepted: number; cpuUs: number; threads: string }> {
   const cpuFile = `${configFile}.cpu.json`;
   const server = await startServerProcess(configFile, await freePort(), { TALLY_CPU_REPORT: cpuFile });
-  const bodies: string[] = [];
-  for (let b = 0; b < events.length; b += BATCH) bodies.push(JSON.stringify(events.slice(b, b + BATCH)));
+  const bodies: Buffer[] = [];
+  for (let b = 0; b < events.length; b += BATCH) bodies.push(Buffer.from(JSON.stringify(events.slice(b, b + BATCH))));
   let accepted = 0;
   let next = 0;
   const cpu0 = processCpuMicros(server.child.pid!); // after start-up
+  const threads0 = threadCpu([server.child.pid]);
+  const client0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
       for (let i = next++; i < bodies.length; i = next++) {
-        const res = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/cloudevents-batch+json' }, body: bodies[i]! });
-        if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
-        accepted += ((await res.json()) as { accepted: number }).accepted;
+        const res = await post(`${server.url}/v1/events`, bodies[i]!, { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/cloudevents-batch+json' });
+        if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${res.text}`);
+        accepted += (JSON.parse(res.text) as { accepted: number }).accepted;
       }
     }),
   );
   const rate = events.length / ((performance.now() - t0) / 1000);
+  const client = process.cpuUsage(client0);
+  const threads = `${threadLine(threads0, threadCpu([server.child.pid]), events.length)}; bench client ${((client.user + client.system) / events.length).toFixed(1)}`;
   await server.stop(); // graceful: flushes and compacts the rollups, so their cost is counted
   const used = JSON.parse(readFileSync(cpuFile, 'utf8')) as { user: number; system: number };
   const cpuUs = (used.user + used.system - cpu0) / events.length;
-  return { rate, accepted, cpuUs };
+  return { rate, accepted, cpuUs, threads };
 }
 
 const baseConfig = parseYaml(readFileSync(join(import.meta.dirname, '../../../tally.config.yaml'), 'utf8')) as Record<string, unknown>;
@@ -126,6 +130,8 @@ for (const v of variants) {
     cpuRatios.push(a.cpuUs / h.cpuUs);
     console.log(
       `  [${v.name}] round ${r + 1}: DuckDB appender ${fmt(a.rate)} ev/s (${a.cpuUs.toFixed(1)} CPU µs/ev) · Tally HTTP ${fmt(h.rate)} ev/s (${h.cpuUs.toFixed(1)} CPU µs/ev) · rate ratio ${(h.rate / a.rate).toFixed(2)}`,
+    );
+    if (process.env.TALLY_BENCH_THREADS) console.log(`    server threads while ingesting (user+sys µs/event): ${h.threads}`
     );
   }
   results.push(

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -58,4 +60,63 @@ export function median(xs: number[]): number {
 /** Formats a rate with thousands separators. */
 export function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
+}
+
+/** CPU seconds (user, system) per thread name of processes (the main thread as `main`), from /proc/<pid>/task (Linux). */
+export function threadCpu(pids: (number | undefined)[]): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  for (const pid of pids) {
+    if (pid === undefined) continue;
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '').trim();
+        const name = String(pid) === tid ? 'main' : comm;
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const cur = out.get(name) ?? [0, 0];
+        cur[0] += Number(f[11]) / 100;
+        cur[1] += Number(f[12]) / 100;
+        out.set(name, cur);
+      } catch {
+        /* the thread ended */
+      }
+    }
+  }
+  return out;
+}
+
+/** Differences of two threadCpu snapshots, formatted: "name user+sys µs/event". */
+export function threadLine(a: Map<string, [number, number]>, b: Map<string, [number, number]>, n: number): string {
+  return [...b]
+    .map(([k, [u, s]]) => [k, u - (a.get(k)?.[0] ?? 0), s - (a.get(k)?.[1] ?? 0)] as const)
+    .filter(([, u, s]) => u + s > 0)
+    .sort((x, y) => y[1] + y[2] - x[1] - x[2])
+    .map(([k, u, s]) => `${k} ${((u * 1e6) / n).toFixed(1)}+${((s * 1e6) / n).toFixed(1)}`)
+    .join(', ');
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/**
+ * POSTs a pre-encoded body over a kept-alive connection (node:http; a load generator that
+ * costs the machine less CPU per request than fetch, which the server under test shares).
+ * Resolves with the status and the answer's text.
+ */
+export function post(url: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -4,7 +4,7 @@ import { canonicalEventText, canonicalJson } from '../events/canonical-json.ts';
 import { cloudEventSchema, parseValidCloudEvent } from '../events/cloudevent-schema.ts';
 import type { EventRecord } from '../events/event.ts';
 import type { ErrorCode } from '../errors/registry.ts';
-import { evaluateMeter, isMeterProblem, type MeterReading } from '../meters/evaluate.ts';
+import { evaluateMeter, isMeterProblem, type MeterProblem, type MeterReading } from '../meters/evaluate.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
 import { MICROS_PER_DAY, MICROS_PER_MINUTE, parseRfc3339, type Clock } from '../shared/time.ts';
 import type { UsageStore } from '../store/port.ts';
@@ -109,10 +109,17 @@ export class IngestService {
     const record = { tenant: ce.subject, id: ce.id, type: ce.type, source: ce.source, time, actor, data: ce.data, dataJson: '', contentHash: '', cached: { meters, readings } };
     for (let k = 0; k < meters.length; k++) {
       const meter = meters[k]!;
-      // A meter reading what an earlier one read (AVG/MIN/MAX of one value) reuses its reading.
+      // A meter reading what an earlier one read (AVG/MIN/MAX of one value) reuses its reading,
+      // and one grouping by the same paths reuses its dimension values.
       let j = 0;
       while (j < k && meters[j]!.readingKey !== meter.readingKey) j++;
-      const r = j < k ? (readings[j] ?? null) : evaluateMeter(meter, record);
+      let r: MeterReading | MeterProblem | null;
+      if (j < k) r = readings[j] ?? null;
+      else {
+        let d = 0;
+        while (d < k && (meters[d]!.dimsKey !== meter.dimsKey || readings[d] === null)) d++;
+        r = evaluateMeter(meter, record, d < k ? readings[d]!.dims : undefined);
+      }
       if (isMeterProblem(r)) return rejection(item, r.code, r.message);
       readings.push(r);
     }

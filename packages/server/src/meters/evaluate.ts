@@ -39,23 +39,33 @@ interface WellFormedString {
 
 /**
  * Reads a meter's dimensions and value from an event. Returns `null` when the event
- * legitimately does not count (UNIQUE_COUNT of end users on an anonymous event).
+ * legitimately does not count (UNIQUE_COUNT of end users on an anonymous event). `dims`, when
+ * given, are the dimension values an earlier meter with the same `dimsKey` read from this
+ * event: they are shared, not read again (readings are never mutated).
  */
-export function evaluateMeter(meter: Meter, event: EventRecord): MeterReading | MeterProblem | null {
-  const dims = meter.dimensionPaths.map((p) => dimValue(readPath(event.data, p)));
+export function evaluateMeter(meter: Meter, event: EventRecord, dims?: (string | null)[]): MeterReading | MeterProblem | null {
+  if (dims === undefined) {
+    const paths = meter.dimensionPaths;
+    dims = new Array<string | null>(paths.length);
+    for (let i = 0; i < paths.length; i++) dims[i] = dimValue(readPath(event.data, paths[i]!));
+  }
   if (meter.value === undefined) return { dims };
   if (meter.value === 'actor') return event.actor === null ? null : { dims, unique: event.actor };
   const raw = readPath(event.data, meter.value);
-  const where = `meter "${meter.slug}" reads ${meter.def.valueProperty}`;
-  if (raw === undefined || raw === null) return { code: 'INVALID_METER_VALUE', message: `${where}, which the event's data lacks` };
+  if (raw === undefined || raw === null) return { code: 'INVALID_METER_VALUE', message: `${reads(meter)}, which the event's data lacks` };
   if (meter.def.aggregation === 'UNIQUE_COUNT') {
-    if (typeof raw === 'object') return { code: 'INVALID_METER_VALUE', message: `${where}, which must be a string or number, not an object` };
+    if (typeof raw === 'object') return { code: 'INVALID_METER_VALUE', message: `${reads(meter)}, which must be a string or number, not an object` };
     return { dims, unique: typeof raw === 'string' ? raw : JSON.stringify(raw) };
   }
   const q = parseQuantity(raw);
-  if (q === 'not_a_number') return { code: 'INVALID_METER_VALUE', message: `${where}, which must be a decimal number (got ${JSON.stringify(raw).slice(0, 60)})` };
-  if (q === 'out_of_range') return { code: 'VALUE_OUT_OF_RANGE', message: `${where}: ${String(raw)} has more than 12 fractional digits or is too large` };
+  if (q === 'not_a_number') return { code: 'INVALID_METER_VALUE', message: `${reads(meter)}, which must be a decimal number (got ${JSON.stringify(raw).slice(0, 60)})` };
+  if (q === 'out_of_range') return { code: 'VALUE_OUT_OF_RANGE', message: `${reads(meter)}: ${String(raw)} has more than 12 fractional digits or is too large` };
   return { dims, quantity: q };
+}
+
+/** The start of a problem's message (built only for problems: evaluation is the ingest hot path). */
+function reads(meter: Meter): string {
+  return `meter "${meter.slug}" reads ${meter.def.valueProperty}`;
 }
 
 /** Narrows an evaluation result to a problem. */

@@ -62,6 +62,8 @@ export interface Meter {
    * reuses the reading (e.g. AVG, MIN and MAX of one property per route).
    */
   readonly readingKey: string;
+  /** Equal for meters whose dimension paths are the same (in the same order): they read the same dimension values from an event. */
+  readonly dimsKey: string;
   /**
    * The rollup series holding this meter's rows (the `meter` of its rollup deltas and of the
    * store queries for it). COUNT meters of one event type with the same dimension paths share
@@ -82,10 +84,11 @@ export function compileMeter(def: MeterDefinition): Meter {
   const dimensions = Object.keys(def.groupBy).sort();
   const dimensionPaths = dimensions.map((d) => compilePath(def.groupBy[d]!) as CompiledPath);
   const value = def.valueProperty === undefined ? undefined : def.valueProperty === ACTOR_VALUE ? 'actor' : (compilePath(def.valueProperty) as CompiledPath);
+  const dimsKey = JSON.stringify(dimensions.map((d) => def.groupBy[d]!));
   const readingKey = JSON.stringify([def.aggregation === 'UNIQUE_COUNT' ? 'unique' : 'value', def.valueProperty ?? null, dimensions.map((d) => def.groupBy[d]!)]);
   const family = def.aggregation === 'COUNT' ? 'COUNT' : STATS_AGGREGATIONS.has(def.aggregation) ? 'STATS' : undefined;
   const series = family === undefined ? def.slug : `~${createHash('sha256').update(JSON.stringify([def.eventType, family, def.valueProperty ?? null, dimensions.map((d) => def.groupBy[d]!)])).digest('base64url').slice(0, 16)}`;
-  return { def, slug: def.slug, dimensions, dimensionPaths, value, readingKey, series, kept: family ?? def.aggregation };
+  return { def, slug: def.slug, dimensions, dimensionPaths, value, readingKey, dimsKey, series, kept: family ?? def.aggregation };
 }
 
 /** Canonical JSON of a definition, used to tell an identical re-declaration from a change. */

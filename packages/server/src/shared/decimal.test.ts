@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatScaled, parseQuantity } from './decimal.ts';
 
@@ -34,5 +35,20 @@ describe('exact quantities', () => {
 
   it.each([['abc'], [''], ['.'], ['1.2.3'], [null], [true], [{}], [Number.NaN], [Number.POSITIVE_INFINITY], ['0x10']])('refuses %j as not a number', (input) => {
     expect(parseQuantity(input)).toBe('not_a_number');
+  });
+
+  it('reads every JSON number exactly as its text reads (the fast paths for integers and short fractions agree with the text parser)', () => {
+    const numbers = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.integer({ min: -1_000_000, max: 1_000_000 }).chain((n) => fc.integer({ min: 0, max: 14 }).map((f) => n / 10 ** f)),
+      fc.integer({ min: 0, max: 70_000 }),
+      fc.maxSafeInteger(),
+    );
+    fc.assert(
+      fc.property(numbers, (n) => {
+        expect(parseQuantity(n)).toEqual(parseQuantity(String(n)));
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });

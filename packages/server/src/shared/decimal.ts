@@ -12,6 +12,30 @@ export const Dec = Decimal.clone({ precision: 80, rounding: Decimal.ROUND_HALF_E
 /** Why a value is not a storable quantity. */
 export type QuantityProblem = 'not_a_number' | 'out_of_range';
 
+/** Scaled values of the small non-negative integers most quantities are (bytes, tokens, milliseconds), made once: no BigInt allocation per event. */
+const SMALL_LIMIT = 1 << 16;
+const SMALL_SCALED = new Array<bigint | undefined>(SMALL_LIMIT);
+
+/** 10^i as a double (exact for i ≤ 22) and 10^(12 − i) as a bigint, for `scaledFraction`. */
+const POW10 = Array.from({ length: QUANTITY_SCALE + 1 }, (_, i) => 10 ** i);
+const SCALE_DOWN = Array.from({ length: QUANTITY_SCALE + 1 }, (_, i) => 10n ** BigInt(QUANTITY_SCALE - i));
+
+/**
+ * The scaled value of a JSON number with a fraction (e.g. 58.3), whose shortest text `text`
+ * has no exponent, at most 12 fractional digits and fewer than 16 significant digits:
+ * value × 10^f rounds to exactly the integer of its digits (the double's error, under
+ * 2^-52 relative, stays below 0.25 there). Undefined otherwise (the text path decides).
+ */
+function scaledFraction(value: number, text: string): bigint | undefined {
+  const dot = text.indexOf('.');
+  if (dot < 0 || text.includes('e')) return undefined;
+  const f = text.length - dot - 1;
+  if (f > QUANTITY_SCALE) return undefined;
+  const n = Math.round(value * POW10[f]!);
+  if (!(Math.abs(n) < 1e15)) return undefined;
+  return BigInt(n) * SCALE_DOWN[f]!;
+}
+
 const NUMBER_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 
 /**
@@ -23,9 +47,14 @@ export function parseQuantity(value: unknown): bigint | QuantityProblem {
   let text: string;
   if (typeof value === 'number') {
     // Integers (most counters: bytes, tokens, milliseconds) skip the text round trip.
-    if (Number.isSafeInteger(value)) return BigInt(value) * SCALE;
+    if (Number.isSafeInteger(value)) {
+      if (value >= 0 && value < SMALL_LIMIT) return (SMALL_SCALED[value] ??= BigInt(value) * SCALE);
+      return BigInt(value) * SCALE;
+    }
     if (!Number.isFinite(value)) return 'not_a_number';
     text = String(value);
+    const fast = scaledFraction(value, text);
+    if (fast !== undefined) return fast;
   } else if (typeof value === 'string') text = value.trim();
   else return 'not_a_number';
   const m = NUMBER_TEXT.exec(text);

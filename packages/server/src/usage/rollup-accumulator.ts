@@ -9,6 +9,12 @@ import { RESOLUTION_MICROS, type Resolution } from './resolution.ts';
 /** Per resolution (in the accumulator's order): bucket number (start ÷ width, a small integer) → delta. */
 type PerResolution = Map<number, RollupDelta>[];
 
+/** A node of the dimension-key tree: the key of the dimension values on the path to it, and the longer paths. */
+interface KeyNode {
+  key: string | undefined;
+  next: Map<string | null, KeyNode> | undefined;
+}
+
 /** Per list of an event type's meters: whether each is the first of its series (the others share its rows). */
 const leaders = new WeakMap<readonly Meter[], boolean[]>();
 
@@ -36,6 +42,8 @@ export class RollupAccumulator {
   private readonly facts = new Map<string, Map<string, Map<number, Map<string, Set<string>>>>>();
   private readonly deltas: RollupDelta[] = [];
   private readonly widths: number[];
+  /** Dimension values → their key (the JSON array), one string per distinct list: no serialisation per event. */
+  private readonly dimKeys: KeyNode = { key: '[]', next: undefined };
 
   constructor(readonly resolutions: readonly Resolution[]) {
     this.widths = resolutions.map((r) => RESOLUTION_MICROS[r]);
@@ -59,6 +67,18 @@ export class RollupAccumulator {
     let perRes = byDims.get(dimKey);
     if (perRes === undefined) byDims.set(dimKey, (perRes = this.resolutions.map(() => new Map())));
     return perRes;
+  }
+
+  /** The dimension key of `dims` (JSON of the array), the same string each time. */
+  private keyOf(dims: readonly (string | null)[]): string {
+    let node = this.dimKeys;
+    for (let i = 0; i < dims.length; i++) {
+      const v = dims[i]!;
+      let child = (node.next ??= new Map()).get(v);
+      if (child === undefined) node.next.set(v, (child = { key: undefined, next: undefined }));
+      node = child;
+    }
+    return (node.key ??= JSON.stringify(dims));
   }
 
   /** The values already seen for (meter, tenant, minute number, dimension key). */
@@ -122,7 +142,7 @@ export class RollupAccumulator {
         if (!leader[m]) continue;
         if (r.dims !== prevDims && !sameDims(r.dims, prevDims)) {
           prevDims = r.dims;
-          prevKey = r.dims.length === 0 ? '[]' : JSON.stringify(r.dims);
+          prevKey = this.keyOf(r.dims);
         }
         const dimKey = prevKey;
         if (r.unique !== undefined) {
