@@ -94,6 +94,14 @@ export class RollupAccumulator {
     return values;
   }
 
+  /** Registers a distinct-value fact (its time a minute start); false when it was already seen. */
+  addFact(u: UniqueFact): boolean {
+    const values = this.factValues(u.meter, u.tenant, Math.floor(u.time / MICROS_PER_MINUTE), u.dimKey);
+    if (values.has(u.value)) return false;
+    values.add(u.value);
+    return true;
+  }
+
   /** Merges a delta in, taking ownership of it; resolutions the accumulator does not keep are ignored. */
   addDelta(d: RollupDelta): void {
     const k = this.resolutions.indexOf(d.res);

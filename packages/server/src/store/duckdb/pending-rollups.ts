@@ -1,6 +1,5 @@
 import type { DerivedRows, UniqueFact } from '../../usage/derive-rollups.ts';
 import { RollupAccumulator } from '../../usage/rollup-accumulator.ts';
-import { MICROS_PER_MINUTE } from '../../shared/time.ts';
 
 /**
  * Rollup deltas and unique facts of committed events that are not yet written to the rollup
@@ -12,32 +11,26 @@ import { MICROS_PER_MINUTE } from '../../shared/time.ts';
 export class PendingRollups {
   /** Minute deltas; committed batches are derived straight into it (`DuckDbStore`). */
   readonly deltas = new RollupAccumulator(['minute']);
-  private uniques = new Map<string, UniqueFact>();
+  private readonly uniques: UniqueFact[] = [];
   private oldest = 0;
   seq = 0;
 
   /**
-   * Adds the rows derived from events up to sequence `seq` (only minute deltas are kept; rows
-   * derived straight into `deltas` are already in). Takes ownership of the rows: they are
-   * merged into in place, not copied.
+   * Adds rows derived from events up to sequence `seq`, taking ownership of them (deltas are
+   * merged into in place, not copied). With `derivedInto`, they were derived straight into
+   * `deltas`, which has counted their deltas and seen their facts already. Otherwise (rows of
+   * a failed flush, put back) facts `deltas` has seen are dropped.
    */
-  add(derived: DerivedRows, seq: number): void {
+  add(derived: DerivedRows, seq: number, derivedInto = false): void {
     if (this.oldest === 0) this.oldest = Date.now();
     for (const d of derived.rollups) this.deltas.addDelta(d);
-    for (const u of derived.uniques) {
-      const time = Math.floor(u.time / MICROS_PER_MINUTE) * MICROS_PER_MINUTE;
-      const key = `${u.meter}\u0000${u.tenant}\u0000${time}\u0000${u.dimKey}\u0000${u.value}`;
-      if (!this.uniques.has(key)) {
-        u.time = time;
-        this.uniques.set(key, u);
-      }
-    }
+    for (const u of derived.uniques) if (derivedInto || this.deltas.addFact(u)) this.uniques.push(u);
     this.seq = Math.max(this.seq, seq);
   }
 
   /** Rows held (delta rows plus unique facts). */
   get size(): number {
-    return this.deltas.size + this.uniques.size;
+    return this.deltas.size + this.uniques.length;
   }
 
   /** Milliseconds since the oldest held row arrived (0 when empty). */
@@ -47,6 +40,6 @@ export class PendingRollups {
 
   /** The rows to write. */
   rows(): DerivedRows {
-    return { rollups: this.deltas.rollups, uniques: [...this.uniques.values()], skipped: 0 };
+    return { rollups: this.deltas.rollups, uniques: this.uniques, skipped: 0 };
   }
 }

@@ -47,9 +47,9 @@ export class RollupLane {
     return this.pending.deltas;
   }
 
-  /** Takes the rows derived from committed events up to sequence `seq`. */
+  /** Takes the rows derived from committed events up to sequence `seq`, straight into `accumulator`. */
   add(derived: DerivedRows, seq: number): void {
-    this.pending.add(derived, seq);
+    this.pending.add(derived, seq, true);
   }
 
   /** Rows written outside the lane (a meter backfill), to count towards compaction. */

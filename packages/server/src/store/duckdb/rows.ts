@@ -35,22 +35,18 @@ export async function appendEvents(conn: DuckDBConnection, events: readonly Even
 }
 
 /**
- * Appends derived rows: unique facts once per (meter, tenant, minute, dimensions, value) and
- * minute rollup deltas (hour and day are derived from minutes by compaction and queries).
- * Returns the number of delta rows written.
+ * Appends derived rows: unique facts (each derivation — a flush window, a backfill page —
+ * yields a fact once; one repeated across derivations is harmless, as queries count distinct
+ * values) and minute rollup deltas (hour and day are derived from minutes by compaction and
+ * queries). Returns the number of delta rows written.
  */
 export async function appendDerived(conn: DuckDBConnection, derived: DerivedRows): Promise<number> {
   if (derived.uniques.length > 0) {
     const ap = await conn.createAppender('unique_facts');
-    const once = new Set<string>();
     for (const u of derived.uniques) {
-      const minute = Math.floor(u.time / MICROS_PER_MINUTE) * MICROS_PER_MINUTE;
-      const key = `${u.meter}\u0000${u.tenant}\u0000${minute}\u0000${u.dimKey}\u0000${u.value}`;
-      if (once.has(key)) continue;
-      once.add(key);
       ap.appendVarchar(u.meter);
       ap.appendVarchar(u.tenant);
-      ap.appendBigInt(BigInt(minute));
+      ap.appendBigInt(BigInt(Math.floor(u.time / MICROS_PER_MINUTE) * MICROS_PER_MINUTE));
       ap.appendVarchar(u.dimKey);
       appendDims(ap, u.dims);
       ap.appendVarchar(u.value);
