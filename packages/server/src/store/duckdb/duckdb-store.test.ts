@@ -136,6 +136,60 @@ describe('DuckDB pending deltas without dimension columns', () => {
   });
 });
 
+describe('DuckDB pending deltas in two tables', () => {
+  it('splits the pending deltas of the one-table layout (res and latest columns) into rollup_deltas and latest_deltas, answers unchanged', async () => {
+    const registry = new MeterRegistry([
+      { slug: 'calls', eventType: 'call', aggregation: 'COUNT', groupBy: { route: '$.r' } },
+      { slug: 'bytes', eventType: 'call', aggregation: 'SUM', valueProperty: '$.b', groupBy: { route: '$.r' } },
+      { slug: 'last', eventType: 'call', aggregation: 'LATEST', valueProperty: '$.b', groupBy: {} },
+    ]);
+    const derive = (e: readonly EventRecord[]) => deriveRollups(e, (t) => registry.forType(t), ['minute']);
+    const path = join(mkdtempSync(join(tmpdir(), 'tally-split-')), 's.duckdb');
+    const T0 = Date.UTC(2026, 0, 1) * 1000;
+    const events = (tag: string): EventRecord[] =>
+      Array.from({ length: 120 }, (_, i) => {
+        const data = { r: `/r${i % 4}`, b: `${i}.5` };
+        return { tenant: `t${i % 3}`, id: `${tag}${i}`, type: 'call', source: 's', time: T0 + i * 20_000_000, actor: null, data, dataJson: JSON.stringify(data), contentHash: String(i) };
+      });
+    const ask = async (s: DuckDbStore, slug: string, res: 'minute' | 'hour') => {
+      const width = res === 'minute' ? 60_000_000 : 3_600_000_000;
+      const rows = await s.aggregate({ meter: registry.get(slug)?.series ?? slug, from: T0, to: T0 + 3_600_000_000, windows: { kind: 'uniform', origin: T0, width, count: 3_600_000_000 / width }, groupByTenant: true, groupDims: slug === 'calls' || slug === 'bytes' ? [0] : [], filters: [] }, res);
+      return rows.map((r) => `${r.window}|${r.tenant}|${JSON.stringify(r.dims)}|${r.components.count}|${r.components.sum}|${r.components.latest?.value}|${r.components.latest?.id}`).sort();
+    };
+    const askAll = async (s: DuckDbStore) => Promise.all(['calls', 'bytes', 'last'].flatMap((m) => [ask(s, m, 'minute'), ask(s, m, 'hour')]));
+    let s = await DuckDbStore.open({ path, derive });
+    await s.append(events('a'));
+    const expected = await askAll(s);
+    expect(expected.every((rows) => rows.length > 0)).toBe(true);
+    expect(expected[4]!.some((r) => r.endsWith('|a119'))).toBe(true);
+    await s.close(); // compacts
+    // The one-table layout with everything pending, plus a row holding both stats and a latest.
+    const db = await DuckDBInstance.create(path);
+    const c = await db.connect();
+    await c.run('DROP TABLE rollup_deltas');
+    await c.run('DROP TABLE latest_deltas');
+    await c.run(`CREATE TABLE rollup_deltas AS SELECT meter, tenant, res, bucket_us, dim_key, cnt, sum, min, max, latest_value, latest_us, latest_id FROM rollups_minute`);
+    await c.run(`INSERT INTO rollup_deltas VALUES ('both', 't9', 'minute', ${T0}, '[]', 2, 5000000000000, 1000000000000, 4000000000000, 4000000000000, ${T0 + 5}, 'z')`);
+    for (const t of COMPACTED_TABLES) await c.run(`DELETE FROM ${t}`);
+    c.closeSync();
+    db.closeSync();
+    s = await DuckDbStore.open({ path, derive });
+    expect(await askAll(s)).toEqual(expected);
+    const [both] = await s.aggregate({ meter: 'both', from: T0, to: T0 + 60_000_000, windows: { kind: 'uniform', origin: T0, width: 60_000_000, count: 1 }, groupByTenant: true, groupDims: [], filters: [] }, 'minute');
+    expect([both?.components.count, both?.components.sum, both?.components.max, both?.components.latest?.id]).toEqual([2n, 5n * 10n ** 12n, 4n * 10n ** 12n, 'z']);
+    // New deltas land in the two tables beside the moved ones; compaction folds both.
+    await s.append(events('b'));
+    const doubled = await askAll(s);
+    await s.close();
+    s = await DuckDbStore.open({ path, derive });
+    expect(await askAll(s)).toEqual(doubled);
+    const counts = (rows: string[][]) => rows.slice(0, 4).flatMap((r) => r.map((x) => BigInt(x.split('|')[3]!)));
+    expect(counts(doubled)).toEqual(counts(expected).map((n) => 2n * n));
+    expect(doubled[4]!.some((r) => r.endsWith('|b119'))).toBe(true);
+    await s.close();
+  });
+});
+
 describe('DuckDB rollups keyed by series', () => {
   it('rebuilds the rollups of a store that keyed them by meter slug', async () => {
     const registry = new MeterRegistry([

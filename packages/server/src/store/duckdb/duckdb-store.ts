@@ -10,7 +10,7 @@ import { merge, type Components } from '../../usage/components.ts';
 import { RESOLUTION_MICROS, type Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
-import { DDL, DIM_COLUMNS, QUANTITY_TYPE, ROLLUP_COLUMNS, ROLLUP_MERGE, ROLLUP_TABLES, SETTINGS, STAGING_DDL, TOTAL_KEY, deltasAt, rollupTable, rollupsAt } from './schema.ts';
+import { DDL, DELTA_TABLES, DIM_COLUMNS, QUANTITY_TYPE, SPLIT_DELTAS, ROLLUP_COLUMNS, ROLLUP_MERGE, ROLLUP_TABLES, SETTINGS, STAGING_DDL, TOTAL_KEY, deltasAt, rollupTable, rollupsAt } from './schema.ts';
 import { DEFAULT_DAY_TOTALS, DayTotals, type DayTotalRow, type DayTotalsOptions } from './day-totals.ts';
 import { RollupLane, WATERMARK } from './rollup-lane.ts';
 import { appendDerived, appendEvents, inTransaction, storedHashes } from './rows.ts';
@@ -95,9 +95,17 @@ export class DuckDbStore implements UsageStore {
     for (const sql of [...SETTINGS, ...DDL]) await writer.run(sql);
     for (const w of writers) for (const ddl of STAGING_DDL) await w.run(ddl);
     const reader = await instance.connect();
-    const deltaRows = Number(readBig((await writer.runAndReadAll('SELECT count(*) FROM rollup_deltas')).getRows()[0]![0]));
     // Deltas written before they dropped their dimension columns: the values are in dim_key too.
     for (const d of DIM_COLUMNS) await writer.run(`ALTER TABLE rollup_deltas DROP COLUMN IF EXISTS ${d}`);
+    // Deltas of the one-table layout (with `res` and the latest columns) split into the two tables.
+    const oneTable = readBig((await writer.runAndReadAll("SELECT count(*) FROM information_schema.columns WHERE table_name = 'rollup_deltas' AND column_name = 'res'")).getRows()[0]![0]) > 0n;
+    if (oneTable) {
+      await inTransaction(writer, async () => {
+        for (const sql of SPLIT_DELTAS.move) await writer.run(sql);
+      });
+      for (const sql of SPLIT_DELTAS.drop) await writer.run(sql);
+    }
+    const deltaRows = Number(readBig((await writer.runAndReadAll(`SELECT ${DELTA_TABLES.map((t) => `(SELECT count(*) FROM ${t})`).join(' + ')}`)).getRows()[0]![0]));
     const store = new DuckDbStore(instance, writers, await instance.connect(), reader, opts, deltaRows);
     const legacy = readBig((await writer.runAndReadAll("SELECT count(*) FROM information_schema.tables WHERE table_name = 'rollups'")).getRows()[0]![0]) > 0n;
     const oldTotals = readBig((await writer.runAndReadAll(`SELECT count(*) FROM rollups_day WHERE dim_key = '${TOTAL_KEY}'`)).getRows()[0]![0]) > 0n;

@@ -4,7 +4,7 @@ import { PendingRollups } from './pending-rollups.ts';
 import type { RollupAccumulator } from '../../usage/rollup-accumulator.ts';
 import { appendDerived, inTransaction } from './rows.ts';
 import { RESOLUTION_MICROS } from '../../usage/resolution.ts';
-import { DIM_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, TOTAL_KEY, deltasAt, rollupTable } from './schema.ts';
+import { DELTA_TABLES, DIM_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, TOTAL_KEY, deltasAt, rollupTable } from './schema.ts';
 import { lit } from './sql.ts';
 
 /** Flush in-memory rollups when they hold this many rows… */
@@ -192,7 +192,7 @@ export class RollupLane {
         await c.run(`DELETE FROM ${table} r USING ${d} t WHERE ${near(d)} AND ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
         await c.run(`INSERT INTO ${table} SELECT * FROM merged`);
       }
-      await c.run('DELETE FROM rollup_deltas');
+      for (const t of DELTA_TABLES) await c.run(`DELETE FROM ${t}`);
     });
     this.deltaRows = 0;
     this.lastCompaction = Date.now();

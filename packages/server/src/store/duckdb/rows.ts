@@ -54,31 +54,45 @@ export async function appendDerived(conn: DuckDBConnection, derived: DerivedRows
     }
     ap.closeSync();
   }
-  const minutes = derived.rollups.filter((r) => r.res === 'minute');
-  if (minutes.length === 0) return 0;
-  const ap = await conn.createAppender('rollup_deltas');
-  for (const r of minutes) {
-    ap.appendVarchar(r.meter);
-    ap.appendVarchar(r.tenant);
-    ap.appendVarchar(r.res);
-    ap.appendBigInt(BigInt(r.bucket));
-    ap.appendVarchar(r.dimKey); // the dimension columns are read from it (schema.ts DELTA_DIMS)
-    ap.appendBigInt(r.c.count);
-    for (const d of [r.c.sum, r.c.min, r.c.max, r.c.latest?.value ?? null]) {
-      if (d === null) ap.appendNull();
-      else ap.appendHugeInt(d);
+  let rows = 0;
+  let stats: DuckDBAppender | undefined;
+  let latest: DuckDBAppender | undefined;
+  for (const r of derived.rollups) {
+    if (r.res !== 'minute') continue;
+    rows++;
+    const c = r.c;
+    const hasStats = c.sum !== null || c.min !== null || c.max !== null;
+    // A row with a latest goes to latest_deltas; its count stays with its stats when it has them.
+    if (hasStats || c.latest === null) {
+      stats ??= await conn.createAppender('rollup_deltas');
+      appendDeltaKey(stats, r.meter, r.tenant, r.bucket, r.dimKey, r.c.count);
+      for (const d of [c.sum, c.min, c.max]) {
+        if (d === null) stats.appendNull();
+        else stats.appendHugeInt(d);
+      }
+      stats.endRow();
     }
-    if (r.c.latest === null) {
-      ap.appendNull();
-      ap.appendNull();
-    } else {
-      ap.appendBigInt(BigInt(r.c.latest.time));
-      ap.appendVarchar(r.c.latest.id);
+    if (c.latest !== null) {
+      latest ??= await conn.createAppender('latest_deltas');
+      appendDeltaKey(latest, r.meter, r.tenant, r.bucket, r.dimKey, hasStats ? 0n : r.c.count);
+      latest.appendHugeInt(c.latest.value);
+      latest.appendBigInt(BigInt(c.latest.time));
+      latest.appendVarchar(c.latest.id);
+      latest.endRow();
     }
-    ap.endRow();
   }
-  ap.closeSync();
-  return minutes.length;
+  stats?.closeSync();
+  latest?.closeSync();
+  return rows;
+}
+
+/** The leading columns of a pending delta: the dimension columns are read from `dim_key` (schema.ts DELTA_DIMS). */
+function appendDeltaKey(ap: DuckDBAppender, meter: string, tenant: string, bucket: number, dimKey: string, count: bigint): void {
+  ap.appendVarchar(meter);
+  ap.appendVarchar(tenant);
+  ap.appendBigInt(BigInt(bucket));
+  ap.appendVarchar(dimKey);
+  ap.appendBigInt(count);
 }
 
 /** Content hashes of the given events' (tenant, id) pairs that are already stored (committed). */

@@ -17,8 +17,15 @@ const Q = QUANTITY_TYPE;
 /** The tables of compacted rollup rows (per resolution, and per-tenant totals). */
 export const COMPACTED_TABLES = ['rollups_minute', 'rollups_hour', 'rollups_day', 'rollups_hour_total', 'rollups_day_total'];
 
+/**
+ * The tables of pending minute deltas: `rollup_deltas` holds count, sum, min and max;
+ * `latest_deltas` the rows of LATEST series (count and latest). Two narrow tables rather than
+ * one wide one: each appended row costs the ingest thread about half as much.
+ */
+export const DELTA_TABLES = ['rollup_deltas', 'latest_deltas'];
+
 /** Every table of rollup rows: the compacted ones and the pending deltas. */
-export const ROLLUP_TABLES = [...COMPACTED_TABLES, 'rollup_deltas'];
+export const ROLLUP_TABLES = [...COMPACTED_TABLES, ...DELTA_TABLES];
 
 /**
  * The dimension columns of the pending deltas, read from their `dim_key` (the JSON array of the
@@ -30,11 +37,12 @@ export const DELTA_DIMS = DIM_COLUMNS.map((d, i) => `json_extract_string(dim_key
 /**
  * DuckDB schema. Times are BIGINT epoch microseconds so range filters push down to zone maps
  * without time-zone casts; `events` doubles as the dedupe ledger through its primary key.
- * Rollups are written as append-only minute partial aggregates (`rollup_deltas`, cheap to
- * append) and compacted in the background into `rollups_minute|hour|day` (one row per bucket
+ * Rollups are written as append-only minute partial aggregates (`rollup_deltas` and
+ * `latest_deltas`, cheap to append) and compacted in the background into `rollups_minute|hour|day` (one row per bucket
  * and dimension values, plus per-tenant totals at hour and day); queries read both, so every
- * answer is exact whether or not compaction has run. `unique_facts` keeps each distinct value once per
- * (meter, tenant, minute, dimensions) so UNIQUE_COUNT stays exact over any minute-aligned window.
+ * answer is exact whether or not compaction has run. `unique_facts` keeps the distinct values
+ * per (meter, tenant, minute, dimensions) (each once per flush window; queries count distinct)
+ * so UNIQUE_COUNT stays exact over any minute-aligned window.
  */
 export const DDL = [
   `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
@@ -51,8 +59,11 @@ export const DDL = [
      ${dimDdl}, cnt BIGINT NOT NULL, sum ${Q}, min ${Q}, max ${Q}, latest_value ${Q}, latest_us BIGINT, latest_id VARCHAR)`,
   ),
   `CREATE TABLE IF NOT EXISTS rollup_deltas (
-     meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, res VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL,
-     cnt BIGINT NOT NULL, sum ${Q}, min ${Q}, max ${Q}, latest_value ${Q}, latest_us BIGINT, latest_id VARCHAR)`,
+     meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL,
+     cnt BIGINT NOT NULL, sum ${Q}, min ${Q}, max ${Q})`,
+  `CREATE TABLE IF NOT EXISTS latest_deltas (
+     meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL,
+     cnt BIGINT NOT NULL, latest_value ${Q}, latest_us BIGINT, latest_id VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS unique_facts (
      meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL, ${dimDdl}, value VARCHAR NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS api_keys (
@@ -96,9 +107,30 @@ export const ROLLUP_MERGE = [
 export function deltasAt(res: Resolution, totals = false): string {
   const w = RESOLUTION_MICROS[res];
   const dims = totals ? [`'${TOTAL_KEY}' AS dim_key`, ...DIM_COLUMNS.map((d) => `NULL::VARCHAR AS ${d}`)] : ['dim_key', ...DELTA_DIMS];
-  const cols = ['meter', 'tenant', `'${res}' AS res`, `(bucket_us // ${w}) * ${w} AS bucket_us`, ...dims, 'cnt', 'sum', 'min', 'max', 'latest_value', 'latest_us', 'latest_id'];
-  return `SELECT ${cols.join(', ')} FROM rollup_deltas`;
+  const key = ['meter', 'tenant', `'${res}' AS res`, `(bucket_us // ${w}) * ${w} AS bucket_us`, ...dims, 'cnt'].join(', ');
+  return (
+    `SELECT ${key}, sum, min, max, NULL::${Q} AS latest_value, NULL::BIGINT AS latest_us, NULL::VARCHAR AS latest_id FROM rollup_deltas ` +
+    `UNION ALL SELECT ${key}, NULL::${Q} AS sum, NULL::${Q} AS min, NULL::${Q} AS max, latest_value, latest_us, latest_id FROM latest_deltas`
+  );
 }
+
+/**
+ * Brings pending deltas of the one-table layout (with `res` and the latest columns) to the two
+ * tables. `move` (one transaction) puts rows with a latest into `latest_deltas` (with their
+ * count when they hold nothing else, else with 0 and the count stays) and clears them from
+ * `rollup_deltas`, so running it again moves nothing; `drop` (DuckDB alters a table in a
+ * transaction of its own) then removes the columns.
+ */
+export const SPLIT_DELTAS = {
+  move: [
+    `INSERT INTO latest_deltas SELECT meter, tenant, bucket_us, dim_key,
+       CASE WHEN sum IS NULL AND min IS NULL AND max IS NULL THEN cnt ELSE 0 END, latest_value, latest_us, latest_id
+     FROM rollup_deltas WHERE latest_us IS NOT NULL`,
+    `DELETE FROM rollup_deltas WHERE latest_us IS NOT NULL AND sum IS NULL AND min IS NULL AND max IS NULL`,
+    `UPDATE rollup_deltas SET latest_value = NULL, latest_us = NULL, latest_id = NULL WHERE latest_us IS NOT NULL`,
+  ],
+  drop: ['res', 'latest_value', 'latest_us', 'latest_id'].map((c) => `ALTER TABLE rollup_deltas DROP COLUMN ${c}`),
+};
 
 /**
  * `dim_key` of the per-tenant total rows that compaction keeps at hour and day resolution, so
