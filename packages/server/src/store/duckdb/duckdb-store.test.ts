@@ -190,6 +190,48 @@ describe('DuckDB pending deltas in two tables', () => {
   });
 });
 
+describe('DuckDB pending facts without dimension columns', () => {
+  it('counts distinct values per dimension the same whether their facts are pending, compacted or both', async () => {
+    const registry = new MeterRegistry([{ slug: 'users', eventType: 'use', aggregation: 'UNIQUE_COUNT', valueProperty: '$actor', groupBy: { feature: '$.f', zone: '$.z' } }]);
+    const derive = (e: readonly EventRecord[]) => deriveRollups(e, (t) => registry.forType(t), ['minute']);
+    const path = join(mkdtempSync(join(tmpdir(), 'tally-facts-')), 'f.duckdb');
+    const T0 = Date.UTC(2026, 0, 1) * 1000;
+    const features = ['export "csv"', 'sso', null, 'ü\\x'];
+    const events = (tag: string, n: number): EventRecord[] =>
+      Array.from({ length: n }, (_, i) => {
+        const data: Record<string, unknown> = { z: i % 3 === 0 ? 'eu' : 'us' };
+        if (features[i % 4] !== null) data.f = features[i % 4];
+        return { tenant: `t${i % 2}`, id: `${tag}${i}`, type: 'use', source: 's', time: T0 + i * 7_000_000, actor: `user-${i % 11}`, data, dataJson: JSON.stringify(data), contentHash: String(i) };
+      });
+    /** Distinct actors per (hour, tenant, feature) recomputed from the events, for zone "us" only. */
+    const expected = (evs: EventRecord[]) => {
+      const sets = new Map<string, Set<string>>();
+      for (const e of evs) {
+        if (e.data.z !== 'us') continue;
+        const k = `${Math.floor((e.time - T0) / 3_600_000_000)}|${e.tenant}|${JSON.stringify([(e.data.f as string | undefined) ?? null])}`;
+        sets.set(k, (sets.get(k) ?? new Set()).add(e.actor!));
+      }
+      return [...sets].map(([k, v]) => `${k}|${v.size}`).sort();
+    };
+    const ask = async (s: DuckDbStore) => {
+      const rows = await s.countUnique({ meter: 'users', from: T0, to: T0 + 86_400_000_000, windows: { kind: 'uniform', origin: T0, width: 3_600_000_000, count: 24 }, groupByTenant: true, groupDims: [0], filters: [{ dim: 1, values: ['us'] }] });
+      return rows.map((r) => `${r.window}|${r.tenant}|${JSON.stringify(r.dims)}|${r.count}`).sort();
+    };
+    const first = events('a', 900);
+    let s = await DuckDbStore.open({ path, derive });
+    await s.append(first);
+    expect(await ask(s)).toEqual(expected(first)); // pending
+    await s.close(); // compacts
+    s = await DuckDbStore.open({ path, derive });
+    expect(await ask(s)).toEqual(expected(first)); // compacted
+    const second = events('b', 1200);
+    await s.append(second);
+    expect(await ask(s)).toEqual(expected([...first, ...second])); // both
+    expect((await ask(s)).some((r) => r.includes('[null]'))).toBe(true);
+    await s.close();
+  });
+});
+
 describe('DuckDB rollups keyed by series', () => {
   it('rebuilds the rollups of a store that keyed them by meter slug', async () => {
     const registry = new MeterRegistry([

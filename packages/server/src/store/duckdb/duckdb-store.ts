@@ -10,7 +10,7 @@ import { merge, type Components } from '../../usage/components.ts';
 import { RESOLUTION_MICROS, type Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
-import { DDL, DELTA_TABLES, DIM_COLUMNS, QUANTITY_TYPE, SPLIT_DELTAS, ROLLUP_COLUMNS, ROLLUP_MERGE, ROLLUP_TABLES, SETTINGS, STAGING_DDL, TOTAL_KEY, deltasAt, rollupTable, rollupsAt } from './schema.ts';
+import { ALL_FACTS, DDL, DELTA_TABLES, FACT_TABLES, DIM_COLUMNS, QUANTITY_TYPE, SPLIT_DELTAS, ROLLUP_COLUMNS, ROLLUP_MERGE, ROLLUP_TABLES, SETTINGS, STAGING_DDL, TOTAL_KEY, deltasAt, rollupTable, rollupsAt } from './schema.ts';
 import { DEFAULT_DAY_TOTALS, DayTotals, type DayTotalRow, type DayTotalsOptions } from './day-totals.ts';
 import { RollupLane, WATERMARK } from './rollup-lane.ts';
 import { appendDerived, appendEvents, inTransaction, storedHashes } from './rows.ts';
@@ -105,7 +105,7 @@ export class DuckDbStore implements UsageStore {
       });
       for (const sql of SPLIT_DELTAS.drop) await writer.run(sql);
     }
-    const deltaRows = Number(readBig((await writer.runAndReadAll(`SELECT ${DELTA_TABLES.map((t) => `(SELECT count(*) FROM ${t})`).join(' + ')}`)).getRows()[0]![0]));
+    const deltaRows = Number(readBig((await writer.runAndReadAll(`SELECT ${[...DELTA_TABLES, 'pending_facts'].map((t) => `(SELECT count(*) FROM ${t})`).join(' + ')}`)).getRows()[0]![0]));
     const store = new DuckDbStore(instance, writers, await instance.connect(), reader, opts, deltaRows);
     const legacy = readBig((await writer.runAndReadAll("SELECT count(*) FROM information_schema.tables WHERE table_name = 'rollups'")).getRows()[0]![0]) > 0n;
     const oldTotals = readBig((await writer.runAndReadAll(`SELECT count(*) FROM rollups_day WHERE dim_key = '${TOTAL_KEY}'`)).getRows()[0]![0]) > 0n;
@@ -115,7 +115,7 @@ export class DuckDbStore implements UsageStore {
     const slugKeyed = (await store.getMeta(SERIES_LAYOUT)) === undefined && (await store.countEvents()) > 0n;
     if (legacy || oldTotals || decimalQuantities || slugKeyed) {
       // A store from an earlier rollup layout: rebuild every rollup from the raw events.
-      const tables = [...ROLLUP_TABLES, 'unique_facts'];
+      const tables = [...ROLLUP_TABLES, ...FACT_TABLES];
       const resets = ['DROP TABLE IF EXISTS rollups', ...tables.map((t) => (decimalQuantities ? `DROP TABLE ${t}` : `DELETE FROM ${t}`))];
       for (const sql of [...resets, ...DDL, `INSERT OR REPLACE INTO meta VALUES ('${WATERMARK}', '-1')`]) await writer.run(sql);
     }
@@ -344,7 +344,7 @@ export class DuckDbStore implements UsageStore {
 
   async countUnique(q: AggregateQuery): Promise<UniqueRow[]> {
     await this.readable();
-    const sql = aggregateSql(q, 'unique_facts', 'bucket_us', [], ['count(DISTINCT t.value)']);
+    const sql = aggregateSql(q, ALL_FACTS, 'bucket_us', [], ['count(DISTINCT t.value)']);
     const rows = (await this.reader.runAndReadAll(sql)).getRows();
     const k = 2 + q.groupDims.length;
     return rows.map((r) => ({ window: Number(r[0]), tenant: r[1] as string | null, dims: r.slice(2, k) as (string | null)[], count: readBig(r[k]) }));

@@ -4,14 +4,14 @@ import { PendingRollups } from './pending-rollups.ts';
 import type { RollupAccumulator } from '../../usage/rollup-accumulator.ts';
 import { appendDerived, inTransaction } from './rows.ts';
 import { RESOLUTION_MICROS } from '../../usage/resolution.ts';
-import { DELTA_TABLES, DIM_COLUMNS, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, TOTAL_KEY, deltasAt, rollupTable } from './schema.ts';
+import { DELTA_TABLES, DIM_COLUMNS, PENDING_FACTS_AS_UNIQUE, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, TOTAL_KEY, deltasAt, rollupTable } from './schema.ts';
 import { lit } from './sql.ts';
 
 /** Flush in-memory rollups when they hold this many rows… */
 const FLUSH_ROWS = 100_000;
 /** …or when the oldest is this old. */
 const FLUSH_EVERY_MS = 5_000;
-/** Compact when this many delta rows are pending… */
+/** Compact when this many rows (deltas and facts) are pending… */
 const COMPACT_ROWS = 1_000_000;
 /** …or when the last compaction is this old. */
 const COMPACT_EVERY_MS = 60_000;
@@ -34,7 +34,7 @@ export class RollupLane {
 
   constructor(
     private readonly conn: DuckDBConnection,
-    /** Delta rows not yet compacted. */
+    /** Pending rows (deltas and facts) not yet compacted. */
     private deltaRows: number,
     /** Resolves once crash recovery has replayed everything above the watermark. */
     private readonly recovered: Promise<void>,
@@ -192,7 +192,8 @@ export class RollupLane {
         await c.run(`DELETE FROM ${table} r USING ${d} t WHERE ${near(d)} AND ${ROLLUP_KEY.map((k) => `r.${k} = t.${k}`).join(' AND ')}`);
         await c.run(`INSERT INTO ${table} SELECT * FROM merged`);
       }
-      for (const t of DELTA_TABLES) await c.run(`DELETE FROM ${t}`);
+      await c.run(`INSERT INTO unique_facts ${PENDING_FACTS_AS_UNIQUE}`);
+      for (const t of [...DELTA_TABLES, 'pending_facts']) await c.run(`DELETE FROM ${t}`);
     });
     this.deltaRows = 0;
     this.lastCompaction = Date.now();

@@ -2,15 +2,6 @@ import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { eventKey, type EventRecord } from '../../events/event.ts';
 import { MICROS_PER_MINUTE } from '../../shared/time.ts';
 import type { DerivedRows } from '../../usage/derive-rollups.ts';
-import { DIM_COLUMNS } from './schema.ts';
-
-function appendDims(ap: DuckDBAppender, dims: readonly (string | null)[]): void {
-  for (let i = 0; i < DIM_COLUMNS.length; i++) {
-    const v = dims[i];
-    if (v === undefined || v === null) ap.appendNull();
-    else ap.appendVarchar(v);
-  }
-}
 
 /** Appends raw events with consecutive sequence numbers (the `events` primary key is the dedupe ledger). */
 export async function appendEvents(conn: DuckDBConnection, events: readonly EventRecord[], nowMicros: number, firstSeq: number): Promise<void> {
@@ -35,26 +26,25 @@ export async function appendEvents(conn: DuckDBConnection, events: readonly Even
 }
 
 /**
- * Appends derived rows: unique facts (each derivation — a flush window, a backfill page —
- * yields a fact once; one repeated across derivations is harmless, as queries count distinct
- * values) and minute rollup deltas (hour and day are derived from minutes by compaction and
- * queries). Returns the number of delta rows written.
+ * Appends derived rows: unique facts to `pending_facts` (each derivation — a flush window, a
+ * backfill page — yields a fact once; one repeated across derivations is harmless, as queries
+ * count distinct values) and minute rollup deltas (hour and day are derived from minutes by
+ * compaction and queries). Returns the number of rows written, which compaction folds.
  */
 export async function appendDerived(conn: DuckDBConnection, derived: DerivedRows): Promise<number> {
   if (derived.uniques.length > 0) {
-    const ap = await conn.createAppender('unique_facts');
+    const ap = await conn.createAppender('pending_facts');
     for (const u of derived.uniques) {
       ap.appendVarchar(u.meter);
       ap.appendVarchar(u.tenant);
       ap.appendBigInt(BigInt(Math.floor(u.time / MICROS_PER_MINUTE) * MICROS_PER_MINUTE));
-      ap.appendVarchar(u.dimKey);
-      appendDims(ap, u.dims);
+      ap.appendVarchar(u.dimKey); // the dimension columns are read from it (schema.ts PENDING_FACTS_AS_UNIQUE)
       ap.appendVarchar(u.value);
       ap.endRow();
     }
     ap.closeSync();
   }
-  let rows = 0;
+  let rows = derived.uniques.length;
   let stats: DuckDBAppender | undefined;
   let latest: DuckDBAppender | undefined;
   for (const r of derived.rollups) {

@@ -35,6 +35,18 @@ export const ROLLUP_TABLES = [...COMPACTED_TABLES, ...DELTA_TABLES];
 export const DELTA_DIMS = DIM_COLUMNS.map((d, i) => `json_extract_string(dim_key, '$[${i}]') AS ${d}`);
 
 /**
+ * The tables of distinct-value facts: `pending_facts` as appended (no dimension columns, like
+ * the deltas: less work per row on the ingest path), `unique_facts` with d1…d8 once compacted.
+ */
+export const FACT_TABLES = ['unique_facts', 'pending_facts'];
+
+/** Pending facts with their dimension columns read from `dim_key`, in `unique_facts`' column order. */
+export const PENDING_FACTS_AS_UNIQUE = `SELECT meter, tenant, bucket_us, dim_key, ${DELTA_DIMS.join(', ')}, value FROM pending_facts`;
+
+/** Every distinct-value fact, compacted or pending, as one relation. */
+export const ALL_FACTS = `(SELECT * FROM unique_facts UNION ALL ${PENDING_FACTS_AS_UNIQUE})`;
+
+/**
  * DuckDB schema. Times are BIGINT epoch microseconds so range filters push down to zone maps
  * without time-zone casts; `events` doubles as the dedupe ledger through its primary key.
  * Rollups are written as append-only minute partial aggregates (`rollup_deltas` and
@@ -66,6 +78,8 @@ export const DDL = [
      cnt BIGINT NOT NULL, latest_value ${Q}, latest_us BIGINT, latest_id VARCHAR)`,
   `CREATE TABLE IF NOT EXISTS unique_facts (
      meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL, ${dimDdl}, value VARCHAR NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS pending_facts (
+     meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL, value VARCHAR NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS api_keys (
      id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, hash VARCHAR NOT NULL, scopes VARCHAR NOT NULL, tenant VARCHAR,
      created_us BIGINT NOT NULL, revoked_us BIGINT)`,
