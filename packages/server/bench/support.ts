@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The CLI entry, for benchmarks that run `tally serve` as a separate process. */
 export const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
-/** Node flags the server runs with (as in `npm start` and bin/tally.js): a larger young generation. */
+/** Node flags `tally serve` and `tally worker` run with (as in `npm start` and bin/tally.js): a larger young generation. */
 export const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'];
 /** A fixed admin key for benchmark servers. */
 export const BENCH_KEY = 'tally_BenchmarkKey_abcdefghijklmnopqrstuvwxyz012345';
