@@ -9,7 +9,8 @@ import { deriveRollups } from '../../usage/derive-rollups.ts';
 import { runStoreContract } from '../contract.ts';
 import type { AggregateQuery } from '../port.ts';
 import { DuckDbStore } from './duckdb-store.ts';
-import { COMPACTED_TABLES, DIM_COLUMNS } from './schema.ts';
+import { appendDerived, inTransaction } from './rows.ts';
+import { COMPACTED_TABLES, DDL, DIM_COLUMNS, SPLIT_DELTAS } from './schema.ts';
 
 runStoreContract('DuckDB', async (derive, path) => {
   const p = path ?? join(mkdtempSync(join(tmpdir(), 'tally-duck-')), 'test.duckdb');
@@ -137,7 +138,10 @@ describe('DuckDB pending deltas without dimension columns', () => {
 });
 
 describe('DuckDB pending deltas in two tables', () => {
-  it('splits the pending deltas of the one-table layout (res and latest columns) into rollup_deltas and latest_deltas, answers unchanged', async () => {
+  it.each([
+    ['as found', false],
+    ['after a crash that dropped only `res`', true],
+  ])('splits the pending deltas of the one-table layout (res and latest columns) into rollup_deltas and latest_deltas, answers unchanged (%s)', async (_, crashed) => {
     const registry = new MeterRegistry([
       { slug: 'calls', eventType: 'call', aggregation: 'COUNT', groupBy: { route: '$.r' } },
       { slug: 'bytes', eventType: 'call', aggregation: 'SUM', valueProperty: '$.b', groupBy: { route: '$.r' } },
@@ -171,6 +175,14 @@ describe('DuckDB pending deltas in two tables', () => {
     await c.run(`CREATE TABLE rollup_deltas AS SELECT meter, tenant, res, bucket_us, dim_key, cnt, sum, min, max, latest_value, latest_us, latest_id FROM rollups_minute`);
     await c.run(`INSERT INTO rollup_deltas VALUES ('both', 't9', 'minute', ${T0}, '[]', 2, 5000000000000, 1000000000000, 4000000000000, 4000000000000, ${T0 + 5}, 'z')`);
     for (const t of COMPACTED_TABLES) await c.run(`DELETE FROM ${t}`);
+    if (crashed) {
+      // The move committed, then the first column drop, then the process died.
+      await c.run('CREATE TABLE latest_deltas (meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL, cnt BIGINT NOT NULL, latest_value HUGEINT, latest_us BIGINT, latest_id VARCHAR)');
+      await c.run('BEGIN TRANSACTION');
+      for (const sql of SPLIT_DELTAS.move) await c.run(sql);
+      await c.run('COMMIT');
+      await c.run('ALTER TABLE rollup_deltas DROP COLUMN res');
+    }
     c.closeSync();
     db.closeSync();
     s = await DuckDbStore.open({ path, derive });
@@ -229,6 +241,26 @@ describe('DuckDB pending facts without dimension columns', () => {
     expect(await ask(s)).toEqual(expected([...first, ...second])); // both
     expect((await ask(s)).some((r) => r.includes('[null]'))).toBe(true);
     await s.close();
+  });
+});
+
+describe('DuckDB appends that fail midway', () => {
+  it('write nothing, in the rolled-back transaction or after it', async () => {
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    for (const sql of DDL) await c.run(sql);
+    const row = (sum: bigint) => ({ meter: 'm', tenant: 't', res: 'minute' as const, bucket: 0, dimKey: '[]', dims: [], c: { count: 1n, sum, min: sum, max: sum, latest: null } });
+    // The second row's sum does not fit the column (HUGEINT): the append throws after the first row was buffered.
+    const bad = { rollups: [row(1n), row(2n ** 130n)], uniques: [], skipped: 0 };
+    await expect(inTransaction(c, async () => void (await appendDerived(c, bad)))).rejects.toThrow();
+    // Outside a transaction too: the buffered first row is discarded, not written when the appender closes.
+    await expect(appendDerived(c, bad)).rejects.toThrow();
+    expect((await c.runAndReadAll('SELECT count(*) FROM rollup_deltas')).getRows()[0]![0]).toBe(0n);
+    await inTransaction(c, async () => void (await appendDerived(c, { rollups: [row(5n)], uniques: [], skipped: 0 })));
+    const rows = (await c.runAndReadAll('SELECT cnt, sum FROM rollup_deltas')).getRows();
+    expect(rows.map((r) => [r[0], r[1]])).toEqual([[1n, 5n]]);
+    c.closeSync();
+    db.closeSync();
   });
 });
 

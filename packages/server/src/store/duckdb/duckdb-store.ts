@@ -98,12 +98,16 @@ export class DuckDbStore implements UsageStore {
     // Deltas written before they dropped their dimension columns: the values are in dim_key too.
     for (const d of DIM_COLUMNS) await writer.run(`ALTER TABLE rollup_deltas DROP COLUMN IF EXISTS ${d}`);
     // Deltas of the one-table layout (with `res` and the latest columns) split into the two tables.
-    const oneTable = readBig((await writer.runAndReadAll("SELECT count(*) FROM information_schema.columns WHERE table_name = 'rollup_deltas' AND column_name = 'res'")).getRows()[0]![0]) > 0n;
-    if (oneTable) {
+    // The move needs all three latest columns; the drops run while any old column is left (a
+    // crash between drops leaves some, and their values were moved already).
+    const deltaColumns = new Set((await writer.runAndReadAll("SELECT column_name FROM information_schema.columns WHERE table_name = 'rollup_deltas'")).getRows().map((r) => r[0] as string));
+    if (SPLIT_DELTAS.moveNeeds.every((c) => deltaColumns.has(c))) {
       await inTransaction(writer, async () => {
         for (const sql of SPLIT_DELTAS.move) await writer.run(sql);
       });
-      for (const sql of SPLIT_DELTAS.drop) await writer.run(sql);
+    }
+    if (SPLIT_DELTAS.dropped.some((c) => deltaColumns.has(c))) {
+      for (const c of SPLIT_DELTAS.dropped) await writer.run(`ALTER TABLE rollup_deltas DROP COLUMN IF EXISTS ${c}`);
     }
     const deltaRows = Number(readBig((await writer.runAndReadAll(`SELECT ${[...DELTA_TABLES, 'pending_facts'].map((t) => `(SELECT count(*) FROM ${t})`).join(' + ')}`)).getRows()[0]![0]));
     const store = new DuckDbStore(instance, writers, await instance.connect(), reader, opts, deltaRows);
@@ -116,7 +120,8 @@ export class DuckDbStore implements UsageStore {
     if (legacy || oldTotals || decimalQuantities || slugKeyed) {
       // A store from an earlier rollup layout: rebuild every rollup from the raw events.
       const tables = [...ROLLUP_TABLES, ...FACT_TABLES];
-      const resets = ['DROP TABLE IF EXISTS rollups', ...tables.map((t) => (decimalQuantities ? `DROP TABLE ${t}` : `DELETE FROM ${t}`))];
+      // Dropped, not emptied: they are re-created in today's layout (a very old store's columns differ).
+      const resets = ['DROP TABLE IF EXISTS rollups', ...tables.map((t) => `DROP TABLE IF EXISTS ${t}`)];
       for (const sql of [...resets, ...DDL, `INSERT OR REPLACE INTO meta VALUES ('${WATERMARK}', '-1')`]) await writer.run(sql);
     }
     await writer.run(`INSERT OR REPLACE INTO meta VALUES ('${SERIES_LAYOUT}', '1')`);
@@ -249,7 +254,8 @@ export class DuckDbStore implements UsageStore {
       });
       this.rollups.addDeltaRows(deltaRows);
       // A backfilled series' cells come from the tables (no other meter reads it, so no query
-      // sees it half loaded); a series the meter shares is in memory already and untouched.
+      // sees it half loaded); a series the meter shares is in memory already and untouched. (A
+      // UNIQUE_COUNT meter's rows are facts: its series has no cells, reloading it is a no-op.)
       if (deltaRows > 0) {
         const series = compileMeter(def).series;
         this.dayTotals?.drop(series);

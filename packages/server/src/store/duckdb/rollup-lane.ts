@@ -151,7 +151,8 @@ export class RollupLane {
    * appended as flushed; each touched hour and day bucket (per dimensions and per-tenant
    * total) is re-aggregated from its compacted row plus the deltas and replaced. The deltas
    * are grouped once to hours, and days and totals are grouped from that (far fewer rows)
-   * rather than each from the raw deltas.
+   * rather than each from the raw deltas. Pending distinct-value facts move into
+   * `unique_facts` (with their dimension columns) in the same transaction.
    */
   private async compact(): Promise<void> {
     if (this.deltaRows === 0) return;

@@ -1,28 +1,50 @@
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import { eventKey, type EventRecord } from '../../events/event.ts';
 import { MICROS_PER_MINUTE } from '../../shared/time.ts';
-import type { DerivedRows } from '../../usage/derive-rollups.ts';
+import type { DerivedRows, RollupDelta } from '../../usage/derive-rollups.ts';
+
+/**
+ * Appends rows to `table` with `fill`, then closes the appender (which writes them into the
+ * connection's transaction). When `fill` throws, the buffered rows are cleared before the
+ * appender is closed: a close would write them, and one left to the garbage collector could
+ * write them after the caller's transaction was rolled back.
+ */
+async function withAppender(conn: DuckDBConnection, table: string, fill: (ap: DuckDBAppender) => void): Promise<void> {
+  const ap = await conn.createAppender(table);
+  try {
+    fill(ap);
+  } catch (err) {
+    try {
+      ap.clear();
+      ap.closeSync();
+    } catch {
+      // The first error is the one to report.
+    }
+    throw err;
+  }
+  ap.closeSync();
+}
 
 /** Appends raw events with consecutive sequence numbers (the `events` primary key is the dedupe ledger). */
 export async function appendEvents(conn: DuckDBConnection, events: readonly EventRecord[], nowMicros: number, firstSeq: number): Promise<void> {
   const now = BigInt(nowMicros);
-  const ap = await conn.createAppender('events');
   let seq = BigInt(firstSeq);
-  for (const e of events) {
-    ap.appendVarchar(e.tenant);
-    ap.appendVarchar(e.id);
-    ap.appendVarchar(e.type);
-    ap.appendVarchar(e.source);
-    ap.appendBigInt(BigInt(e.time));
-    if (e.actor === null) ap.appendNull();
-    else ap.appendVarchar(e.actor);
-    ap.appendVarchar(e.dataJson);
-    ap.appendVarchar(e.contentHash);
-    ap.appendBigInt(now);
-    ap.appendBigInt(seq++);
-    ap.endRow();
-  }
-  ap.closeSync();
+  await withAppender(conn, 'events', (ap) => {
+    for (const e of events) {
+      ap.appendVarchar(e.tenant);
+      ap.appendVarchar(e.id);
+      ap.appendVarchar(e.type);
+      ap.appendVarchar(e.source);
+      ap.appendBigInt(BigInt(e.time));
+      if (e.actor === null) ap.appendNull();
+      else ap.appendVarchar(e.actor);
+      ap.appendVarchar(e.dataJson);
+      ap.appendVarchar(e.contentHash);
+      ap.appendBigInt(now);
+      ap.appendBigInt(seq++);
+      ap.endRow();
+    }
+  });
 }
 
 /**
@@ -33,47 +55,47 @@ export async function appendEvents(conn: DuckDBConnection, events: readonly Even
  */
 export async function appendDerived(conn: DuckDBConnection, derived: DerivedRows): Promise<number> {
   if (derived.uniques.length > 0) {
-    const ap = await conn.createAppender('pending_facts');
-    for (const u of derived.uniques) {
-      ap.appendVarchar(u.meter);
-      ap.appendVarchar(u.tenant);
-      ap.appendBigInt(BigInt(Math.floor(u.time / MICROS_PER_MINUTE) * MICROS_PER_MINUTE));
-      ap.appendVarchar(u.dimKey); // the dimension columns are read from it (schema.ts PENDING_FACTS_AS_UNIQUE)
-      ap.appendVarchar(u.value);
-      ap.endRow();
-    }
-    ap.closeSync();
-  }
-  let rows = derived.uniques.length;
-  let stats: DuckDBAppender | undefined;
-  let latest: DuckDBAppender | undefined;
-  for (const r of derived.rollups) {
-    if (r.res !== 'minute') continue;
-    rows++;
-    const c = r.c;
-    const hasStats = c.sum !== null || c.min !== null || c.max !== null;
-    // A row with a latest goes to latest_deltas; its count stays with its stats when it has them.
-    if (hasStats || c.latest === null) {
-      stats ??= await conn.createAppender('rollup_deltas');
-      appendDeltaKey(stats, r.meter, r.tenant, r.bucket, r.dimKey, r.c.count);
-      for (const d of [c.sum, c.min, c.max]) {
-        if (d === null) stats.appendNull();
-        else stats.appendHugeInt(d);
+    await withAppender(conn, 'pending_facts', (ap) => {
+      for (const u of derived.uniques) {
+        ap.appendVarchar(u.meter);
+        ap.appendVarchar(u.tenant);
+        ap.appendBigInt(BigInt(Math.floor(u.time / MICROS_PER_MINUTE) * MICROS_PER_MINUTE));
+        ap.appendVarchar(u.dimKey); // the dimension columns are read from it (schema.ts PENDING_FACTS_AS_UNIQUE)
+        ap.appendVarchar(u.value);
+        ap.endRow();
       }
-      stats.endRow();
-    }
-    if (c.latest !== null) {
-      latest ??= await conn.createAppender('latest_deltas');
-      appendDeltaKey(latest, r.meter, r.tenant, r.bucket, r.dimKey, hasStats ? 0n : r.c.count);
-      latest.appendHugeInt(c.latest.value);
-      latest.appendBigInt(BigInt(c.latest.time));
-      latest.appendVarchar(c.latest.id);
-      latest.endRow();
-    }
+    });
   }
-  stats?.closeSync();
-  latest?.closeSync();
-  return rows;
+  const minutes = derived.rollups.filter((r) => r.res === 'minute');
+  // A row with a latest goes to latest_deltas; its count stays with its stats when it has them.
+  const hasStats = (c: RollupDelta['c']) => c.sum !== null || c.min !== null || c.max !== null;
+  const stats = minutes.filter((r) => hasStats(r.c) || r.c.latest === null);
+  const latest = minutes.filter((r) => r.c.latest !== null);
+  if (stats.length > 0) {
+    await withAppender(conn, 'rollup_deltas', (ap) => {
+      for (const r of stats) {
+        appendDeltaKey(ap, r.meter, r.tenant, r.bucket, r.dimKey, r.c.count);
+        for (const d of [r.c.sum, r.c.min, r.c.max]) {
+          if (d === null) ap.appendNull();
+          else ap.appendHugeInt(d);
+        }
+        ap.endRow();
+      }
+    });
+  }
+  if (latest.length > 0) {
+    await withAppender(conn, 'latest_deltas', (ap) => {
+      for (const r of latest) {
+        const l = r.c.latest!;
+        appendDeltaKey(ap, r.meter, r.tenant, r.bucket, r.dimKey, hasStats(r.c) ? 0n : r.c.count);
+        ap.appendHugeInt(l.value);
+        ap.appendBigInt(BigInt(l.time));
+        ap.appendVarchar(l.id);
+        ap.endRow();
+      }
+    });
+  }
+  return derived.uniques.length + minutes.length;
 }
 
 /** The leading columns of a pending delta: the dimension columns are read from `dim_key` (schema.ts DELTA_DIMS). */
@@ -89,13 +111,13 @@ function appendDeltaKey(ap: DuckDBAppender, meter: string, tenant: string, bucke
 export async function storedHashes(conn: DuckDBConnection, events: readonly EventRecord[]): Promise<Map<string, string>> {
   if (events.length === 0) return new Map();
   await conn.run('DELETE FROM stage_keys');
-  const ap = await conn.createAppender('stage_keys');
-  for (const e of events) {
-    ap.appendVarchar(e.tenant);
-    ap.appendVarchar(e.id);
-    ap.endRow();
-  }
-  ap.closeSync();
+  await withAppender(conn, 'stage_keys', (ap) => {
+    for (const e of events) {
+      ap.appendVarchar(e.tenant);
+      ap.appendVarchar(e.id);
+      ap.endRow();
+    }
+  });
   const rows = (await conn.runAndReadAll('SELECT e.tenant, e.id, e.content_hash FROM stage_keys k JOIN events e ON e.tenant = k.tenant AND e.id = k.id')).getRows();
   return new Map(rows.map((r) => [eventKey(r[0] as string, r[1] as string), r[2] as string]));
 }

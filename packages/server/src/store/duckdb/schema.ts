@@ -28,9 +28,9 @@ export const DELTA_TABLES = ['rollup_deltas', 'latest_deltas'];
 export const ROLLUP_TABLES = [...COMPACTED_TABLES, ...DELTA_TABLES];
 
 /**
- * The dimension columns of the pending deltas, read from their `dim_key` (the JSON array of the
- * dimension values): deltas are appended without d1…d8, which saves eight appender calls per
- * row on the ingest path; the values come back exactly (strings as sent, missing as NULL).
+ * The dimension columns of pending deltas and pending facts, read from their `dim_key` (the
+ * JSON array of the dimension values): they are appended without d1…d8, which saves eight
+ * appender calls per row on the ingest path; the values come back exactly (strings as sent, missing as NULL).
  */
 export const DELTA_DIMS = DIM_COLUMNS.map((d, i) => `json_extract_string(dim_key, '$[${i}]') AS ${d}`);
 
@@ -52,9 +52,10 @@ export const ALL_FACTS = `(SELECT * FROM unique_facts UNION ALL ${PENDING_FACTS_
  * Rollups are written as append-only minute partial aggregates (`rollup_deltas` and
  * `latest_deltas`, cheap to append) and compacted in the background into `rollups_minute|hour|day` (one row per bucket
  * and dimension values, plus per-tenant totals at hour and day); queries read both, so every
- * answer is exact whether or not compaction has run. `unique_facts` keeps the distinct values
- * per (meter, tenant, minute, dimensions) (each once per flush window; queries count distinct)
- * so UNIQUE_COUNT stays exact over any minute-aligned window.
+ * answer is exact whether or not compaction has run. Distinct-value facts (`pending_facts` as
+ * appended, `unique_facts` once compacted) keep the values seen per (meter, tenant, minute,
+ * dimensions) (a value once per flush window or backfill page; queries count distinct) so
+ * UNIQUE_COUNT stays exact over any minute-aligned window.
  */
 export const DDL = [
   `CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)`,
@@ -130,12 +131,14 @@ export function deltasAt(res: Resolution, totals = false): string {
 
 /**
  * Brings pending deltas of the one-table layout (with `res` and the latest columns) to the two
- * tables. `move` (one transaction) puts rows with a latest into `latest_deltas` (with their
- * count when they hold nothing else, else with 0 and the count stays) and clears them from
- * `rollup_deltas`, so running it again moves nothing; `drop` (DuckDB alters a table in a
- * transaction of its own) then removes the columns.
+ * tables. `move` (one transaction, run while the `moveNeeds` columns exist) puts rows with a
+ * latest into `latest_deltas` (with their count when they hold nothing else, else with 0 and
+ * the count stays) and clears them from `rollup_deltas`, so running it again moves nothing;
+ * then the `dropped` columns go (DuckDB alters a table in a transaction of its own; after a
+ * crash between drops, the rest are dropped at the next open).
  */
 export const SPLIT_DELTAS = {
+  moveNeeds: ['latest_value', 'latest_us', 'latest_id'],
   move: [
     `INSERT INTO latest_deltas SELECT meter, tenant, bucket_us, dim_key,
        CASE WHEN sum IS NULL AND min IS NULL AND max IS NULL THEN cnt ELSE 0 END, latest_value, latest_us, latest_id
@@ -143,7 +146,7 @@ export const SPLIT_DELTAS = {
     `DELETE FROM rollup_deltas WHERE latest_us IS NOT NULL AND sum IS NULL AND min IS NULL AND max IS NULL`,
     `UPDATE rollup_deltas SET latest_value = NULL, latest_us = NULL, latest_id = NULL WHERE latest_us IS NOT NULL`,
   ],
-  drop: ['res', 'latest_value', 'latest_us', 'latest_id'].map((c) => `ALTER TABLE rollup_deltas DROP COLUMN ${c}`),
+  dropped: ['res', 'latest_value', 'latest_us', 'latest_id'],
 };
 
 /**
