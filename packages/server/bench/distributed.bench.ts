@@ -27,7 +27,7 @@ import { connect } from 'nats';
 import { stringify as toYaml } from 'yaml';
 import { DemoTraffic, type DemoEvent } from '../src/demo/generator.ts';
 import { RowBinaryWriter } from '../src/events/row-binary.ts';
-import { BENCH_KEY, CLI, SERVER_NODE_FLAGS, fmt, freePort, post, startServerProcess, threadCpu, threadLine } from './support.ts';
+import { BENCH_KEY, CLI, SERVER_NODE_FLAGS, cpuSeconds, fmt, freePort, post, startServerProcess, threadCpu, threadLine } from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -135,17 +135,6 @@ function startWorker(config: string, index: number, of: number): { child: ChildP
     child.once('exit', (code) => reject(new Error(`worker ${index} exited (${code}) before it was ready`)));
   });
   return { child, ready };
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux; 0 elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (100 Hz)
-  } catch {
-    return 0;
-  }
 }
 
 function pidsOf(pattern: string): number[] {

@@ -15,7 +15,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { DemoTraffic, type DemoEvent } from '../src/demo/generator.ts';
 import { DDL, SETTINGS } from '../src/store/duckdb/schema.ts';
-import { BENCH_KEY, fmt, freePort, median, post, startServerProcess, threadCpu, threadLine } from './support.ts';
+import { BENCH_KEY, cpuSeconds, fmt, freePort, median, post, startServerProcess, threadCpu, threadLine } from './support.ts';
 
 const { values: args } = parseArgs({ options: { events: { type: 'string', default: '200000' }, clients: { type: 'string', default: '4' }, batch: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '3' } } });
 const N = Number(args.events);
@@ -66,13 +66,6 @@ async function appenderRate(events: DemoEvent[], file: string): Promise<{ rate: 
   return { rate, cpuUs: (cpu.user + cpu.system) / events.length };
 }
 
-/** CPU time (µs) a process has used so far, all threads (Linux /proc). */
-function processCpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-  return (ticks * 1_000_000) / 100; // USER_HZ is 100 on Linux
-}
-
 /** Our server over HTTP: CLIENTS concurrent clients posting pre-serialised batches. */
 async function httpRate(events: DemoEvent[], configFile: string): Promise<{ rate: number; accepted: number; cpuUs: number; threads: string }> {
   const cpuFile = `${configFile}.cpu.json`;
@@ -81,7 +74,7 @@ async function httpRate(events: DemoEvent[], configFile: string): Promise<{ rate
   for (let b = 0; b < events.length; b += BATCH) bodies.push(Buffer.from(JSON.stringify(events.slice(b, b + BATCH))));
   let accepted = 0;
   let next = 0;
-  const cpu0 = processCpuMicros(server.child.pid!); // after start-up
+  const cpu0 = cpuSeconds(server.child.pid) * 1e6; // after start-up
   const threads0 = threadCpu([server.child.pid]);
   const client0 = process.cpuUsage();
   const t0 = performance.now();

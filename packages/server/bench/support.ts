@@ -62,6 +62,23 @@ export function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** User and system CPU seconds of a /proc `stat` line (utime, stime in USER_HZ ticks, 100 on Linux). */
+function statTimes(stat: string): [number, number] {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [Number(f[11]) / 100, Number(f[12]) / 100];
+}
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc (Linux; 0 elsewhere or once it ended). */
+export function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const [user, sys] = statTimes(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return user + sys;
+  } catch {
+    return 0;
+  }
+}
+
 /** CPU seconds (user, system) per thread name of processes (the main thread as `main`), from /proc/<pid>/task (Linux). */
 export function threadCpu(pids: (number | undefined)[]): Map<string, [number, number]> {
   const out = new Map<string, [number, number]>();
@@ -78,10 +95,10 @@ export function threadCpu(pids: (number | undefined)[]): Map<string, [number, nu
         const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
         const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[0-9]+$/, '').trim();
         const name = String(pid) === tid ? 'main' : comm;
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const [user, sys] = statTimes(stat);
         const cur = out.get(name) ?? [0, 0];
-        cur[0] += Number(f[11]) / 100;
-        cur[1] += Number(f[12]) / 100;
+        cur[0] += user;
+        cur[1] += sys;
         out.set(name, cur);
       } catch {
         /* the thread ended */

@@ -10,7 +10,7 @@ import { merge, type Components } from '../../usage/components.ts';
 import { RESOLUTION_MICROS, type Resolution } from '../../usage/resolution.ts';
 import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { aggregateSql } from './aggregate-sql.ts';
-import { ALL_FACTS, DDL, DELTA_TABLES, FACT_TABLES, DIM_COLUMNS, QUANTITY_TYPE, SPLIT_DELTAS, ROLLUP_COLUMNS, ROLLUP_MERGE, ROLLUP_TABLES, SETTINGS, STAGING_DDL, TOTAL_KEY, deltasAt, rollupTable, rollupsAt } from './schema.ts';
+import { ALL_FACTS, DDL, FACT_TABLES, PENDING_TABLES, DIM_COLUMNS, QUANTITY_TYPE, SPLIT_DELTAS, ROLLUP_COLUMNS, ROLLUP_MERGE, ROLLUP_TABLES, SETTINGS, STAGING_DDL, TOTAL_KEY, deltasAt, rollupTable, rollupsAt } from './schema.ts';
 import { DEFAULT_DAY_TOTALS, DayTotals, type DayTotalRow, type DayTotalsOptions } from './day-totals.ts';
 import { RollupLane, WATERMARK } from './rollup-lane.ts';
 import { appendDerived, appendEvents, inTransaction, storedHashes } from './rows.ts';
@@ -76,14 +76,14 @@ export class DuckDbStore implements UsageStore {
     rollupConn: DuckDBConnection,
     private readonly reader: DuckDBConnection,
     private readonly opts: DuckDbStoreOptions,
-    deltaRows: number,
+    pendingRows: number,
   ) {
     this.queue = new GroupCommitQueue((events, slot) => this.writeBatch(events, slot), { slots: writers.length });
     this.recovered = new Promise((r) => (this.markRecovered = r));
     const now = () => opts.nowMicros?.() ?? Date.now() * 1000;
     this.dayTotals = opts.dayTotals === false ? undefined : new DayTotals(opts.dayTotals ?? DEFAULT_DAY_TOTALS, now);
     const dayTotals = this.dayTotals;
-    this.rollups = new RollupLane(rollupConn, deltaRows, this.recovered, dayTotals && ((rows) => dayTotals.fold(rows)));
+    this.rollups = new RollupLane(rollupConn, pendingRows, this.recovered, dayTotals && ((rows) => dayTotals.fold(rows)));
   }
 
   /** Opens (creating if needed) the database file and its schema. */
@@ -109,8 +109,8 @@ export class DuckDbStore implements UsageStore {
     if (SPLIT_DELTAS.dropped.some((c) => deltaColumns.has(c))) {
       for (const c of SPLIT_DELTAS.dropped) await writer.run(`ALTER TABLE rollup_deltas DROP COLUMN IF EXISTS ${c}`);
     }
-    const deltaRows = Number(readBig((await writer.runAndReadAll(`SELECT ${[...DELTA_TABLES, 'pending_facts'].map((t) => `(SELECT count(*) FROM ${t})`).join(' + ')}`)).getRows()[0]![0]));
-    const store = new DuckDbStore(instance, writers, await instance.connect(), reader, opts, deltaRows);
+    const pendingRows = Number(readBig((await writer.runAndReadAll(`SELECT ${PENDING_TABLES.map((t) => `(SELECT count(*) FROM ${t})`).join(' + ')}`)).getRows()[0]![0]));
+    const store = new DuckDbStore(instance, writers, await instance.connect(), reader, opts, pendingRows);
     const legacy = readBig((await writer.runAndReadAll("SELECT count(*) FROM information_schema.tables WHERE table_name = 'rollups'")).getRows()[0]![0]) > 0n;
     const oldTotals = readBig((await writer.runAndReadAll(`SELECT count(*) FROM rollups_day WHERE dim_key = '${TOTAL_KEY}'`)).getRows()[0]![0]) > 0n;
     const quantityType = (await writer.runAndReadAll("SELECT data_type FROM information_schema.columns WHERE table_name = 'rollup_deltas' AND column_name = 'sum'")).getRows()[0]![0];
@@ -242,21 +242,21 @@ export class DuckDbStore implements UsageStore {
       // Everything committed so far reaches the rollups first, so the backfill (all stored
       // events, for the new meter only) and later replays never overlap.
       await this.rollups.flushNow();
-      let deltaRows = 0;
+      let pendingRows = 0;
       await inTransaction(this.writer, async () => {
         await this.writer.run(`INSERT INTO meters VALUES (${lit(def.slug)}, ${lit(JSON.stringify(def))}, ${Date.now() * 1000})`);
         for await (const page of this.scanWith(this.writer, def.eventType, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
           const derived = derive(page);
           backfilled += page.length - derived.skipped;
           skipped += derived.skipped;
-          deltaRows += await appendDerived(this.writer, derived);
+          pendingRows += await appendDerived(this.writer, derived);
         }
       });
-      this.rollups.addDeltaRows(deltaRows);
+      this.rollups.addPendingRows(pendingRows);
       // A backfilled series' cells come from the tables (no other meter reads it, so no query
       // sees it half loaded); a series the meter shares is in memory already and untouched. (A
       // UNIQUE_COUNT meter's rows are facts: its series has no cells, reloading it is a no-op.)
-      if (deltaRows > 0) {
+      if (pendingRows > 0) {
         const series = compileMeter(def).series;
         this.dayTotals?.drop(series);
         await this.loadDayTotals(this.writer, series);

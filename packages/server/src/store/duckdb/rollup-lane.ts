@@ -4,7 +4,7 @@ import { PendingRollups } from './pending-rollups.ts';
 import type { RollupAccumulator } from '../../usage/rollup-accumulator.ts';
 import { appendDerived, inTransaction } from './rows.ts';
 import { RESOLUTION_MICROS } from '../../usage/resolution.ts';
-import { DELTA_TABLES, DIM_COLUMNS, PENDING_FACTS_AS_UNIQUE, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, TOTAL_KEY, deltasAt, rollupTable } from './schema.ts';
+import { DIM_COLUMNS, PENDING_FACTS_AS_UNIQUE, PENDING_TABLES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, TOTAL_KEY, deltasAt, rollupTable } from './schema.ts';
 import { lit } from './sql.ts';
 
 /** Flush in-memory rollups when they hold this many rows… */
@@ -35,7 +35,7 @@ export class RollupLane {
   constructor(
     private readonly conn: DuckDBConnection,
     /** Pending rows (deltas and facts) not yet compacted. */
-    private deltaRows: number,
+    private pendingRows: number,
     /** Resolves once crash recovery has replayed everything above the watermark. */
     private readonly recovered: Promise<void>,
     /** Told about the minute deltas of every flush once its transaction has committed. */
@@ -53,8 +53,8 @@ export class RollupLane {
   }
 
   /** Rows written outside the lane (a meter backfill), to count towards compaction. */
-  addDeltaRows(n: number): void {
-    this.deltaRows += n;
+  addPendingRows(n: number): void {
+    this.pendingRows += n;
   }
 
   /** Runs `fn` on the lane (after the lane's earlier work). */
@@ -114,7 +114,7 @@ export class RollupLane {
         .then(() =>
           this.run(async () => {
             await this.flush();
-            if (this.deltaRows >= COMPACT_ROWS || Date.now() - this.lastCompaction >= COMPACT_EVERY_MS) await this.compact();
+            if (this.pendingRows >= COMPACT_ROWS || Date.now() - this.lastCompaction >= COMPACT_EVERY_MS) await this.compact();
           }),
         )
         .catch(() => undefined)
@@ -136,7 +136,7 @@ export class RollupLane {
     const rows = taken.rows();
     try {
       await inTransaction(this.conn, async () => {
-        this.deltaRows += await appendDerived(this.conn, rows);
+        this.pendingRows += await appendDerived(this.conn, rows);
         await this.conn.run(`INSERT OR REPLACE INTO meta VALUES (${lit(WATERMARK)}, ${lit(String(taken.seq))})`);
       });
     } catch (err) {
@@ -155,7 +155,7 @@ export class RollupLane {
    * `unique_facts` (with their dimension columns) in the same transaction.
    */
   private async compact(): Promise<void> {
-    if (this.deltaRows === 0) return;
+    if (this.pendingRows === 0) return;
     const key = ROLLUP_KEY.join(', ');
     const dims = DIM_COLUMNS.map((d) => `any_value(${d}) AS ${d}`).join(', ');
     const merged = ROLLUP_MERGE.map((m, i) => `${m} AS ${ROLLUP_COLUMNS[i]!}`).join(', ');
@@ -194,9 +194,9 @@ export class RollupLane {
         await c.run(`INSERT INTO ${table} SELECT * FROM merged`);
       }
       await c.run(`INSERT INTO unique_facts ${PENDING_FACTS_AS_UNIQUE}`);
-      for (const t of [...DELTA_TABLES, 'pending_facts']) await c.run(`DELETE FROM ${t}`);
+      for (const t of PENDING_TABLES) await c.run(`DELETE FROM ${t}`);
     });
-    this.deltaRows = 0;
+    this.pendingRows = 0;
     this.lastCompaction = Date.now();
   }
 }

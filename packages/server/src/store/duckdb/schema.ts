@@ -43,6 +43,9 @@ export const FACT_TABLES = ['unique_facts', 'pending_facts'];
 /** Pending facts with their dimension columns read from `dim_key`, in `unique_facts`' column order. */
 export const PENDING_FACTS_AS_UNIQUE = `SELECT meter, tenant, bucket_us, dim_key, ${DELTA_DIMS.join(', ')}, value FROM pending_facts`;
 
+/** The tables compaction empties: pending deltas and pending facts. */
+export const PENDING_TABLES = [...DELTA_TABLES, 'pending_facts'];
+
 /** Every distinct-value fact, compacted or pending, as one relation. */
 export const ALL_FACTS = `(SELECT * FROM unique_facts UNION ALL ${PENDING_FACTS_AS_UNIQUE})`;
 
