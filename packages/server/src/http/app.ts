@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { KeyService } from '../auth/keys.ts';
 import { TallyError } from '../errors/registry.ts';
@@ -13,7 +12,7 @@ import type { QuotaRateLimits } from '../quota/rate-limits.ts';
 import type { QuotaWarnings } from '../quota/warnings.ts';
 import { registerBodyParsers } from './body.ts';
 import { registerDashboard } from './dashboard.ts';
-import { sendError } from './errors.ts';
+import { newRequestId, sendClientError, sendError } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { Router } from './route.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -46,7 +45,13 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   const app = Fastify({
     logger: d.logLevel === 'silent' ? false : { level: d.logLevel },
     bodyLimit: d.maxBodyBytes,
-    genReqId: () => `req_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
+    genReqId: newRequestId,
+    // Long path parameters reach validation (a clear 400) instead of "no route" (404).
+    routerOptions: { maxParamLength: 2048 },
+    // Errors raised before a route runs (bad URL encoding) and Node's own (431, malformed
+    // requests, timeouts) answer with the registry envelope too.
+    frameworkErrors: (err, req, reply) => sendError(err, req, reply),
+    clientErrorHandler: sendClientError,
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     // Per-request info logs would drown a busy ingest node; errors are still logged.

@@ -3,6 +3,7 @@ import type { ActorHasher } from '../events/actor-hash.ts';
 import { canonicalEventText, canonicalJson } from '../events/canonical-json.ts';
 import { cloudEventSchema, parseValidCloudEvent } from '../events/cloudevent-schema.ts';
 import type { EventRecord } from '../events/event.ts';
+import { IDENTIFIER_LIMITS, identifierProblem, isIdentifier } from '../events/identifiers.ts';
 import type { ErrorCode } from '../errors/registry.ts';
 import { evaluateMeter, isMeterProblem, type MeterProblem, type MeterReading } from '../meters/evaluate.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
@@ -25,6 +26,16 @@ export interface IngestPolicy {
 
 /** Default policy: 5 minutes of clock skew, 35 days of backfill. */
 export const DEFAULT_INGEST_POLICY: IngestPolicy = { backfillDays: 35, maxFutureMicros: 5 * MICROS_PER_MINUTE };
+
+/** Event types (`tally.…`) and sources (`tally/…`) only Tally itself may write. */
+export const RESERVED_TYPE_PREFIX = 'tally.';
+export const RESERVED_SOURCE_PREFIX = 'tally/';
+
+/** Who sends the events: API keys (the default) or Tally's own services (quota records). */
+export interface IngestOptions {
+  /** True for Tally's own events, which may use the reserved namespaces. */
+  internal?: boolean;
+}
 
 /** Counts for one request. */
 export interface IngestSummary {
@@ -57,13 +68,22 @@ export class IngestService {
     this.acceptedListeners.push(listener);
   }
 
-  async ingest(raw: readonly unknown[]): Promise<IngestSummary> {
+  /**
+   * A deterministic id for an event Tally records itself, unguessable without the server's
+   * secret: a client cannot take it first in the dedupe ledger and so suppress the record.
+   */
+  internalId(prefix: string, parts: readonly string[]): string {
+    return `${prefix}_${this.hasher.hash(`tally-internal\u0000${prefix}\u0000${parts.join('\u0000')}`).slice(0, 32)}`;
+  }
+
+  async ingest(raw: readonly unknown[], opts: IngestOptions = {}): Promise<IngestSummary> {
     const receipts: Receipt[] = new Array(raw.length);
     const valid: EventRecord[] = [];
     const positions: number[] = [];
     const now = this.clock.nowMicros();
+    const internal = opts.internal === true;
     raw.forEach((item, i) => {
-      const r = this.normalise(item, now);
+      const r = this.normalise(item, now, internal);
       if ('code' in r) receipts[i] = r;
       else {
         valid.push(r);
@@ -89,7 +109,7 @@ export class IngestService {
     return summary;
   }
 
-  private normalise(item: unknown, now: number): EventRecord | Extract<Receipt, { status: 'rejected' }> {
+  private normalise(item: unknown, now: number, internal: boolean): EventRecord | Extract<Receipt, { status: 'rejected' }> {
     // The schema only for events the fast check cannot pass (it builds the error messages).
     let ce = parseValidCloudEvent(item);
     if (!ce) {
@@ -98,6 +118,13 @@ export class IngestService {
         return rejection(item, 'VALIDATION_FAILED', parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; '));
       }
       ce = parsed.data;
+    }
+    // Stores compare UTF-8: ids or tenants differing only in a lone surrogate would merge.
+    if (!isIdentifier(ce.id, IDENTIFIER_LIMITS.id) || !isIdentifier(ce.subject, IDENTIFIER_LIMITS.tenant) || !isIdentifier(ce.type, IDENTIFIER_LIMITS.type) || !isIdentifier(ce.source, IDENTIFIER_LIMITS.source) || (ce.actor !== undefined && !isIdentifier(ce.actor, IDENTIFIER_LIMITS.actor))) {
+      return rejection(item, 'INVALID_IDENTIFIER', identifierProblems(ce));
+    }
+    if (!internal && (ce.type.startsWith(RESERVED_TYPE_PREFIX) || ce.source.startsWith(RESERVED_SOURCE_PREFIX))) {
+      return rejection(item, 'RESERVED_NAMESPACE', `event types "${RESERVED_TYPE_PREFIX}…" and sources "${RESERVED_SOURCE_PREFIX}…" are written by Tally itself`);
     }
     const time = parseRfc3339(ce.time);
     if (time === undefined) return rejection(item, 'INVALID_TIME', `time: "${ce.time}" is not RFC 3339 (e.g. 2026-11-27T10:00:00Z)`);
@@ -129,6 +156,21 @@ export class IngestService {
     record.contentHash = hash('sha256', canonicalEventText(ce.type, ce.source, time, actor, record.dataJson), 'base64url');
     return record;
   }
+}
+
+/** Every identifier problem of an event, for its rejection message (built only for problems). */
+function identifierProblems(ce: { id: string; subject: string; type: string; source: string; actor?: string | undefined }): string {
+  const fields: [string, string | undefined, number][] = [
+    ['id', ce.id, IDENTIFIER_LIMITS.id],
+    ['subject', ce.subject, IDENTIFIER_LIMITS.tenant],
+    ['type', ce.type, IDENTIFIER_LIMITS.type],
+    ['source', ce.source, IDENTIFIER_LIMITS.source],
+    ['actor', ce.actor, IDENTIFIER_LIMITS.actor],
+  ];
+  return fields.flatMap(([name, v, max]) => {
+    const p = v === undefined ? undefined : identifierProblem(v, max);
+    return p ? [`${name}: ${p}`] : [];
+  }).join('; ');
 }
 
 /** The receipt of a rejected event (its id when it has a string one). A function, not a closure per event: this is the hot path. */

@@ -1,4 +1,5 @@
 import type { EventRecord } from '../events/event.ts';
+import { valueProblem } from '../events/identifiers.ts';
 import type { ErrorCode } from '../errors/registry.ts';
 import { parseQuantity } from '../shared/decimal.ts';
 import { readPath } from './json-path.ts';
@@ -19,22 +20,18 @@ export interface MeterProblem {
   readonly message: string;
 }
 
+/** Marks a dimension value no store can hold as sent (see `valueProblem`). */
+const UNSTORABLE = Symbol('unstorable');
+
 /**
- * A dimension value as stored: strings as sent (a lone UTF-16 surrogate, which no stored text
- * can hold, becomes U+FFFD as the store's UTF-8 would make it), other scalars as JSON text,
- * missing as null.
+ * A dimension value as stored: strings as sent, other scalars as JSON text, missing as null.
+ * A string holding NUL or a lone UTF-16 surrogate cannot be stored as sent (UTF-8 would turn
+ * the surrogate into U+FFFD and merge it with another value): the event is refused.
  */
-function dimValue(v: unknown): string | null {
+function dimValue(v: unknown): string | null | typeof UNSTORABLE {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string') return JSON.stringify(v);
-  const text = v as unknown as WellFormedString;
-  return text.isWellFormed() ? v : text.toWellFormed();
-}
-
-/** ES2024 string methods: Node 20 has them, the compile target's lib does not declare them. */
-interface WellFormedString {
-  isWellFormed(): boolean;
-  toWellFormed(): string;
+  return valueProblem(v) === undefined ? v : UNSTORABLE;
 }
 
 /**
@@ -47,7 +44,11 @@ export function evaluateMeter(meter: Meter, event: EventRecord, dims?: (string |
   if (dims === undefined) {
     const paths = meter.dimensionPaths;
     dims = new Array<string | null>(paths.length);
-    for (let i = 0; i < paths.length; i++) dims[i] = dimValue(readPath(event.data, paths[i]!));
+    for (let i = 0; i < paths.length; i++) {
+      const d = dimValue(readPath(event.data, paths[i]!));
+      if (d === UNSTORABLE) return { code: 'INVALID_IDENTIFIER', message: `meter "${meter.slug}" groups by ${meter.dimensions[i]} = ${meter.def.groupBy[meter.dimensions[i]!]}: the value ${valueProblem(readPath(event.data, paths[i]!) as string)!}` };
+      dims[i] = d;
+    }
   }
   if (meter.value === undefined) return { dims };
   if (meter.value === 'actor') return event.actor === null ? null : { dims, unique: event.actor };
@@ -55,6 +56,7 @@ export function evaluateMeter(meter: Meter, event: EventRecord, dims?: (string |
   if (raw === undefined || raw === null) return { code: 'INVALID_METER_VALUE', message: `${reads(meter)}, which the event's data lacks` };
   if (meter.def.aggregation === 'UNIQUE_COUNT') {
     if (typeof raw === 'object') return { code: 'INVALID_METER_VALUE', message: `${reads(meter)}, which must be a string or number, not an object` };
+    if (typeof raw === 'string' && valueProblem(raw) !== undefined) return { code: 'INVALID_IDENTIFIER', message: `${reads(meter)}: the value ${valueProblem(raw)!}` };
     return { dims, unique: typeof raw === 'string' ? raw : JSON.stringify(raw) };
   }
   const q = parseQuantity(raw);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { IDENTIFIER_LIMITS, identifierSchema } from '../events/identifiers.ts';
 import type { Kept } from '../usage/components.ts';
 import { compilePath, type CompiledPath } from './json-path.ts';
 
@@ -23,7 +24,7 @@ export const meterSchema = z
   .object({
     slug: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, "-" and "_", at most 63 characters'),
     description: z.string().max(500).optional(),
-    eventType: z.string().min(1).max(200),
+    eventType: identifierSchema(IDENTIFIER_LIMITS.type),
     aggregation: z.enum(AGGREGATIONS),
     valueProperty: z.string().optional().describe('JSONPath into `data` ($.tokens); for UNIQUE_COUNT also "$actor"'),
     groupBy: z

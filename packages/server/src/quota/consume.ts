@@ -76,7 +76,7 @@ export class QuotaConsumer {
     this.quota.reserved.set(key, now);
     let receipt;
     try {
-      receipt = (await this.ingest.ingest([event])).receipts[0]!;
+      receipt = (await this.ingest.ingest([event], { internal: true })).receipts[0]!;
     } catch (err) {
       release();
       if (err instanceof TallyError) throw err;

@@ -57,18 +57,19 @@ export class QuotaWarnings {
   /** Raises the thresholds `s` has reached that were not raised yet; never throws. */
   check(s: Snapshot): void {
     for (const t of reached(s)) {
-      const id = `qw_${s.entitlement.meter}_${s.period.start}_${t}`;
-      const key = `${s.tenant}\u0000${id}`;
+      const key = `${s.tenant}\u0000${s.entitlement.meter}\u0000${s.period.start}\u0000${t}`;
       if (this.raised.has(key)) continue;
       this.raised.add(key);
       const data = { meter: s.entitlement.meter, plan: s.entitlement.plan, threshold: t, enforcement: s.entitlement.hard ? 'hard' : 'soft', periodStart: formatMicros(s.period.start), resetAt: formatMicros(s.period.end), usage: formatScaled(s.usage), limit: formatScaled(s.entitlement.limit), projected: formatScaled(s.projected) };
+      // Unguessable but the same on every node and after restarts: the ledger keeps it once.
+      const id = this.ingest.internalId('qw', [s.tenant, s.entitlement.meter, String(s.period.start), t]);
       const event = { specversion: '1.0', id, source: QUOTA_SOURCE, type: WARNING_EVENT_TYPE, subject: s.tenant, time: formatMicros(s.now), data };
       const failed = () => {
         this.failures++;
         this.raised.delete(key);
       };
       const p: Promise<void> = this.ingest
-        .ingest([event])
+        .ingest([event], { internal: true })
         .then((r) => (r.rejected > 0 ? failed() : undefined), failed)
         .finally(() => this.inflight.delete(p));
       this.inflight.add(p);
@@ -77,7 +78,7 @@ export class QuotaWarnings {
 
   /** Forgets what was raised for a period that is over (bounded memory). */
   forgetPeriod(tenant: string, meter: string, periodStart: EpochMicros): void {
-    for (const t of THRESHOLDS) this.raised.delete(`${tenant}\u0000qw_${meter}_${periodStart}_${t}`);
+    for (const t of THRESHOLDS) this.raised.delete(`${tenant}\u0000${meter}\u0000${periodStart}\u0000${t}`);
   }
 
   /** Waits for warnings being written, so a read right after sees them. */
@@ -95,12 +96,13 @@ export class QuotaWarnings {
         if (w !== undefined && (q.meter === undefined || w.meter === q.meter)) out.push(w);
       }
     }
-    return out.sort((a, b) => a.raisedAt.localeCompare(b.raisedAt) || a.tenant.localeCompare(b.tenant) || a.id.localeCompare(b.id));
+    // Ids are HMACs: thresholds order warnings raised at the same instant.
+    return out.sort((a, b) => a.raisedAt.localeCompare(b.raisedAt) || a.tenant.localeCompare(b.tenant) || a.meter.localeCompare(b.meter) || THRESHOLDS.indexOf(a.threshold) - THRESHOLDS.indexOf(b.threshold) || a.id.localeCompare(b.id));
   }
 }
 
 function toWarning(e: EventRecord): QuotaWarning | undefined {
-  // Only Tally's own records: an ingest key could send look-alike events of this type.
+  // Only Tally's own records (API keys cannot send this type or source; kept as a second guard).
   if (e.source !== QUOTA_SOURCE) return undefined;
   const d = e.data as Omit<QuotaWarning, 'id' | 'tenant' | 'raisedAt'>;
   return { id: e.id, tenant: e.tenant, ...d, raisedAt: formatMicros(e.time) };

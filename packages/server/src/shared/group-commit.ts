@@ -87,7 +87,10 @@ export class GroupCommitQueue<I, O> {
         at += p.items.length;
       }
     } catch (err) {
-      for (const p of group) p.reject(err);
+      // One request's bad items must not fail the others it was grouped with: each is
+      // written again on its own (a write that failed left nothing behind), in order.
+      if (group.length === 1) group[0]!.reject(err);
+      else for (const p of group) await this.writeBatch(p.items, slot).then(p.resolve, p.reject);
     } finally {
       this.freeSlots.push(slot);
       this.kick();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IDENTIFIER_LIMITS, identifierSchema } from '../../events/identifiers.ts';
 import { SCOPES, type KeyService } from '../../auth/keys.ts';
 import type { StoredKey } from '../../store/port.ts';
 import { formatMicros } from '../../shared/time.ts';
@@ -22,7 +23,7 @@ export function keyRoutes(router: Router, keys: KeyService): void {
       summary: 'Create an API key',
       tag: 'keys',
       scope: 'admin',
-      body: z.object({ name: z.string().min(1).max(200), scopes: z.array(z.enum(SCOPES)).min(1), tenant: z.string().min(1).optional().describe('bind a read key to one tenant') }).strict(),
+      body: z.object({ name: identifierSchema(IDENTIFIER_LIMITS.keyName), scopes: z.array(z.enum(SCOPES)).min(1), tenant: identifierSchema(IDENTIFIER_LIMITS.tenant).optional().describe('bind a read key to one tenant') }).strict(),
       responses: { 201: { description: 'The key and its secret token (shown once)', schema: keyView.extend({ token: z.string() }) } },
     },
     async ({ body, reply }) => {
@@ -32,7 +33,7 @@ export function keyRoutes(router: Router, keys: KeyService): void {
     },
   );
   router.add(
-    { method: 'DELETE', url: '/v1/keys/:id', summary: 'Revoke an API key', tag: 'keys', scope: 'admin', params: z.object({ id: z.string() }), responses: { 204: { description: 'Revoked' } } },
+    { method: 'DELETE', url: '/v1/keys/:id', summary: 'Revoke an API key', tag: 'keys', scope: 'admin', params: z.object({ id: identifierSchema(IDENTIFIER_LIMITS.id) }), responses: { 204: { description: 'Revoked' } } },
     async ({ params, reply }) => {
       await keys.revoke(params.id);
       return reply.code(204).send();

@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { TallyError } from '../../errors/registry.ts';
+import { IDENTIFIER_LIMITS, identifierProblem, valueProblem } from '../../events/identifiers.ts';
 import type { TallyMetrics } from '../../ops/metrics.ts';
 import { parseRfc3339 } from '../../shared/time.ts';
 import type { QueryService, UsageQuery, UsageResult } from '../../usage/query-service.ts';
@@ -42,6 +43,14 @@ function splitList(v: string | string[] | undefined): string[] | undefined {
   return out.length > 0 ? out : undefined;
 }
 
+/** Refuses tenants and filter values no stored event can hold (NUL, lone surrogates…) with a clear 400. */
+function checkStrings(where: string, values: readonly string[] | undefined, problem: (s: string) => string | undefined): void {
+  for (const v of values ?? []) {
+    const p = problem(v);
+    if (p) throw new TallyError('INVALID_IDENTIFIER', `${where}: ${JSON.stringify(v).slice(0, 80)} ${p}`, [{ path: where, message: p }]);
+  }
+}
+
 function parseTime(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   const t = parseRfc3339(v);
@@ -52,6 +61,7 @@ function parseTime(v: string | undefined, name: string): number | undefined {
 /** Builds the service query, applying the tenant binding of portal keys. */
 function toUsageQuery(slug: string, p: z.infer<typeof queryBodySchema>, principal: Principal | null): UsageQuery {
   let tenants = splitList(p.tenant);
+  checkStrings('tenant', tenants, (t) => identifierProblem(t, IDENTIFIER_LIMITS.tenant));
   if (principal?.tenant) {
     if (tenants && tenants.some((t) => t !== principal.tenant)) throw new TallyError('FORBIDDEN', `this key may only read tenant "${principal.tenant}"`);
     tenants = [principal.tenant];
@@ -65,7 +75,10 @@ function toUsageQuery(slug: string, p: z.infer<typeof queryBodySchema>, principa
   if (tenants) q.tenants = tenants;
   const groupBy = splitList(p.groupBy);
   if (groupBy) q.groupBy = groupBy;
-  if (p.filterGroupBy) q.filterGroupBy = Object.fromEntries(Object.entries(p.filterGroupBy).map(([k, v]) => [k, splitList(v) ?? []]));
+  if (p.filterGroupBy) {
+    q.filterGroupBy = Object.fromEntries(Object.entries(p.filterGroupBy).map(([k, v]) => [k, splitList(v) ?? []]));
+    for (const [k, v] of Object.entries(q.filterGroupBy)) checkStrings(`filterGroupBy[${k}]`, v, valueProblem);
+  }
   return q;
 }
 

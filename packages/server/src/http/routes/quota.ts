@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { IDENTIFIER_LIMITS, identifierSchema } from '../../events/identifiers.ts';
 import type { Principal } from '../../auth/keys.ts';
 import { TallyError } from '../../errors/registry.ts';
 import type { QuotaConsumer } from '../../quota/consume.ts';
@@ -31,16 +32,16 @@ const status = z.object({
 });
 const consumeBody = z
   .object({
-    tenant: z.string().min(1).max(200),
+    tenant: identifierSchema(IDENTIFIER_LIMITS.tenant),
     meter: z.string().min(1),
     amount: z.union([z.string(), z.number()]).default(1).describe('exact decimal > 0; must be 1 for COUNT meters'),
-    idempotencyKey: z.string().min(1).max(256).describe('the usage event id: a retried key is counted once'),
+    idempotencyKey: identifierSchema(IDENTIFIER_LIMITS.id).describe('the usage event id: a retried key is counted once'),
     data: z.record(z.string(), z.unknown()).optional().describe('the rest of the usage event data (dimensions, values other meters of its type read)'),
   })
   .strict();
 const warningsQuery = z
   .object({
-    tenant: z.string().optional(),
+    tenant: identifierSchema(IDENTIFIER_LIMITS.tenant).optional(),
     meter: z.string().optional(),
     from: z.string().optional().describe('RFC 3339; default 35 days before `to`'),
     to: z.string().optional().describe('RFC 3339; default now'),
@@ -62,7 +63,7 @@ function time(v: string | undefined, name: string): number | undefined {
 
 /** Entitlement checks, atomic consumption and recorded warnings. */
 export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits; store: UsageStore }): void {
-  const tenantParams = z.object({ tenant: z.string() });
+  const tenantParams = z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant) });
   router.add(
     { method: 'GET', url: '/v1/tenants/:tenant/entitlements', summary: "All of a tenant's entitlements, live", tag: 'quota', scope: 'read', params: tenantParams, responses: { 200: { description: 'Entitlements of the plan (empty without one)', schema: z.object({ tenant: z.string(), plan: z.string().nullable(), data: z.array(status) }) } } },
     async ({ params, principal }) => {
@@ -72,7 +73,7 @@ export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: 
     },
   );
   router.add(
-    { method: 'GET', url: '/v1/tenants/:tenant/entitlements/:meter', summary: 'One entitlement, live (in-process counters)', tag: 'quota', scope: 'read', params: z.object({ tenant: z.string(), meter: z.string() }), responses: { 200: { description: 'The entitlement', schema: status } } },
+    { method: 'GET', url: '/v1/tenants/:tenant/entitlements/:meter', summary: 'One entitlement, live (in-process counters)', tag: 'quota', scope: 'read', params: z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant), meter: z.string() }), responses: { 200: { description: 'The entitlement', schema: status } } },
     async ({ params, principal }) => {
       checkTenant(principal, params.tenant);
       return toStatus(d.quota.status(params.tenant, params.meter));

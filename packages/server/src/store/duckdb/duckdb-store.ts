@@ -60,6 +60,8 @@ export class DuckDbStore implements UsageStore {
   private readonly seen = new BloomFilter();
   /** (tenant, id) → content hash of events in groups not yet committed. */
   private readonly inflight = new Map<string, string>();
+  /** The last commit's failure, until a later commit succeeds (`/readyz` reports it). */
+  private commitFailure: { at: number; message: string } | undefined;
   /** Resolves true when the latest started group committed (false if it failed). */
   private lastCommit: Promise<boolean> = Promise.resolve(true);
   private nextSeq = 1;
@@ -152,9 +154,16 @@ export class DuckDbStore implements UsageStore {
     const outcomes: AppendOutcome[] = new Array(events.length);
     const mine = new Map<string, EventRecord>();
     const candidates: { e: EventRecord; i: number; key: string }[] = [];
+    // Whether a duplicate decision rests on the group ahead's uncommitted events: only then
+    // does that group's failure make this group's receipts wrong.
+    let leansOnAhead = false;
     events.forEach((e, i) => {
       const key = eventKey(e.tenant, e.id);
-      const earlier = mine.get(key)?.contentHash ?? this.inflight.get(key);
+      let earlier = mine.get(key)?.contentHash;
+      if (earlier === undefined) {
+        earlier = this.inflight.get(key);
+        if (earlier !== undefined) leansOnAhead = true;
+      }
       if (earlier !== undefined) outcomes[i] = { status: 'duplicate', conflict: earlier !== e.contentHash };
       else {
         mine.set(key, e);
@@ -184,7 +193,8 @@ export class DuckDbStore implements UsageStore {
         await conn.run('BEGIN TRANSACTION');
         try {
           await appendEvents(conn, fresh, this.opts.nowMicros?.() ?? Date.now() * 1000, firstSeq);
-          if (!(await ahead)) throw new Error('an earlier commit failed; this batch was rolled back');
+          // Commits stay in order; a failed group ahead fails this one only if it leaned on it.
+          if (!(await ahead) && leansOnAhead) throw new Error('the batch ahead of this one failed to commit; this batch was rolled back');
           await conn.run('COMMIT');
         } catch (err) {
           await conn.run('ROLLBACK').catch(() => undefined);
@@ -192,10 +202,14 @@ export class DuckDbStore implements UsageStore {
         }
         // In commit order (the next group commits only after this one settles).
         this.rollups.add(this.opts.derive(fresh, this.rollups.accumulator), firstSeq + fresh.length - 1);
-      } else if (!(await ahead)) throw new Error('an earlier commit failed; this batch was not acknowledged');
+      } else if (!(await ahead) && leansOnAhead) throw new Error('the batch ahead of this one failed to commit; this batch was not acknowledged');
       for (const e of fresh) this.seen.add(eventKey(e.tenant, e.id));
       ok = true;
+    } catch (err) {
+      this.commitFailure = { at: Date.now(), message: (err as Error).message };
+      throw err;
     } finally {
+      if (ok) this.commitFailure = undefined;
       for (const c of candidates) this.inflight.delete(c.key);
       settle(ok);
     }
@@ -420,9 +434,22 @@ export class DuckDbStore implements UsageStore {
     });
   }
 
+  /**
+   * Reads; and after a failed commit, writes a probe row in a transaction of its own: ready
+   * means able to commit now, and a node that recovered does not wait for traffic (which a
+   * load balancer would withhold from an unready node) to say so.
+   */
   async ping(): Promise<void> {
     if (this.closed) throw new Error('store is closed');
     await this.reader.run('SELECT 1');
+    const failure = this.commitFailure;
+    if (failure === undefined) return;
+    try {
+      await this.setMeta('readiness_probe', String(Date.now()));
+    } catch (err) {
+      throw new Error(`the last commit failed (${failure.message}) and a probe write fails too: ${(err as Error).message}`);
+    }
+    if (this.commitFailure === failure) this.commitFailure = undefined;
   }
 
   async close(): Promise<void> {
