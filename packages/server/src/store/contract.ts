@@ -130,6 +130,45 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       expect(seen[0]).toBe('s24');
     });
 
+    it('answers exactly for hostile strings in every query it builds (quotes, backslashes, comments, NUL, unicode)', async () => {
+      const { store } = await make();
+      const hostile = ["o'brien", 'back\\slash', "x' OR '1'='1", '-- comment', '/*c*/', 'semi;colon', '%_like', '\\\'', 'tab\there', 'ünï 🚀 中文', '"dq"'];
+      const events = hostile.flatMap((h, i) => [ev(`h${i}`, h, T0 + i, { route: h, tokens: 1 }, h), ev(`h${i}'b`, h, T0 + i, { route: h, tokens: 2 })]);
+      expect((await store.append(events)).every((o) => o.status === 'accepted')).toBe(true);
+      expect(await store.append([ev("h0'b", "o'brien", T0, { route: "o'brien", tokens: 2 })])).toEqual([{ status: 'duplicate', conflict: false }]);
+      const to = T0 + MICROS_PER_DAY;
+      for (const h of hostile) {
+        const byTenant = await store.aggregate(q('tokens', T0, to, { tenants: [h], groupByTenant: true, groupDims: [0] }), 'minute');
+        expect(byTenant.map((r) => [r.tenant, r.dims[0], valueOf('SUM', r.components)])).toEqual([[h, h, '3']]);
+        const filtered = await store.aggregate(q('calls', T0, to, { filters: [{ dim: 0, values: [h, 'absent'] }] }), 'day');
+        expect(filtered.map((r) => r.components.count)).toEqual([2n]);
+        expect((await store.countUnique(q('users', T0, to, { tenants: [h] }))).map((r) => r.count)).toEqual([1n]);
+        const scanned: string[] = [];
+        for await (const page of store.scanEvents('call', T0, to, [h])) scanned.push(...page.map((e) => e.id));
+        expect(scanned).toHaveLength(2);
+      }
+      // Strings no stored value holds match nothing, and break nothing.
+      for (const h of ['a\u0000b', '\u0000', "'\u0000--", 'x\\\u0000']) {
+        expect(await store.aggregate(q('calls', T0, to, { tenants: [h], filters: [{ dim: 0, values: [h] }] }), 'minute')).toEqual([]);
+        expect(await store.countUnique(q('users', T0, to, { tenants: [h] }))).toEqual([]);
+        expect(await store.getMeta(h)).toBeUndefined();
+        expect(await store.revokeKey(h, 5)).toBe(false);
+      }
+      // Paging resumes after a hostile (time, tenant, id) key: every event is seen once.
+      let seen = 0;
+      for await (const page of store.scanEvents('call', T0, to)) seen += page.length;
+      expect(seen).toBe(events.length);
+      for (const h of hostile) await store.setMeta(`meta ${h}`, h);
+      for (const h of hostile) expect(await store.getMeta(`meta ${h}`)).toBe(h);
+      await store.putKey({ id: "key_'--", name: "n'\\", hash: 'h', scopes: ['read'], tenant: "o'brien", createdAt: 1, revokedAt: null });
+      expect(await store.revokeKey("key_'--", 7)).toBe(true);
+      expect((await store.listKeys()).find((k) => k.id === "key_'--")).toMatchObject({ name: "n'\\", tenant: "o'brien", revokedAt: 7 });
+      const def: MeterDefinition = { slug: 'quoted', description: "it's \\ -- ; \u0000", eventType: 'call', aggregation: 'COUNT', groupBy: {} };
+      const reg = new MeterRegistry([def]);
+      await store.createMeter(def, (e) => deriveRollups(e, (t) => reg.forType(t)), () => undefined);
+      expect((await store.listMeters()).find((m) => m.slug === 'quoted')?.description).toBe(def.description);
+    });
+
     it('persists events, rollups, keys and meta across a reopen', async () => {
       const first = await make();
       await first.store.append([ev('p1', 't', T0, { route: '/', tokens: '1.5' })]);

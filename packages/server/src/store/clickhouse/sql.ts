@@ -1,8 +1,20 @@
+import { isWellFormed } from '../../events/identifiers.ts';
 import { formatScaled, parseQuantity } from '../../shared/decimal.ts';
 
-/** A ClickHouse string literal (backslash escapes, unlike standard SQL). */
+/** Characters written as escapes in a literal: backslash, quote, and every control character. */
+// eslint-disable-next-line no-control-regex -- escaping control characters is the point
+const ESCAPED = /[\\'\u0000-\u001f\u007f]/g;
+
+/**
+ * A ClickHouse string literal (backslash escapes, unlike standard SQL). ClickHouse 18.16 has
+ * no bound query parameters (`{name:String}` came in 19.x), so strings are spliced as
+ * literals with every byte that could end or bend one escaped: `\\`, `\'`, control characters
+ * (NUL included) as `\xHH`. A string with a lone surrogate is refused: UTF-8 would turn it
+ * into U+FFFD and compare it with another value (the HTTP edges refuse such strings first).
+ */
 export function lit(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  if (!isWellFormed(s)) throw new TypeError('a string holding a lone UTF-16 surrogate cannot be compared exactly');
+  return `'${s.replace(ESCAPED, (c) => (c === '\\' ? '\\\\' : c === "'" ? "\\'" : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))}'`;
 }
 
 /** `col IN ('a','b')` for a list of strings. */

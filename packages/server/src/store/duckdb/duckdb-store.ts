@@ -14,7 +14,7 @@ import { ALL_FACTS, DDL, FACT_TABLES, PENDING_TABLES, DIM_COLUMNS, QUANTITY_TYPE
 import { DEFAULT_DAY_TOTALS, DayTotals, type DayTotalRow, type DayTotalsOptions } from './day-totals.ts';
 import { RollupLane, WATERMARK } from './rollup-lane.ts';
 import { appendDerived, appendEvents, inTransaction, storedHashes } from './rows.ts';
-import { lit, readBig, readScaled } from './sql.ts';
+import { int, readBig, readScaled, SqlParams } from './sql.ts';
 
 /** Options of the embedded store. */
 export interface DuckDbStoreOptions {
@@ -258,7 +258,7 @@ export class DuckDbStore implements UsageStore {
       await this.rollups.flushNow();
       let pendingRows = 0;
       await inTransaction(this.writer, async () => {
-        await this.writer.run(`INSERT INTO meters VALUES (${lit(def.slug)}, ${lit(JSON.stringify(def))}, ${Date.now() * 1000})`);
+        await this.writer.run('INSERT INTO meters VALUES ($1, $2, $3)', [def.slug, JSON.stringify(def), BigInt(Date.now() * 1000)]);
         for await (const page of this.scanWith(this.writer, def.eventType, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) {
           const derived = derive(page);
           backfilled += page.length - derived.skipped;
@@ -297,8 +297,9 @@ export class DuckDbStore implements UsageStore {
   private async loadDayTotals(conn: DuckDBConnection, meter?: string): Promise<void> {
     const tier = this.dayTotals;
     if (!tier) return;
-    const where = [`bucket_us >= ${tier.firstDay}`, ...(meter === undefined ? [] : [`meter = ${lit(meter)}`])];
-    const reader = await conn.stream(`SELECT meter, tenant, bucket_us, ${ROLLUP_COLUMNS.join(', ')} FROM ${rollupsAt('day', true)} WHERE ${where.join(' AND ')}`);
+    const params = new SqlParams();
+    const where = [`bucket_us >= ${int(tier.firstDay)}`, ...(meter === undefined ? [] : [`meter = ${params.add(meter)}`])];
+    const reader = await conn.stream(`SELECT meter, tenant, bucket_us, ${ROLLUP_COLUMNS.join(', ')} FROM ${rollupsAt('day', true)} WHERE ${where.join(' AND ')}`, params.values);
     for (let chunk = await reader.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await reader.fetchChunk()) {
       const rows: DayTotalRow[] = chunk.getRows().map((r) => ({ meter: r[0] as string, tenant: r[1] as string, day: Number(r[2]), components: componentsOf(r, 3) }));
       tier.load(rows);
@@ -315,15 +316,16 @@ export class DuckDbStore implements UsageStore {
     // from day rows): a compacted row already is an answer cell, so only the pending deltas
     // are grouped; a cell present in both comes back twice and is merged while reading.
     const cellPerRow = totals && q.groupByTenant && res !== 'minute' && q.windows.kind === 'uniform' && q.windows.width === RESOLUTION_MICROS[res] && q.windows.origin % q.windows.width === 0;
+    const params = new SqlParams();
     const inner = cellPerRow
-      ? `${aggregateSql(q, rollupTable(res, true), 'bucket_us', [], need.map((i, k) => `${ROLLUP_COLUMNS[i]!} AS m${k}`), false)} UNION ALL ${aggregateSql(q, `(${deltasAt(res, true)})`, 'bucket_us', [], measures)}`
-      : aggregateSql(q, rollupsAt(res, totals), 'bucket_us', [], measures);
+      ? `${aggregateSql(q, params, rollupTable(res, true), 'bucket_us', [], need.map((i, k) => `${ROLLUP_COLUMNS[i]!} AS m${k}`), false)} UNION ALL ${aggregateSql(q, params, `(${deltasAt(res, true)})`, 'bucket_us', [], measures)}`
+      : aggregateSql(q, params, rollupsAt(res, totals), 'bucket_us', [], measures);
     // One result row per (tenant, dimensions) with the windows and measures as lists: the
     // keys' strings are converted once per group instead of once per cell (most of the cost
     // of reading 30,000 cells into JS).
     const keys = ['tenant', ...q.groupDims.map((_, i) => `g${i}`)];
     const lists = ['w', ...need.map((_, k) => `m${k}`)].map((c) => `list(${c})`);
-    const cols = (await this.reader.runAndReadAll(`SELECT ${[...keys, ...lists].join(', ')} FROM (${inner}) GROUP BY ${keys.join(', ')}`)).getColumns();
+    const cols = (await this.reader.runAndReadAll(`SELECT ${[...keys, ...lists].join(', ')} FROM (${inner}) GROUP BY ${keys.join(', ')}`, params.values)).getColumns();
     const k = keys.length;
     const item = (i: number) => (need.includes(i) ? k + 1 + need.indexOf(i) : -1);
     const [cnt, sum, min, max, lv, lus, lid] = [0, 1, 2, 3, 4, 5, 6].map(item) as [number, number, number, number, number, number, number];
@@ -364,8 +366,9 @@ export class DuckDbStore implements UsageStore {
 
   async countUnique(q: AggregateQuery): Promise<UniqueRow[]> {
     await this.readable();
-    const sql = aggregateSql(q, ALL_FACTS, 'bucket_us', [], ['count(DISTINCT t.value)']);
-    const rows = (await this.reader.runAndReadAll(sql)).getRows();
+    const params = new SqlParams();
+    const sql = aggregateSql(q, params, ALL_FACTS, 'bucket_us', [], ['count(DISTINCT t.value)']);
+    const rows = (await this.reader.runAndReadAll(sql, params.values)).getRows();
     const k = 2 + q.groupDims.length;
     return rows.map((r) => ({ window: Number(r[0]), tenant: r[1] as string | null, dims: r.slice(2, k) as (string | null)[], count: readBig(r[k]) }));
   }
@@ -377,10 +380,11 @@ export class DuckDbStore implements UsageStore {
   private async *scanWith(conn: DuckDBConnection, type: string, from: EpochMicros, to: EpochMicros, tenants?: string[]): AsyncIterable<EventRecord[]> {
     let after: [number, string, string] | undefined;
     for (;;) {
-      const where = [`type = ${lit(type)}`, `time_us >= ${from}`, `time_us < ${to}`];
-      if (tenants) where.push(`tenant IN (${tenants.map(lit).join(', ')})`);
-      if (after) where.push(`(time_us, tenant, id) > (${after[0]}, ${lit(after[1])}, ${lit(after[2])})`);
-      const rows = (await conn.runAndReadAll(`SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY time_us, tenant, id LIMIT ${SCAN_PAGE}`)).getRows();
+      const params = new SqlParams();
+      const where = [`type = ${params.add(type)}`, `time_us >= ${int(from)}`, `time_us < ${int(to)}`];
+      if (tenants) where.push(params.in('tenant', tenants));
+      if (after) where.push(`(time_us, tenant, id) > (${int(after[0])}, ${params.add(after[1])}, ${params.add(after[2])})`);
+      const rows = (await conn.runAndReadAll(`SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY time_us, tenant, id LIMIT ${SCAN_PAGE}`, params.values)).getRows();
       if (rows.length === 0) return;
       const page = rows.map(toEvent);
       yield page;
@@ -396,21 +400,19 @@ export class DuckDbStore implements UsageStore {
   }
 
   async getMeta(key: string): Promise<string | undefined> {
-    const rows = (await this.reader.runAndReadAll(`SELECT value FROM meta WHERE key = ${lit(key)}`)).getRows();
+    const rows = (await this.reader.runAndReadAll('SELECT value FROM meta WHERE key = $1', [key])).getRows();
     return rows[0]?.[0] as string | undefined;
   }
 
   setMeta(key: string, value: string): Promise<void> {
     return this.queue.exclusive(async () => {
-      await this.writer.run(`INSERT OR REPLACE INTO meta VALUES (${lit(key)}, ${lit(value)})`);
+      await this.writer.run('INSERT OR REPLACE INTO meta VALUES ($1, $2)', [key, value]);
     });
   }
 
   putKey(k: StoredKey): Promise<void> {
     return this.queue.exclusive(async () => {
-      await this.writer.run(
-        `INSERT INTO api_keys VALUES (${lit(k.id)}, ${lit(k.name)}, ${lit(k.hash)}, ${lit(k.scopes.join(','))}, ${k.tenant === null ? 'NULL' : lit(k.tenant)}, ${k.createdAt}, ${k.revokedAt ?? 'NULL'})`,
-      );
+      await this.writer.run('INSERT INTO api_keys VALUES ($1, $2, $3, $4, $5, $6, $7)', [k.id, k.name, k.hash, k.scopes.join(','), k.tenant, BigInt(k.createdAt), k.revokedAt === null ? null : BigInt(k.revokedAt)]);
     });
   }
 
@@ -429,7 +431,7 @@ export class DuckDbStore implements UsageStore {
 
   revokeKey(id: string, at: EpochMicros): Promise<boolean> {
     return this.queue.exclusive(async () => {
-      const r = await this.writer.runAndReadAll(`UPDATE api_keys SET revoked_us = ${at} WHERE id = ${lit(id)} AND revoked_us IS NULL RETURNING id`);
+      const r = await this.writer.runAndReadAll('UPDATE api_keys SET revoked_us = $1 WHERE id = $2 AND revoked_us IS NULL RETURNING id', [BigInt(at), id]);
       return r.getRows().length > 0;
     });
   }

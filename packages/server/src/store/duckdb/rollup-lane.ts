@@ -5,7 +5,6 @@ import type { RollupAccumulator } from '../../usage/rollup-accumulator.ts';
 import { appendDerived, inTransaction } from './rows.ts';
 import { RESOLUTION_MICROS } from '../../usage/resolution.ts';
 import { DIM_COLUMNS, PENDING_FACTS_AS_UNIQUE, PENDING_TABLES, ROLLUP_COLUMNS, ROLLUP_KEY, ROLLUP_MERGE, TOTAL_KEY, deltasAt, rollupTable } from './schema.ts';
-import { lit } from './sql.ts';
 
 /** Flush in-memory rollups when they hold this many rows… */
 const FLUSH_ROWS = 100_000;
@@ -137,7 +136,7 @@ export class RollupLane {
     try {
       await inTransaction(this.conn, async () => {
         this.pendingRows += await appendDerived(this.conn, rows);
-        await this.conn.run(`INSERT OR REPLACE INTO meta VALUES (${lit(WATERMARK)}, ${lit(String(taken.seq))})`);
+        await this.conn.run('INSERT OR REPLACE INTO meta VALUES ($1, $2)', [WATERMARK, String(taken.seq)]);
       });
     } catch (err) {
       this.pending.add(rows, taken.seq);

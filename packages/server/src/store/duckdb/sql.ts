@@ -1,11 +1,31 @@
-/** A SQL string literal (DuckDB: standard quoting, no backslash escapes). */
-export function lit(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
+import { isWellFormed } from '../../events/identifiers.ts';
+
+/**
+ * Bound parameters of one statement: `add` returns the placeholder (`$1`, `$2`…) of a value.
+ * Every client-supplied string reaches DuckDB this way, never spliced into SQL text (a NUL
+ * byte, a quote or a backslash is just data to a bound parameter).
+ */
+export class SqlParams {
+  readonly values: string[] = [];
+
+  /** The placeholder of `value`. */
+  add(value: string): string {
+    // The driver sends UTF-8: a lone surrogate would become U+FFFD and match another value.
+    if (!isWellFormed(value)) throw new TypeError('a string holding a lone UTF-16 surrogate cannot be compared exactly');
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+
+  /** `col IN ($n, …)` for a list of strings. */
+  in(col: string, values: readonly string[]): string {
+    return `${col} IN (${values.map((v) => this.add(v)).join(', ')})`;
+  }
 }
 
-/** `col IN ('a','b')` for a list of strings. */
-export function inList(col: string, values: readonly string[]): string {
-  return `${col} IN (${values.map(lit).join(', ')})`;
+/** A safe integer as SQL text; anything else is a bug upstream, refused rather than spliced. */
+export function int(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`not a safe integer: ${n}`);
+  return String(n);
 }
 
 /** Reads a stored quantity cell (HUGEINT scaled ×10^12, or null) as a scaled integer. */
