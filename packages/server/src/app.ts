@@ -23,6 +23,7 @@ import { MemoryQuotaCounters } from './quota/memory/memory-counters.ts';
 import { QuotaService } from './quota/quota-service.ts';
 import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
+import { UpcomingInvoices } from './billing/upcoming.ts';
 
 /** Version reported by the API. */
 export const VERSION = '0.1.0';
@@ -105,6 +106,8 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     await quotas.seed(queries);
     ingest.onAccepted(quotas.feed);
     const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock) };
+    const profiles = new Map(config.tenants.flatMap((t) => (t.billing ? [[t.id, t.billing] as const] : [])));
+    const upcomingInvoices = new UpcomingInvoices(catalog, profiles, queries, clock);
     let draining = false;
     const app = buildHttpApp({
       store,
@@ -114,6 +117,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       queries,
       metrics,
       quota,
+      upcomingInvoices,
       maxBodyBytes: config.ingest.maxBodyBytes,
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
       logLevel: config.server.logLevel,

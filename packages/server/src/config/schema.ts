@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { meterSchema } from '../meters/meter.ts';
+import { tenantBillingSchema } from '../billing/profile.ts';
 import { plansSchema } from '../quota/plan-schema.ts';
 
 /** A tenant known in config (events may also name tenants not listed here). */
@@ -8,6 +9,7 @@ const tenantSchema = z
     id: z.string().min(1).max(200),
     name: z.string().optional(),
     plan: z.string().optional().describe('id of a plan in `plans`'),
+    billing: tenantBillingSchema.optional().describe('billing profile: anchor and time zone of its billing periods'),
   })
   .strict();
 

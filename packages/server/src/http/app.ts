@@ -10,11 +10,13 @@ import type { QuotaConsumer } from '../quota/consume.ts';
 import type { QuotaService } from '../quota/quota-service.ts';
 import type { QuotaRateLimits } from '../quota/rate-limits.ts';
 import type { QuotaWarnings } from '../quota/warnings.ts';
+import type { UpcomingInvoices } from '../billing/upcoming.ts';
 import { registerBodyParsers } from './body.ts';
 import { registerDashboard } from './dashboard.ts';
 import { newRequestId, sendClientError, sendError } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { Router } from './route.ts';
+import { billingRoutes } from './routes/billing.ts';
 import { eventRoutes } from './routes/events.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { meterRoutes } from './routes/meters.ts';
@@ -33,6 +35,8 @@ export interface HttpDeps {
   metrics: TallyMetrics;
   /** Quotas (entitlements, consumption, warnings, plan rate limits); absent: no quota routes. */
   quota?: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits };
+  /** The upcoming invoice of a tenant (billing). */
+  upcomingInvoices?: UpcomingInvoices;
   maxBodyBytes: number;
   maxEventsPerRequest: number;
   logLevel: string;
@@ -77,6 +81,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   queryRoutes(router, d.queries, d.metrics);
   keyRoutes(router, d.keys);
   if (d.quota) quotaRoutes(router, { ...d.quota, store: d.store });
+  if (d.upcomingInvoices) billingRoutes(router, d.upcomingInvoices);
   opsRoutes(router, d.store, d.metrics, d.isDraining);
   const openapi = buildOpenApi(router.specs, d.version);
   app.get('/openapi.json', async () => openapi);

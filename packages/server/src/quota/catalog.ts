@@ -4,7 +4,8 @@ import type { Problem } from '../errors/registry.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
 import { parseQuantity } from '../shared/decimal.ts';
 import type { PeriodSpec } from './period.ts';
-import { toPolicy } from './plan-schema.ts';
+import { toPolicy, type PlanConfig } from './plan-schema.ts';
+import { checkPrices } from '../billing/plan-check.ts';
 
 /** Aggregations a quota can limit: usage must be additive so the live counter is a running sum. */
 export const QUOTA_AGGREGATIONS: readonly string[] = ['COUNT', 'SUM'];
@@ -25,6 +26,8 @@ export interface Plan {
   readonly entitlements: readonly Entitlement[];
   readonly rateLimits: readonly Policy[];
   readonly tenants: readonly string[];
+  /** The plan as configured (billing reads its currency, period and prices). */
+  readonly config: PlanConfig;
 }
 
 /**
@@ -63,8 +66,9 @@ export class PlanCatalog {
           entitlements.push({ plan: p.id, meter: e.meter, aggregation, period, limit: parseQuantity(e.limit) as bigint, hard: e.enforcement === 'hard' });
         }
       });
+      problems.push(...checkPrices(p.prices, i, meters));
       const tenants = config.tenants.filter((t) => t.plan === p.id).map((t) => t.id);
-      return { id: p.id, entitlements, rateLimits: p.rateLimits.map(toPolicy), tenants };
+      return { id: p.id, entitlements, rateLimits: p.rateLimits.map(toPolicy), tenants, config: p };
     });
     return { catalog: new PlanCatalog(plans), problems };
   }

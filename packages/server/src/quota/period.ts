@@ -7,7 +7,8 @@ export type PeriodUnit = (typeof PERIOD_UNITS)[number];
 
 /** How an entitlement's periods are laid out. */
 export interface PeriodSpec {
-  readonly unit: PeriodUnit;
+  /** `week` is for billing periods (weeks start on Monday unless anchored). */
+  readonly unit: PeriodUnit | 'week';
   /** IANA zone whose wall clock the periods follow. */
   readonly timeZone: string;
   /** ISO date-time the periods count from (no offset: wall time in `timeZone`); default: calendar-aligned. */
@@ -20,13 +21,15 @@ export interface Period {
   readonly end: EpochMicros;
 }
 
-const PLURAL = { hour: 'hours', day: 'days', month: 'months' } as const;
-// A calendar-aligned origin: every hour, midnight and 1st of the month is a boundary from it.
+const PLURAL = { hour: 'hours', day: 'days', week: 'weeks', month: 'months' } as const;
+// A calendar-aligned origin: every hour, midnight and 1st of the month is a boundary from it;
+// weeks count from a Monday (2000-01-03).
 const DEFAULT_ANCHOR = { year: 2000, month: 1, day: 1 };
+const DEFAULT_WEEK_ANCHOR = { year: 2000, month: 1, day: 3 };
 
 /** Parses an anchor in its zone, or undefined when luxon cannot read it. */
-export function parseAnchor(anchor: string | undefined, timeZone: string): DateTime | undefined {
-  const dt = anchor === undefined ? DateTime.fromObject(DEFAULT_ANCHOR, { zone: timeZone }) : DateTime.fromISO(anchor, { zone: timeZone });
+export function parseAnchor(anchor: string | undefined, timeZone: string, unit?: PeriodSpec['unit']): DateTime | undefined {
+  const dt = anchor === undefined ? DateTime.fromObject(unit === 'week' ? DEFAULT_WEEK_ANCHOR : DEFAULT_ANCHOR, { zone: timeZone }) : DateTime.fromISO(anchor, { zone: timeZone });
   return dt.isValid ? dt : undefined;
 }
 
@@ -37,7 +40,7 @@ export function parseAnchor(anchor: string | undefined, timeZone: string): DateT
  * previous boundary, so clamped months do not drift (Jan 31 → Feb 28 → Mar 31).
  */
 export function periodAt(spec: PeriodSpec, at: EpochMicros): Period {
-  const anchor = parseAnchor(spec.anchor, spec.timeZone);
+  const anchor = parseAnchor(spec.anchor, spec.timeZone, spec.unit);
   if (anchor === undefined) throw new Error(`invalid period anchor "${spec.anchor ?? ''}"`);
   const unit = PLURAL[spec.unit];
   const atMs = Math.floor(at / MICROS_PER_MS);

@@ -1,6 +1,7 @@
 import { PolicyError, validatePolicies, type Policy } from '@tally/limiter';
 import { IANAZone } from 'luxon';
 import { z } from 'zod';
+import { planBillingFields } from '../billing/pricing/price-schema.ts';
 import { parseQuantity } from '../shared/decimal.ts';
 import { PERIOD_UNITS, parseAnchor } from './period.ts';
 
@@ -83,15 +84,23 @@ const rateLimitsSchema = z
   })
   .describe('policies checked together, all or nothing, on POST /v1/quota/consume');
 
-/** A plan: entitlements per meter and rate-limit policies. Tenants name it in `tenants[].plan`. */
+/**
+ * A plan: entitlements per meter, rate-limit policies, and prices (billing/pricing). Tenants
+ * name it in `tenants[].plan`.
+ */
 export const planSchema = z
   .object({
     id: z.string().min(1),
     name: z.string().optional(),
     entitlements: entitlementsSchema,
     rateLimits: rateLimitsSchema,
+    ...planBillingFields,
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.prices.length > 0 && p.currency === undefined) ctx.addIssue({ code: 'custom', path: ['currency'], message: 'a plan with prices needs a currency (ISO 4217, e.g. USD)' });
+    if (p.minimumSpend !== undefined && p.currency === undefined) ctx.addIssue({ code: 'custom', path: ['currency'], message: 'a plan with a minimumSpend needs a currency' });
+  });
 
 /** The config's `plans`: ids unique (checked even when some plan is invalid). */
 export const plansSchema = z

@@ -1,0 +1,31 @@
+import { IANAZone } from 'luxon';
+import { z } from 'zod';
+import { parseAnchor, periodAt, type Period } from '../quota/period.ts';
+import type { PlanConfig } from '../quota/plan-schema.ts';
+import type { EpochMicros } from '../shared/time.ts';
+
+/** A tenant's billing profile in config (`tenants[].billing`). */
+export const tenantBillingSchema = z
+  .object({
+    anchor: z
+      .string()
+      .refine((a) => parseAnchor(a, 'UTC') !== undefined, { error: (i) => `"${String(i.input)}" is not an ISO date (e.g. "2026-01-15")` })
+      .optional()
+      .describe('the first day of a billing period (wall time in timeZone); default: calendar months, Monday weeks, midnights'),
+    timeZone: z
+      .string()
+      .default('UTC')
+      .refine((tz) => IANAZone.isValidZone(tz), { error: (i) => `"${String(i.input)}" is not an IANA time zone` }),
+  })
+  .strict();
+
+/** A tenant's billing profile, with defaults. */
+export type TenantBilling = z.infer<typeof tenantBillingSchema>;
+
+/** The default profile: calendar periods in UTC. */
+export const DEFAULT_BILLING: TenantBilling = { timeZone: 'UTC' };
+
+/** The billing period of `plan` for a tenant with `profile` that holds `at`. */
+export function billingPeriodAt(plan: PlanConfig, profile: TenantBilling, at: EpochMicros): Period {
+  return periodAt({ unit: plan.billingPeriod, timeZone: profile.timeZone, anchor: profile.anchor }, at);
+}
