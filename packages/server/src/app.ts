@@ -24,6 +24,7 @@ import { QuotaService } from './quota/quota-service.ts';
 import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
 import { UpcomingInvoices } from './billing/upcoming.ts';
+import { startJobs } from './jobs/setup.ts';
 
 /** Version reported by the API. */
 export const VERSION = '0.1.0';
@@ -62,7 +63,12 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     ? undefined
     : await DuckDbStore.open({ path: join(dataDir, 'tally.duckdb'), derive: (events, into) => deriveRollups(events, (t) => registry.forType(t), ['minute'], into), nowMicros: () => clock.nowMicros(), recoverOnOpen: false });
   const store: UsageStore = distributed ? distributed.store : embedded!;
-  const closeStore = () => (distributed ? distributed.close() : store.close());
+  let jobs: Awaited<ReturnType<typeof startJobs>> | undefined;
+  // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
+  const closeStore = async () => {
+    await jobs?.close();
+    await (distributed ? distributed.close() : store.close());
+  };
   try {
     const meters = new MeterService(store, registry);
     const registerMeters = async () => {
@@ -108,6 +114,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock) };
     const profiles = new Map(config.tenants.flatMap((t) => (t.billing ? [[t.id, t.billing] as const] : [])));
     const upcomingInvoices = new UpcomingInvoices(catalog, profiles, queries, clock);
+    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry });
     let draining = false;
     const app = buildHttpApp({
       store,
@@ -118,6 +125,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       metrics,
       quota,
       upcomingInvoices,
+      jobs: jobs.runner,
       maxBodyBytes: config.ingest.maxBodyBytes,
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
       logLevel: config.server.logLevel,

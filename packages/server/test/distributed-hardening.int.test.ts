@@ -62,5 +62,13 @@ describe.skipIf(!available)('distributed profile: hostile identifiers', () => {
     }
     const [[rows]] = (await d.clickhouse("SELECT count() FROM events WHERE tenant = 'poison'")) as [[string]];
     expect(rows).toBe('2');
+
+    // The batch layer on this profile: runs recorded in ClickHouse under a Redis lease; the raw
+    // events of today reconcile with the rollups.
+    const today = new Date().toISOString().slice(0, 10);
+    const run = await fetch(`${url}/v1/jobs/reconcile-rollups/run`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ range: today }) });
+    expect(await run.json()).toMatchObject({ ran: true, run: { status: 'succeeded', output: { rawEvents: 1002, discrepancies: 0 } } });
+    const [[recorded]] = (await d.clickhouse(`SELECT count() FROM job_runs FINAL WHERE key = 'reconcile-rollups:${today}' AND status = 'succeeded'`)) as [[string]];
+    expect(recorded).toBe('1');
   }, 300_000);
 });

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../app.ts';
 import { configCommand } from './config.ts';
 import { demoCommand } from './demo.ts';
+import { jobsCommand } from './jobs.ts';
 import { keysCommand } from './keys.ts';
 import { metersCommand } from './meters.ts';
 import { queryCommand } from './query.ts';
@@ -21,6 +22,7 @@ export function buildCli(): Command {
   queryCommand(program);
   metersCommand(program);
   keysCommand(program);
+  jobsCommand(program);
   configCommand(program);
   return program;
 }

@@ -11,6 +11,7 @@ import type { QuotaService } from '../quota/quota-service.ts';
 import type { QuotaRateLimits } from '../quota/rate-limits.ts';
 import type { QuotaWarnings } from '../quota/warnings.ts';
 import type { UpcomingInvoices } from '../billing/upcoming.ts';
+import type { JobRunner } from '../jobs/runner.ts';
 import { registerBodyParsers } from './body.ts';
 import { registerDashboard } from './dashboard.ts';
 import { newRequestId, sendClientError, sendError } from './errors.ts';
@@ -18,6 +19,7 @@ import { buildOpenApi } from './openapi.ts';
 import { Router } from './route.ts';
 import { billingRoutes } from './routes/billing.ts';
 import { eventRoutes } from './routes/events.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { meterRoutes } from './routes/meters.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -35,6 +37,8 @@ export interface HttpDeps {
   metrics: TallyMetrics;
   /** Quotas (entitlements, consumption, warnings, plan rate limits); absent: no quota routes. */
   quota?: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits };
+  /** The batch layer's job runner. */
+  jobs?: JobRunner;
   /** The upcoming invoice of a tenant (billing). */
   upcomingInvoices?: UpcomingInvoices;
   maxBodyBytes: number;
@@ -82,6 +86,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   keyRoutes(router, d.keys);
   if (d.quota) quotaRoutes(router, { ...d.quota, store: d.store });
   if (d.upcomingInvoices) billingRoutes(router, d.upcomingInvoices);
+  if (d.jobs) jobRoutes(router, d.jobs);
   opsRoutes(router, d.store, d.metrics, d.isDraining);
   const openapi = buildOpenApi(router.specs, d.version);
   app.get('/openapi.json', async () => openapi);

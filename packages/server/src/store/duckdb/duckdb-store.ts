@@ -454,6 +454,15 @@ export class DuckDbStore implements UsageStore {
     if (this.commitFailure === failure) this.commitFailure = undefined;
   }
 
+  /**
+   * A connection of its own on the same database file, for a domain's repository (job runs,
+   * invoices): its tables live beside the events but outside this port. Close it before the store.
+   */
+  connect(): Promise<DuckDBConnection> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return this.instance.connect();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
