@@ -23,8 +23,8 @@ import { MemoryQuotaCounters } from './quota/memory/memory-counters.ts';
 import { QuotaService } from './quota/quota-service.ts';
 import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
-import { UpcomingInvoices } from './billing/upcoming.ts';
-import { startJobs } from './jobs/setup.ts';
+import { openBilling, type Billing } from './billing/setup.ts';
+import { leaseStoreFor, startJobs } from './jobs/setup.ts';
 
 /** Version reported by the API. */
 export const VERSION = '0.1.0';
@@ -64,9 +64,11 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     : await DuckDbStore.open({ path: join(dataDir, 'tally.duckdb'), derive: (events, into) => deriveRollups(events, (t) => registry.forType(t), ['minute'], into), nowMicros: () => clock.nowMicros(), recoverOnOpen: false });
   const store: UsageStore = distributed ? distributed.store : embedded!;
   let jobs: Awaited<ReturnType<typeof startJobs>> | undefined;
+  let billing: Billing | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
+    await billing?.close();
     await (distributed ? distributed.close() : store.close());
   };
   try {
@@ -112,9 +114,9 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     await quotas.seed(queries);
     ingest.onAccepted(quotas.feed);
     const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock) };
-    const profiles = new Map(config.tenants.flatMap((t) => (t.billing ? [[t.id, t.billing] as const] : [])));
-    const upcomingInvoices = new UpcomingInvoices(catalog, profiles, queries, clock);
-    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry });
+    const leases = leaseStoreFor(config, distributed);
+    billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
+    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job] });
     let draining = false;
     const app = buildHttpApp({
       store,
@@ -124,7 +126,8 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       queries,
       metrics,
       quota,
-      upcomingInvoices,
+      upcomingInvoices: billing.upcoming,
+      invoices: billing.invoices,
       jobs: jobs.runner,
       maxBodyBytes: config.ingest.maxBodyBytes,
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,

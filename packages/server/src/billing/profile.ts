@@ -29,3 +29,11 @@ export const DEFAULT_BILLING: TenantBilling = { timeZone: 'UTC' };
 export function billingPeriodAt(plan: PlanConfig, profile: TenantBilling, at: EpochMicros): Period {
   return periodAt({ unit: plan.billingPeriod, timeZone: profile.timeZone, anchor: profile.anchor }, at);
 }
+
+/** The config's `billing` section. */
+export const billingConfigSchema = z
+  .object({
+    graceHours: z.number().min(0).max(24 * 35).default(1).describe('a period is invoiced this many hours after it ends; late events inside the grace land on its invoice, later ones on the next as adjustments'),
+    autoFinalize: z.boolean().default(false).describe('finalize reconciled drafts automatically (else POST /v1/invoices/{id}/finalize after review)'),
+  })
+  .strict();

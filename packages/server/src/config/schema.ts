@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { meterSchema } from '../meters/meter.ts';
-import { tenantBillingSchema } from '../billing/profile.ts';
+import { billingConfigSchema, tenantBillingSchema } from '../billing/profile.ts';
 import { plansSchema } from '../quota/plan-schema.ts';
 
 /** A tenant known in config (events may also name tenants not listed here). */
@@ -68,6 +68,7 @@ export const configSchema = z
     meters: z.array(meterSchema).default([]),
     tenants: z.array(tenantSchema).default([]),
     plans: plansSchema,
+    billing: billingConfigSchema.default(billingConfigSchema.parse({})).describe('invoicing: grace period and finalization'),
   })
   .strict()
   .superRefine((c, ctx) => {

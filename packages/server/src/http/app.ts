@@ -10,6 +10,7 @@ import type { QuotaConsumer } from '../quota/consume.ts';
 import type { QuotaService } from '../quota/quota-service.ts';
 import type { QuotaRateLimits } from '../quota/rate-limits.ts';
 import type { QuotaWarnings } from '../quota/warnings.ts';
+import type { InvoiceService } from '../billing/invoice-service.ts';
 import type { UpcomingInvoices } from '../billing/upcoming.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import { registerBodyParsers } from './body.ts';
@@ -19,6 +20,7 @@ import { buildOpenApi } from './openapi.ts';
 import { Router } from './route.ts';
 import { billingRoutes } from './routes/billing.ts';
 import { eventRoutes } from './routes/events.ts';
+import { invoiceRoutes } from './routes/invoices.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { meterRoutes } from './routes/meters.ts';
@@ -39,6 +41,8 @@ export interface HttpDeps {
   quota?: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits };
   /** The batch layer's job runner. */
   jobs?: JobRunner;
+  /** Issued invoices (billing). */
+  invoices?: InvoiceService;
   /** The upcoming invoice of a tenant (billing). */
   upcomingInvoices?: UpcomingInvoices;
   maxBodyBytes: number;
@@ -87,6 +91,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   if (d.quota) quotaRoutes(router, { ...d.quota, store: d.store });
   if (d.upcomingInvoices) billingRoutes(router, d.upcomingInvoices);
   if (d.jobs) jobRoutes(router, d.jobs);
+  if (d.invoices) invoiceRoutes(router, d.invoices);
   opsRoutes(router, d.store, d.metrics, d.isDraining);
   const openapi = buildOpenApi(router.specs, d.version);
   app.get('/openapi.json', async () => openapi);

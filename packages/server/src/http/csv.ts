@@ -9,7 +9,7 @@ const FORMULA_LEAD = /^[=+\-@\t\r]/;
  * prefixed with `'`, the OWASP rule: tenants and dimension values come from clients.
  * Numbers and times are Tally's own (a negative value stays a number).
  */
-function cell(v: string | null, text: boolean): string {
+export function csvCell(v: string | null, text: boolean): string {
   if (v === null) return '';
   const safe = text && FORMULA_LEAD.test(v) ? `'${v}` : v;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
@@ -18,10 +18,10 @@ function cell(v: string | null, text: boolean): string {
 /** CSV of a usage answer: windowStart, windowEnd, tenant, one column per groupBy dimension, value. */
 export function toCsv(r: UsageResult): string {
   const dims = [...new Set(r.data.flatMap((row) => Object.keys(row.groupBy)))];
-  const lines = [['windowStart', 'windowEnd', 'tenant', ...dims, 'value'].map((h) => cell(h, true)).join(',')];
+  const lines = [['windowStart', 'windowEnd', 'tenant', ...dims, 'value'].map((h) => csvCell(h, true)).join(',')];
   for (const row of r.data) {
-    const texts = [row.tenant, ...dims.map((d) => row.groupBy[d] ?? null)].map((v) => cell(v, true));
-    lines.push([cell(row.windowStart, false), cell(row.windowEnd, false), ...texts, cell(row.value, false)].join(','));
+    const texts = [row.tenant, ...dims.map((d) => row.groupBy[d] ?? null)].map((v) => csvCell(v, true));
+    lines.push([csvCell(row.windowStart, false), csvCell(row.windowEnd, false), ...texts, csvCell(row.value, false)].join(','));
   }
   return lines.join('\n') + '\n';
 }

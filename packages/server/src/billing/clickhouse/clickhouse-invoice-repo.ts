@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { TallyError } from '../../errors/registry.ts';
+import type { LeaseStore } from '../../jobs/lease-store.ts';
+import { lit, parseTsv } from '../../store/clickhouse/sql.ts';
+import type { EpochMicros } from '../../shared/time.ts';
+import type { Invoice } from '../invoice.ts';
+import type { InvoiceFilter, InvoiceRepo } from '../invoice-repo.ts';
+import { formatNumber, sequenceOf } from '../numbering.ts';
+
+// One row per version of an invoice; FINAL keeps the highest `ver`. Finalized rows are only
+// ever followed by their void version: the repo never writes another version of them.
+const DDL = `CREATE TABLE IF NOT EXISTS invoices (
+  id String, tenant String, period_start Int64, status String, credit_note_for Nullable(String),
+  sequence Nullable(String), seq Nullable(UInt32), created_us Int64, body String, ver UInt64
+) ENGINE = ReplacingMergeTree(ver) ORDER BY id`;
+
+/**
+ * Invoices in the distributed profile's ClickHouse database. ClickHouse has no transactions, so
+ * every write runs under a cluster-wide lease (Redis, `jobs/lease-store.ts`): a number is the
+ * largest of its sequence + 1, read and written by one node at a time; a failed write leaves the
+ * largest unchanged, so the sequence stays gapless.
+ */
+export class ClickHouseInvoiceRepo implements InvoiceRepo {
+  private constructor(
+    private readonly client: ClickHouseClient,
+    private readonly leases: LeaseStore,
+  ) {}
+
+  /** Connects and creates the table if needed. */
+  static async open(opts: { url: string; database: string; leases: LeaseStore }): Promise<ClickHouseInvoiceRepo> {
+    const client = createClient({ url: opts.url, database: opts.database, request_timeout: 30_000 });
+    await client.command({ query: DDL });
+    return new ClickHouseInvoiceRepo(client, opts.leases);
+  }
+
+  private async locked<T>(fn: () => Promise<T>): Promise<T> {
+    const holder = randomUUID();
+    let token: number | null = null;
+    for (let i = 0; token === null; i++) {
+      token = await this.leases.acquire('invoice-writes', holder, 30_000);
+      if (token === null) {
+        if (i > 600) throw new TallyError('STORE_UNAVAILABLE', 'another node has held the invoice lock for over a minute; retry');
+        await sleep(100);
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await this.leases.release('invoice-writes', holder, token);
+    }
+  }
+
+  private async select(where: string, order = 'period_start, created_us, id'): Promise<{ inv: Invoice; sequence: string | null; seq: number | null; ver: number }[]> {
+    const text = await (await this.client.query({ query: `SELECT body, sequence, seq, ver FROM invoices FINAL WHERE ${where} ORDER BY ${order}`, format: 'TabSeparated' })).text();
+    return parseTsv(text).map((r) => ({ inv: JSON.parse(r[0]!) as Invoice, sequence: r[1] ?? null, seq: r[2] === null ? null : Number(r[2]), ver: Number(r[3]) }));
+  }
+
+  private async write(inv: Invoice, seq: { sequence: string; n: number } | null, ver: number): Promise<void> {
+    const s = (v: string | null) => (v === null ? 'NULL' : lit(v));
+    const values = [lit(inv.id), lit(inv.tenant), inv.periodStart, lit(inv.status), s(inv.creditNoteFor), s(seq?.sequence ?? null), seq === null ? 'NULL' : seq.n, inv.createdAt, lit(JSON.stringify(inv)), ver];
+    await this.client.command({ query: `INSERT INTO invoices VALUES (${values.join(', ')})` });
+  }
+
+  saveDraft(inv: Invoice): Promise<Invoice> {
+    return this.locked(async () => {
+      const [existing] = await this.select(`tenant = ${lit(inv.tenant)} AND period_start = ${inv.periodStart} AND credit_note_for IS NULL`);
+      if (existing && existing.inv.status !== 'draft') return existing.inv;
+      const draft = { ...inv, id: existing?.inv.id ?? inv.id, createdAt: existing?.inv.createdAt ?? inv.createdAt };
+      await this.write(draft, null, (existing?.ver ?? 0) + 1);
+      return draft;
+    });
+  }
+
+  async get(id: string): Promise<Invoice | undefined> {
+    return (await this.select(`id = ${lit(id)}`))[0]?.inv;
+  }
+
+  async forPeriod(tenant: string, periodStart: EpochMicros): Promise<Invoice | undefined> {
+    return (await this.select(`tenant = ${lit(tenant)} AND period_start = ${periodStart} AND credit_note_for IS NULL`))[0]?.inv;
+  }
+
+  async list(f: InvoiceFilter): Promise<Invoice[]> {
+    const where = ['1'];
+    if (f.tenant !== undefined) where.push(`tenant = ${lit(f.tenant)}`);
+    if (f.status !== undefined) where.push(`status = ${lit(f.status)}`);
+    if (f.from !== undefined) where.push(`period_start >= ${f.from}`);
+    if (f.to !== undefined) where.push(`period_start < ${f.to}`);
+    return (await this.select(where.join(' AND '))).map((r) => r.inv);
+  }
+
+  private async nextNumber(issuer: string, at: EpochMicros): Promise<{ sequence: string; n: number }> {
+    const sequence = sequenceOf(issuer, at);
+    const rows = parseTsv(await (await this.client.query({ query: `SELECT max(seq) FROM invoices FINAL WHERE sequence = ${lit(sequence)}`, format: 'TabSeparated' })).text());
+    return { sequence, n: Number(rows[0]?.[0] ?? 0) + 1 };
+  }
+
+  finalize(id: string, issuer: string, at: EpochMicros): Promise<Invoice> {
+    return this.locked(async () => {
+      const [row] = await this.select(`id = ${lit(id)}`);
+      if (!row) throw new TallyError('NOT_FOUND', `no invoice "${id}"`);
+      const inv = row.inv;
+      if (inv.status !== 'draft') return inv;
+      if (!inv.reconciled) throw new TallyError('CONFLICT', `invoice ${id} is blocked: its usage recomputed from raw events differs from the rollups (${inv.discrepancies.map((d) => `${d.meter}: raw ${d.raw}, rollups ${d.rollups}`).join('; ')}); recompute the draft once the discrepancy is resolved`);
+      const seq = await this.nextNumber(issuer, at);
+      const done: Invoice = { ...inv, status: 'finalized', number: formatNumber(seq.sequence, seq.n), finalizedAt: at };
+      await this.write(done, seq, row.ver + 1);
+      return done;
+    });
+  }
+
+  void(id: string, issuer: string, at: EpochMicros, creditNote: Invoice): Promise<{ invoice: Invoice; creditNote: Invoice }> {
+    return this.locked(async () => {
+      const [row] = await this.select(`id = ${lit(id)}`);
+      if (!row) throw new TallyError('NOT_FOUND', `no invoice "${id}"`);
+      if (row.inv.status !== 'finalized' || row.inv.creditNoteFor !== null) throw new TallyError('CONFLICT', `only a finalized invoice can be voided (${id} is ${row.inv.creditNoteFor ? 'a credit note' : row.inv.status})`);
+      const voided: Invoice = { ...row.inv, status: 'void', voidedAt: at };
+      await this.write(voided, { sequence: row.sequence!, n: row.seq! }, row.ver + 1);
+      const seq = await this.nextNumber(issuer, at);
+      const note: Invoice = { ...creditNote, status: 'finalized', number: formatNumber(seq.sequence, seq.n), finalizedAt: at, creditNoteFor: id };
+      await this.write(note, seq, 1);
+      return { invoice: voided, creditNote: note };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

@@ -1,0 +1,126 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { TallyError } from '../../errors/registry.ts';
+import { SqlParams } from '../../store/duckdb/sql.ts';
+import type { EpochMicros } from '../../shared/time.ts';
+import type { Invoice } from '../invoice.ts';
+import type { InvoiceFilter, InvoiceRepo } from '../invoice-repo.ts';
+import { formatNumber, sequenceOf } from '../numbering.ts';
+
+const DDL = `CREATE TABLE IF NOT EXISTS invoices (
+  id VARCHAR PRIMARY KEY, tenant VARCHAR NOT NULL, period_start BIGINT NOT NULL, status VARCHAR NOT NULL,
+  credit_note_for VARCHAR, sequence VARCHAR, seq INTEGER, created_us BIGINT NOT NULL, body VARCHAR NOT NULL)`;
+
+/**
+ * Invoices in the embedded store's DuckDB file: the invoice as JSON plus the columns that
+ * select and number it. Writes are serialized (one at a time in this process) and each runs in
+ * a transaction, so a number is the largest of its sequence + 1 with nothing in between.
+ */
+export class DuckDbInvoiceRepo implements InvoiceRepo {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly conn: DuckDBConnection) {}
+
+  /** Creates the table if needed, on a connection of its own. */
+  static async open(conn: DuckDBConnection): Promise<DuckDbInvoiceRepo> {
+    await conn.run(DDL);
+    return new DuckDbInvoiceRepo(conn);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(async () => {
+      await this.conn.run('BEGIN TRANSACTION');
+      try {
+        const r = await fn();
+        await this.conn.run('COMMIT');
+        return r;
+      } catch (err) {
+        await this.conn.run('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async select(where: string, params: SqlParams, order = 'period_start, created_us, id'): Promise<Invoice[]> {
+    const rows = (await this.conn.runAndReadAll(`SELECT body FROM invoices WHERE ${where} ORDER BY ${order}`, params.values)).getRows();
+    return rows.map((r) => JSON.parse(r[0] as string) as Invoice);
+  }
+
+  private async write(inv: Invoice, seq: { sequence: string; n: number } | null): Promise<void> {
+    await this.conn.run('DELETE FROM invoices WHERE id = $1', [inv.id]);
+    await this.conn.run('INSERT INTO invoices VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [inv.id, inv.tenant, BigInt(inv.periodStart), inv.status, inv.creditNoteFor, seq?.sequence ?? null, seq?.n ?? null, BigInt(inv.createdAt), JSON.stringify(inv)]);
+  }
+
+  saveDraft(inv: Invoice): Promise<Invoice> {
+    return this.serial(async () => {
+      const p = new SqlParams();
+      const [existing] = await this.select(`tenant = ${p.add(inv.tenant)} AND period_start = ${inv.periodStart} AND credit_note_for IS NULL`, p);
+      if (existing && existing.status !== 'draft') return existing;
+      const draft = { ...inv, id: existing?.id ?? inv.id, createdAt: existing?.createdAt ?? inv.createdAt };
+      await this.write(draft, null);
+      return draft;
+    });
+  }
+
+  async get(id: string): Promise<Invoice | undefined> {
+    const p = new SqlParams();
+    return (await this.select(`id = ${p.add(id)}`, p))[0];
+  }
+
+  async forPeriod(tenant: string, periodStart: EpochMicros): Promise<Invoice | undefined> {
+    const p = new SqlParams();
+    return (await this.select(`tenant = ${p.add(tenant)} AND period_start = ${periodStart} AND credit_note_for IS NULL`, p))[0];
+  }
+
+  list(f: InvoiceFilter): Promise<Invoice[]> {
+    const p = new SqlParams();
+    const where = ['true'];
+    if (f.tenant !== undefined) where.push(`tenant = ${p.add(f.tenant)}`);
+    if (f.status !== undefined) where.push(`status = ${p.add(f.status)}`);
+    if (f.from !== undefined) where.push(`period_start >= ${f.from}`);
+    if (f.to !== undefined) where.push(`period_start < ${f.to}`);
+    return this.select(where.join(' AND '), p);
+  }
+
+  private async nextNumber(issuer: string, at: EpochMicros): Promise<{ sequence: string; n: number }> {
+    const sequence = sequenceOf(issuer, at);
+    const [[max]] = (await this.conn.runAndReadAll('SELECT coalesce(max(seq), 0) FROM invoices WHERE sequence = $1', [sequence])).getRows() as [[number]];
+    return { sequence, n: Number(max) + 1 };
+  }
+
+  finalize(id: string, issuer: string, at: EpochMicros): Promise<Invoice> {
+    return this.serial(async () => {
+      const p = new SqlParams();
+      const [inv] = await this.select(`id = ${p.add(id)}`, p);
+      if (!inv) throw new TallyError('NOT_FOUND', `no invoice "${id}"`);
+      if (inv.status !== 'draft') return inv;
+      if (!inv.reconciled) throw new TallyError('CONFLICT', `invoice ${id} is blocked: its usage recomputed from raw events differs from the rollups (${inv.discrepancies.map((d) => `${d.meter}: raw ${d.raw}, rollups ${d.rollups}`).join('; ')}); recompute the draft once the discrepancy is resolved`);
+      const seq = await this.nextNumber(issuer, at);
+      const done: Invoice = { ...inv, status: 'finalized', number: formatNumber(seq.sequence, seq.n), finalizedAt: at };
+      await this.write(done, seq);
+      return done;
+    });
+  }
+
+  void(id: string, issuer: string, at: EpochMicros, creditNote: Invoice): Promise<{ invoice: Invoice; creditNote: Invoice }> {
+    return this.serial(async () => {
+      const p = new SqlParams();
+      const [inv] = await this.select(`id = ${p.add(id)}`, p);
+      if (!inv) throw new TallyError('NOT_FOUND', `no invoice "${id}"`);
+      if (inv.status !== 'finalized' || inv.creditNoteFor !== null) throw new TallyError('CONFLICT', `only a finalized invoice can be voided (${id} is ${inv.creditNoteFor ? 'a credit note' : inv.status})`);
+      const seqRow = (await this.conn.runAndReadAll('SELECT sequence, seq FROM invoices WHERE id = $1', [id])).getRows()[0]!;
+      const voided: Invoice = { ...inv, status: 'void', voidedAt: at };
+      await this.write(voided, { sequence: seqRow[0] as string, n: Number(seqRow[1]) });
+      const seq = await this.nextNumber(issuer, at);
+      const note: Invoice = { ...creditNote, status: 'finalized', number: formatNumber(seq.sequence, seq.n), finalizedAt: at, creditNoteFor: id };
+      await this.write(note, seq);
+      return { invoice: voided, creditNote: note };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.chain.catch(() => undefined);
+    this.conn.closeSync();
+  }
+}

@@ -1,0 +1,35 @@
+import type { EpochMicros } from '../shared/time.ts';
+import type { Invoice, InvoiceStatus } from './invoice.ts';
+
+/** Which invoices to list. */
+export interface InvoiceFilter {
+  tenant?: string;
+  status?: InvoiceStatus;
+  /** Periods starting at or after. */
+  from?: EpochMicros;
+  /** Periods starting before. */
+  to?: EpochMicros;
+}
+
+/**
+ * Stored invoices (billing's own port, not more methods on UsageStore). Drafts may be replaced
+ * by a recomputation; finalized invoices never change except to become void. Adapters: DuckDB
+ * and ClickHouse, both running `invoice-repo-contract.ts`.
+ */
+export interface InvoiceRepo {
+  /** Stores a draft, replacing the draft of the same tenant and period; refuses to touch a finalized or void one (returns it instead). */
+  saveDraft(inv: Invoice): Promise<Invoice>;
+  get(id: string): Promise<Invoice | undefined>;
+  /** The invoice (any status, not a credit note) of a tenant's period. */
+  forPeriod(tenant: string, periodStart: EpochMicros): Promise<Invoice | undefined>;
+  list(filter: InvoiceFilter): Promise<Invoice[]>;
+  /**
+   * Finalizes a draft with the next number of `issuer`'s gapless sequence (the largest number
+   * issued so far + 1, assigned under the repo's serialization). A finalized invoice is returned
+   * as it is.
+   */
+  finalize(id: string, issuer: string, at: EpochMicros): Promise<Invoice>;
+  /** Voids a finalized invoice and stores its credit note (finalized, numbered); returns both. */
+  void(id: string, issuer: string, at: EpochMicros, creditNote: Invoice): Promise<{ invoice: Invoice; creditNote: Invoice }>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import type { MeterRegistry } from '../meters/registry.ts';
+import type { PlanCatalog } from '../quota/catalog.ts';
+import type { Period } from '../quota/period.ts';
+import type { PlanConfig } from '../quota/plan-schema.ts';
+import { formatScaled, parseQuantity, SCALE } from '../shared/decimal.ts';
+import { formatMicros, MICROS_PER_DAY, type EpochMicros } from '../shared/time.ts';
+import type { UsageStore } from '../store/port.ts';
+import type { QueryService } from '../usage/query-service.ts';
+import type { Invoice, InvoiceLine } from './invoice.ts';
+import type { InvoiceRepo } from './invoice-repo.ts';
+import { formatAmount, minorDigits, roundAmount } from './money.ts';
+import { pricerFor } from './pricing/pricer-for.ts';
+import type { PriceConfig } from './pricing/price-schema.ts';
+import { DEFAULT_BILLING, billingPeriodAt, type TenantBilling } from './profile.ts';
+import { lineView, rate } from './rate.ts';
+import { normaliseFilter, rawUsage } from './raw-usage.ts';
+
+/** Billing policy from config. */
+export interface BillingPolicy {
+  /** A period is invoiced this long after it ends (late events inside it land on the invoice). */
+  graceMicros: number;
+  /** Late events are looked for in finalized periods this far back (the ingest backfill horizon). */
+  backfillDays: number;
+}
+
+/** Everything the issuer reads and writes. */
+export interface IssuerDeps {
+  store: UsageStore;
+  meters: MeterRegistry;
+  queries: QueryService;
+  catalog: PlanCatalog;
+  profiles: ReadonlyMap<string, TenantBilling>;
+  repo: InvoiceRepo;
+  policy: BillingPolicy;
+}
+
+type UsagePrice = Exclude<PriceConfig, { model: 'flat' }>;
+
+/**
+ * Issues invoices from raw events: for a tenant's ended period, every usage price is recomputed
+ * from the raw events and cross-checked against the rollups (a mismatch blocks finalization and
+ * is listed on the draft), flat prices are charged, and late events of earlier finalized periods
+ * become adjustment lines (the finalized invoices never change).
+ */
+export class InvoiceIssuer {
+  constructor(private readonly d: IssuerDeps) {}
+
+  /** Tenants on a priced plan with their last period that ended at least the grace before `now`. */
+  duePeriods(now: EpochMicros): { tenant: string; plan: PlanConfig; period: Period }[] {
+    const out: { tenant: string; plan: PlanConfig; period: Period }[] = [];
+    for (const p of this.d.catalog.plans) {
+      if (p.config.currency === undefined) continue;
+      for (const tenant of p.tenants) {
+        const current = billingPeriodAt(p.config, this.profile(tenant), now - this.d.policy.graceMicros);
+        out.push({ tenant, plan: p.config, period: billingPeriodAt(p.config, this.profile(tenant), current.start - 1) });
+      }
+    }
+    return out;
+  }
+
+  private profile(tenant: string): TenantBilling {
+    return this.d.profiles.get(tenant) ?? DEFAULT_BILLING;
+  }
+
+  /** Computes and stores the draft of a tenant's period (a finalized one is returned unchanged). */
+  async draft(tenant: string, plan: PlanConfig, period: Period, now: EpochMicros): Promise<Invoice> {
+    const existing = await this.d.repo.forPeriod(tenant, period.start);
+    if (existing && existing.status !== 'draft') return existing;
+    const currency = plan.currency!;
+    const usagePrices = plan.prices.filter((p): p is UsagePrice => p.model !== 'flat');
+    const selectors = usagePrices.map((p) => ({ meter: p.meter, filter: normaliseFilter(p.filter) }));
+    const raw = await rawUsage(this.d.store, this.d.meters, tenant, period.start, period.end, selectors);
+    const discrepancies: Invoice['discrepancies'] = [];
+    for (const [i, p] of usagePrices.entries()) {
+      const rolled = await this.rollupUsage(tenant, p, period);
+      if (rolled !== raw[i]) discrepancies.push({ meter: p.meter, raw: formatScaled(raw[i]!), rollups: formatScaled(rolled) });
+    }
+    let k = 0;
+    const quantities = plan.prices.map((p) => (p.model === 'flat' ? SCALE : raw[k++]!));
+    const rated = rate({ currency, prices: plan.prices, quantities, minimumSpend: plan.minimumSpend });
+    const start = formatMicros(period.start);
+    const end = formatMicros(period.end);
+    const lines: InvoiceLine[] = rated.lines.map((l, i) => ({ id: `line_${i + 1}`, ...(lineView(l, currency) as Omit<InvoiceLine, 'id' | 'filter' | 'periodStart' | 'periodEnd'>), filter: l.price >= 0 && plan.prices[l.price]!.model !== 'flat' ? normaliseFilter((plan.prices[l.price] as UsagePrice).filter) : null, ...(l.price >= 0 && plan.prices[l.price]!.model !== 'flat' ? { price: plan.prices[l.price] } : {}), periodStart: start, periodEnd: end }));
+    const adjustments = await this.adjustments(tenant, currency, period.start, now);
+    for (const a of adjustments) lines.push({ ...a, id: `line_${lines.length + 1}` });
+    const minor = minorDigits(currency);
+    const subtotal = lines.reduce((s, l) => s + (parseAmount(l.amount)), 0n);
+    const total = formatAmount(subtotal, minor);
+    return this.d.repo.saveDraft({ id: existing?.id ?? `inv_${randomUUID().replace(/-/g, '').slice(0, 20)}`, number: null, tenant, plan: plan.id, currency, periodStart: period.start, periodEnd: period.end, status: 'draft', lines, subtotal: total, total, reconciled: discrepancies.length === 0, discrepancies, createdAt: now, finalizedAt: null, voidedAt: null, creditNoteFor: null });
+  }
+
+  private async rollupUsage(tenant: string, p: UsagePrice, period: Period): Promise<bigint> {
+    const filterGroupBy = normaliseFilter(p.filter);
+    const r = await this.d.queries.query({ meter: p.meter, from: period.start, to: period.end, tenants: [tenant], ...(filterGroupBy ? { filterGroupBy } : {}) });
+    return r.data.reduce((s, row) => s + (row.value === null ? 0n : (parseQuantity(row.value) as bigint)), 0n);
+  }
+
+  /**
+   * Late events of earlier finalized periods (inside the backfill horizon): each usage line is
+   * recomputed from the raw events; what it billed plus the adjustments finalized since is
+   * compared, and the difference is priced with the price as billed (a tiered price re-prices the
+   * whole period: new amount − billed amount).
+   */
+  private async adjustments(tenant: string, currency: string, before: EpochMicros, now: EpochMicros): Promise<Omit<InvoiceLine, 'id'>[]> {
+    const horizon = now - this.d.policy.backfillDays * MICROS_PER_DAY;
+    const all = await this.d.repo.list({ tenant });
+    const finalized = all.filter((i) => i.status === 'finalized' && i.creditNoteFor === null);
+    const out: Omit<InvoiceLine, 'id'>[] = [];
+    for (const inv of finalized) {
+      if (inv.periodStart >= before || inv.periodEnd <= horizon || inv.currency !== currency) continue;
+      const usage = inv.lines.filter((l) => l.kind === 'usage' && l.price !== undefined && l.meter !== null);
+      if (usage.length === 0) continue;
+      const raw = await rawUsage(this.d.store, this.d.meters, tenant, inv.periodStart, inv.periodEnd, usage.map((l) => ({ meter: l.meter!, filter: l.filter })));
+      usage.forEach((l, i) => {
+        const billedLater = finalized.flatMap((o) => o.lines.filter((x) => x.kind === 'adjustment' && x.periodStart === l.periodStart && x.name === adjustmentName(l)));
+        const billed = parseQuantity(l.quantity) as bigint;
+        const adjusted = billedLater.reduce((s, x) => s + (parseQuantity(x.quantity) as bigint), 0n);
+        const delta = raw[i]! - billed - adjusted;
+        if (delta === 0n) return;
+        const pricer = pricerFor(l.price!);
+        const exact = pricer.price(raw[i]!).amountExact - pricer.price(billed + adjusted).amountExact;
+        out.push({ kind: 'adjustment', name: adjustmentName(l), meter: l.meter, filter: l.filter, price: l.price!, quantity: formatScaled(delta), amount: formatAmount(roundAmount(exact, minorDigits(currency)), minorDigits(currency)), amountExact: formatAmount(exact), tiers: [], periodStart: l.periodStart, periodEnd: l.periodEnd });
+      });
+    }
+    return out;
+  }
+}
+
+/** The name of the adjustment line of a usage line (it ties later adjustments to the same line). */
+function adjustmentName(l: InvoiceLine): string {
+  return `Late usage: ${l.name} (${l.periodStart.slice(0, 10)} – ${l.periodEnd.slice(0, 10)})`;
+}
+
+/** A rounded amount string back to ×10^24. */
+function parseAmount(s: string): bigint {
+  return (parseQuantity(s) as bigint) * SCALE;
+}
