@@ -118,10 +118,22 @@ export class SlabWriter {
 const routeNames = new QuotedSet();
 const methodNames = new QuotedSet(64);
 
+/** `"0xx"` … `"5xx"` as JSON strings, made once (a status of 600 or more is formatted on the spot). */
+const STATUS_CLASS_JSON = ['"0xx"', '"1xx"', '"2xx"', '"3xx"', '"4xx"', '"5xx"'];
+
+/**
+ * The status class of an HTTP status (`404` → `"4xx"`). The middleware sends it beside `status`
+ * because meters group by it (the shipped `api_requests` meter groups by `$.statusClass`): a
+ * dimension with 5 values instead of ~60, and the same field the demo traffic carries.
+ */
+export function statusClassOf(status: number): string {
+  return `${Math.floor(status / 100)}xx`;
+}
+
 /**
  * The `data` of an `api.request` event, serialised field by field (no intermediate object, no
- * JSON.stringify): route, method, status, durationMs (microsecond precision), request and response
- * bytes, and `aborted` / `error` when set.
+ * JSON.stringify): route, method, status, statusClass, durationMs (microsecond precision), request
+ * and response bytes, and `aborted` / `error` when set.
  */
 export function requestDataJson(route: string, method: string, status: number, durationMs: number, requestBytes: number, responseBytes: number, aborted: boolean, error: string | undefined): string {
   return (
@@ -131,6 +143,8 @@ export function requestDataJson(route: string, method: string, status: number, d
     methodNames.of(method) +
     ',"status":' +
     numberJson(status) +
+    ',"statusClass":' +
+    (STATUS_CLASS_JSON[Math.floor(status / 100)] ?? JSON.stringify(statusClassOf(status))) +
     ',"durationMs":' +
     millisJson(durationMs) +
     ',"requestBytes":' +

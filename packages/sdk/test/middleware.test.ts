@@ -38,7 +38,7 @@ describe.each(FRAMEWORKS)('%s middleware', (_name, factory) => {
       expect(got?.status, c.tag).toBe(c.expect.status);
       expect(e, c.tag).toMatchObject({ type: 'api.request', subject: 'acme' });
       const sent = c.body === undefined ? 0 : Buffer.byteLength(Array.isArray(c.body) ? c.body.join('') : c.body);
-      expect(e?.data, c.tag).toMatchObject({ route: c.expect.route, method: c.method, status: c.expect.status, requestBytes: sent, responseBytes: got?.bytes });
+      expect(e?.data, c.tag).toMatchObject({ route: c.expect.route, method: c.method, status: c.expect.status, statusClass: `${String(c.expect.status)[0]}xx`, requestBytes: sent, responseBytes: got?.bytes });
       expect(e?.data.durationMs, c.tag).toBeGreaterThanOrEqual(0);
       expect(e?.data.route, c.tag).not.toMatch(/\d/); // a template, never raw path values
     }
@@ -73,9 +73,10 @@ describe.each(FRAMEWORKS)('%s middleware, fast path (no properties option)', (_n
       expect(e, c.tag).toMatchObject({ specversion: '1.0', type: 'api.request', subject: 'acme', source: 'urn:tally:sdk:node', datacontenttype: 'application/json' });
       expect(e?.id, c.tag).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       const sent = c.body === undefined ? 0 : Buffer.byteLength(Array.isArray(c.body) ? c.body.join('') : c.body);
-      expect(e?.data, c.tag).toMatchObject({ route: c.expect.route, method: c.method, status: c.expect.status, requestBytes: sent, responseBytes: got?.bytes });
+      const statusClass = `${String(c.expect.status)[0]}xx`; // what the shipped api_requests meter groups by
+      expect(e?.data, c.tag).toMatchObject({ route: c.expect.route, method: c.method, status: c.expect.status, statusClass, requestBytes: sent, responseBytes: got?.bytes });
       // Plain node:http also records `error` when the handler threw.
-      expect(Object.keys(e?.data ?? {}).filter((k) => k !== 'error').sort(), c.tag).toEqual(['durationMs', 'method', 'requestBytes', 'responseBytes', 'route', 'status']);
+      expect(Object.keys(e?.data ?? {}).filter((k) => k !== 'error').sort(), c.tag).toEqual(['durationMs', 'method', 'requestBytes', 'responseBytes', 'route', 'status', 'statusClass']);
       expect(e?.data.durationMs, c.tag).toBeGreaterThanOrEqual(0);
       expect(Math.abs(Date.parse(e?.time as string) - Date.now()), c.tag).toBeLessThan(600_000);
     }

@@ -61,7 +61,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   const distributed = config.profile === 'distributed' ? await openDistributed(config, (events) => deriveRollups(events, (t) => registry.forType(t)), () => clock.nowMicros(), 'tally-api') : undefined;
   const embedded = distributed
     ? undefined
-    : await DuckDbStore.open({ path: join(dataDir, 'tally.duckdb'), derive: (events, into) => deriveRollups(events, (t) => registry.forType(t), ['minute'], into), nowMicros: () => clock.nowMicros(), recoverOnOpen: false });
+    : await DuckDbStore.open({ path: join(dataDir, 'tally.duckdb'), derive: (events, into) => deriveRollups(events, (t) => registry.forType(t), ['minute'], into), nowMicros: () => clock.nowMicros(), recoverOnOpen: false, memoryLimit: config.store.duckdb.memoryLimit, threads: config.store.duckdb.threads });
   const store: UsageStore = distributed ? distributed.store : embedded!;
   let jobs: Awaited<ReturnType<typeof startJobs>> | undefined;
   let billing: Billing | undefined;
@@ -131,6 +131,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       jobs: jobs.runner,
       maxBodyBytes: config.ingest.maxBodyBytes,
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
+      limits: config.server,
       logLevel: config.server.logLevel,
       version: VERSION,
       isDraining: () => draining,

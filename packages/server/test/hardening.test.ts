@@ -78,6 +78,23 @@ describe('1. a malformed event id cannot stop ingest', () => {
   });
 });
 
+describe('found by the fuzz suite', () => {
+  it('deeply nested data is refused per event (no stack overflow, no 5xx); the batch beside it is kept', async () => {
+    // Sent as text: JSON.stringify itself cannot serialise 10,000 levels.
+    const event = (id: string, depth: number) => `{"specversion":"1.0","id":"${id}","source":"t","type":"api.request","subject":"nest","time":"${T}","data":{"route":"/n","method":"GET","bytes":1,"ms":1,"x":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    const r = await s.request('POST', '/v1/events', `[${event('deep1', 10_000)},${event('deep2', 60)}]`);
+    expect(r.status).toBe(200);
+    expect(codes(r)).toEqual(['VALIDATION_FAILED', 'accepted']);
+    expect(r.body.receipts[0].message).toMatch(/nested deeper than 64/);
+  });
+
+  it('a byte-order mark is refused in ids and at the start of values (the driver drops a leading one on read)', async () => {
+    expect(codes(await post([ce('\ufeffbom', 'bomt', T, data()), ce('ok-bom', 'bomt', T, data('\ufeff/r')), ce('ok-bom2', 'bomt', T, data('/r\ufeff'))]))).toEqual(['INVALID_IDENTIFIER', 'INVALID_IDENTIFIER', 'accepted']);
+    expect(codes(await post([ce('\ufeffbom', 'bomt', T, data())]))).toEqual(['INVALID_IDENTIFIER']);
+    expect(codes(await post([ce('ok-bom2', 'bomt', T, data('/r\ufeff'))]))).toEqual(['duplicate']);
+  });
+});
+
 describe('2. tenants that differ only by a lone surrogate are never merged', () => {
   it('refuses the event and the read key, and a read of such a tenant', async () => {
     await post([ce('m1', 'u\ufffd', T, data())]);
@@ -167,6 +184,18 @@ describe('8. every error is in the registry envelope', () => {
     const a = await rawHttp('GARBAGE\r\n\r\n');
     expect(a).toMatch(/^HTTP\/1.1 400/);
     expect(envelope(a).error.code).toBe('MALFORMED_REQUEST');
+  });
+  it('an Expect header other than 100-continue (Node, 417)', async () => {
+    const a = await rawHttp('GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: nope\r\nConnection: close\r\n\r\n');
+    expect(a).toMatch(/^HTTP\/1.1 417/);
+    expect(envelope(a).error.code).toBe('EXPECTATION_FAILED');
+  });
+  it('a body that is not valid UTF-8 is refused, never decoded into U+FFFD', async () => {
+    const bytes = Buffer.concat([Buffer.from(`[{"specversion":"1.0","id":"u8","source":"t","type":"api.request","subject":"ctl-`), Buffer.from([0xff]), Buffer.from(`","time":"${T}","data":{"route":"/a","method":"GET","bytes":1,"ms":1}}]`)]);
+    const r = await fetch(`${s.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${s.adminToken}`, 'content-type': 'application/json' }, body: bytes });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'MALFORMED_JSON', message: expect.stringMatching(/UTF-8/) });
+    expect(await count('ctl-\ufffd')).toBe('0');
   });
   it('a long path parameter reaches validation', async () => {
     const r = await s.request('DELETE', `/v1/keys/${'k'.repeat(1000)}`);

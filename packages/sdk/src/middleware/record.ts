@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { RecordFn, TallyClient } from '../client.ts';
 import { RECORD } from '../client.ts';
+import { statusClassOf } from '../encode.ts';
 
 /** The label recorded for requests that matched no route, so raw paths never become dimensions. */
 export const UNMATCHED = '(unmatched)';
@@ -27,6 +28,8 @@ export type RequestMeasure = {
   route: string;
   method: string;
   status: number;
+  /** `"2xx"`, `"4xx"`, `"5xx"`…: derived from `status` when recorded (what meters group by). */
+  statusClass?: string;
   durationMs: number;
   requestBytes: number;
   responseBytes: number;
@@ -62,7 +65,7 @@ export function record<Req>(o: RequestTrackingOptions<Req>, req: Req, route: str
     fast.call(o.client, o.eventType ?? 'api.request', tenant, actor, route, method, status, durationMs, requestBytes, responseBytes, aborted, error);
     return;
   }
-  const m: RequestMeasure = { route, method, status, durationMs, requestBytes, responseBytes };
+  const m: RequestMeasure = { route, method, status, statusClass: statusClassOf(status), durationMs, requestBytes, responseBytes };
   if (aborted) m.aborted = true;
   if (error !== undefined) m.error = error;
   o.client.track({ type: o.eventType ?? 'api.request', tenant: tenant as string, actor, properties: extra ? { ...extra, ...m } : m });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { TallyError } from '../errors/registry.ts';
-import type { Clock } from '../shared/time.ts';
+import { formatMicros, type Clock, type EpochMicros } from '../shared/time.ts';
 import type { StoredKey, UsageStore } from '../store/port.ts';
 
 /** Key scopes. `admin` implies `read` and `ingest`. */
@@ -13,6 +13,16 @@ export interface Principal {
   scopes: Scope[];
   /** Set when the key may only read this tenant (customer portal keys). */
   tenant: string | null;
+  /** Set when the key may only query these meters (portal tokens); see `requireMeter`. */
+  meters?: string[] | null;
+}
+
+/** Limits a key can carry beyond its scopes and tenant (OpenMeter portal tokens use both). */
+export interface KeyLimits {
+  /** After this instant the key is refused (UNAUTHENTICATED), like a revoked one. */
+  expiresAt?: EpochMicros | null;
+  /** The only meters the key may query; null or absent: every meter. */
+  allowedMeters?: string[] | null;
 }
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -52,7 +62,7 @@ export class KeyService {
     this.byId = new Map((await this.store.listKeys()).map((k) => [k.id, k]));
   }
 
-  async create(name: string, scopes: Scope[], tenant: string | null = null, token?: string): Promise<CreatedKey> {
+  async create(name: string, scopes: Scope[], tenant: string | null = null, token?: string, limits: KeyLimits = {}): Promise<CreatedKey> {
     if (scopes.length === 0) throw new TallyError('VALIDATION_FAILED', 'a key needs at least one scope', [{ path: 'scopes', message: 'empty' }]);
     if (tenant !== null && scopes.some((s) => s !== 'read')) {
       throw new TallyError('VALIDATION_FAILED', 'only read keys can be bound to a tenant', [{ path: 'tenant', message: 'requires scopes ["read"]' }]);
@@ -60,7 +70,9 @@ export class KeyService {
     const t = token ?? `tally_${randomBase62(12)}_${randomBase62(32)}`;
     const m = TOKEN.exec(t);
     if (!m) throw new TallyError('VALIDATION_FAILED', 'a key must look like tally_<12 letters/digits>_<32 letters/digits>');
-    const key: StoredKey = { id: `key_${m[1]!}`, name, hash: hashToken(t), scopes: [...new Set(scopes)], tenant, createdAt: this.clock.nowMicros(), revokedAt: null };
+    const createdAt = this.clock.nowMicros();
+    if (limits.expiresAt != null && limits.expiresAt <= createdAt) throw new TallyError('VALIDATION_FAILED', 'a key cannot expire in the past', [{ path: 'expiresAt', message: 'must be in the future' }]);
+    const key: StoredKey = { id: `key_${m[1]!}`, name, hash: hashToken(t), scopes: [...new Set(scopes)], tenant, createdAt, revokedAt: null, expiresAt: limits.expiresAt ?? null, allowedMeters: limits.allowedMeters ?? null };
     if (this.byId.has(key.id)) throw new TallyError('CONFLICT', `key ${key.id} exists`);
     await this.store.putKey(key);
     this.byId.set(key.id, key);
@@ -78,7 +90,7 @@ export class KeyService {
     if (k) this.byId.set(id, { ...k, revokedAt: at });
   }
 
-  /** Checks a bearer token; throws UNAUTHENTICATED when it is not a live key. */
+  /** Checks a bearer token; throws UNAUTHENTICATED when it is not a live key (unknown, revoked or expired). */
   verify(token: string | undefined): Principal {
     if (!token) throw new TallyError('UNAUTHENTICATED', 'send `Authorization: Bearer <key>` (the dev key is printed when `tally serve` starts)');
     const m = TOKEN.exec(token);
@@ -86,8 +98,14 @@ export class KeyService {
     const a = Buffer.from(hashToken(token), 'hex');
     const b = Buffer.from(k?.hash ?? '0'.repeat(64), 'hex');
     if (!k || !timingSafeEqual(a, b) || k.revokedAt !== null) throw new TallyError('UNAUTHENTICATED', 'the API key is unknown or revoked');
-    return { keyId: k.id, scopes: k.scopes as Scope[], tenant: k.tenant };
+    if (k.expiresAt != null && this.clock.nowMicros() >= k.expiresAt) throw new TallyError('UNAUTHENTICATED', `the API key expired at ${formatMicros(k.expiresAt)}`);
+    return { keyId: k.id, scopes: k.scopes as Scope[], tenant: k.tenant, meters: k.allowedMeters ?? null };
   }
+}
+
+/** Throws FORBIDDEN when the principal's key is limited to meters that do not include `slug`. */
+export function requireMeter(p: Principal | null, slug: string): void {
+  if (p?.meters && !p.meters.includes(slug)) throw new TallyError('FORBIDDEN', `this key may not query meter "${slug}" (it may query ${p.meters.map((m) => `"${m}"`).join(', ') || 'no meter'})`);
 }
 
 /** Throws FORBIDDEN unless the principal holds `scope` (admin holds every scope). */

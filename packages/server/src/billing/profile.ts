@@ -34,6 +34,7 @@ export function billingPeriodAt(plan: PlanConfig, profile: TenantBilling, at: Ep
 export const billingConfigSchema = z
   .object({
     graceHours: z.number().min(0).max(24 * 35).default(1).describe('a period is invoiced this many hours after it ends; late events inside the grace land on its invoice, later ones on the next as adjustments'),
+    issuerName: z.string().min(1).max(200).default('Tally').describe('who issues the invoices (printed on the PDF)'),
     autoFinalize: z.boolean().default(false).describe('finalize reconciled drafts automatically (else POST /v1/invoices/{id}/finalize after review)'),
   })
   .strict();

@@ -30,25 +30,48 @@ const distributedSchema = z
   })
   .strict();
 
+const MiB = 1024 * 1024;
+
+/** The HTTP server: address, logs, and the overload limits and timeouts (docs/overload.md). */
+const serverSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8787),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    maxInflightIngest: z.number().int().min(1).max(10_000).default(4).describe('bulk ingest requests (POST /v1/events, /v1/batch, /api/v1/events) in flight at once; more are refused with 503 OVERLOADED and Retry-After'),
+    maxInflightBytes: z.number().int().min(1024).default(16 * MiB).describe('request-body bytes in flight at once, counted decompressed; at least ingest.maxBodyBytes; more are refused with 503 OVERLOADED'),
+    headersTimeoutMs: z.number().int().min(1).default(10_000).describe('the request line and headers must arrive within this; slower connections are closed (slowloris)'),
+    requestTimeoutMs: z.number().int().min(1).default(30_000).describe('the whole request, body included, must arrive within this; slower ones get 408 and are closed'),
+    keepAliveTimeoutMs: z.number().int().min(1).default(5_000).describe('an idle kept-alive connection is closed after this (behind a load balancer: above its idle timeout)'),
+    idleTimeoutMs: z.number().int().min(1).default(120_000).describe('a connection with no bytes moving either way for this long is closed (above your slowest query)'),
+  })
+  .strict();
+
+/** Settings of the embedded DuckDB store. */
+const duckdbSchema = z
+  .object({
+    memoryLimit: z
+      .string()
+      .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as "512MB" or "2GiB"')
+      .default('1GB')
+      .describe("DuckDB's memory_limit: its buffer pool (caches, sorts, index); beyond it DuckDB spills to its temp directory"),
+    threads: z.number().int().min(1).max(256).optional().describe("DuckDB's worker threads (default: one per core)"),
+  })
+  .strict();
+
 /** The whole `tally.config.yaml`. Every field has a default so an empty file is valid. */
 export const configSchema = z
   .object({
     profile: z.enum(['embedded', 'distributed']).default('embedded').describe('embedded: one process on DuckDB; distributed: API nodes + workers on JetStream, ClickHouse and Redis'),
     distributed: distributedSchema.default(distributedSchema.parse({})).describe('backends of the distributed profile'),
-    server: z
-      .object({
-        host: z.string().default('127.0.0.1'),
-        port: z.number().int().min(0).max(65535).default(8787),
-        logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-      })
-      .strict()
-      .default({ host: '127.0.0.1', port: 8787, logLevel: 'info' }),
+    server: serverSchema.default(serverSchema.parse({})),
     store: z
       .object({
         dataDir: z.string().default('.tally').describe('holds tally.duckdb, the actor-hash secret and the dev admin key'),
+        duckdb: duckdbSchema.default(duckdbSchema.parse({})).describe('settings of the embedded DuckDB store'),
       })
       .strict()
-      .default({ dataDir: '.tally' }),
+      .default({ dataDir: '.tally', duckdb: duckdbSchema.parse({}) }),
     ingest: z
       .object({
         maxEventsPerRequest: z.number().int().min(1).max(100_000).default(10_000),
@@ -72,6 +95,10 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    // A body of the largest allowed size must fit the in-flight budget, or it could never be admitted.
+    if (c.server.maxInflightBytes < c.ingest.maxBodyBytes) ctx.addIssue({ code: 'custom', path: ['server', 'maxInflightBytes'], message: `must be at least ingest.maxBodyBytes (${c.ingest.maxBodyBytes})` });
+    // Node refuses a header timeout above the request timeout.
+    if (c.server.headersTimeoutMs > c.server.requestTimeoutMs) ctx.addIssue({ code: 'custom', path: ['server', 'headersTimeoutMs'], message: `must not exceed server.requestTimeoutMs (${c.server.requestTimeoutMs})` });
     if (c.profile === 'distributed') {
       // Every node must hash actors and accept keys alike: nothing may be generated per node.
       if (c.security.actorHashSecret === undefined) ctx.addIssue({ code: 'custom', path: ['security', 'actorHashSecret'], message: 'required in the distributed profile (all nodes must share it; TALLY_ACTOR_SECRET)' });

@@ -12,7 +12,7 @@ export const cloudEventSchema = z
     source: z.string().min(1).max(1024),
     type: z.string().min(1).max(200),
     subject: z.string().min(1).max(200).describe('The tenant (billing customer)'),
-    time: z.string().describe('RFC 3339'),
+    time: z.string().optional().describe('RFC 3339; when omitted, the time the server received the event (the receipt says which)'),
     datacontenttype: z.literal('application/json', { error: 'only "application/json" data is supported' }).optional(),
     data: z.record(z.string(), z.unknown(), { error: 'must be a JSON object' }),
     actor: z.string().min(1).max(512).optional().describe('End-user id; HMAC-hashed at ingest, never stored raw'),
@@ -39,7 +39,7 @@ export function parseValidCloudEvent(item: unknown): Pick<CloudEvent, 'id' | 'so
   if (item === null || typeof item !== 'object' || Array.isArray(item)) return undefined;
   const e = item as Record<string, unknown>;
   const { id, source, type, subject, time, data, actor, datacontenttype } = e;
-  if (e.specversion !== '1.0' || !isString(id, 1, 256) || !isString(source, 1, 1024) || !isString(type, 1, 200) || !isString(subject, 1, 200) || typeof time !== 'string') return undefined;
+  if (e.specversion !== '1.0' || !isString(id, 1, 256) || !isString(source, 1, 1024) || !isString(type, 1, 200) || !isString(subject, 1, 200) || (time !== undefined && typeof time !== 'string')) return undefined;
   if (datacontenttype !== undefined && datacontenttype !== 'application/json') return undefined;
   if (actor !== undefined && !isString(actor, 1, 512)) return undefined;
   if (data === null || typeof data !== 'object' || Object.getPrototypeOf(data) !== Object.prototype || hasOwn.call(data, '__proto__')) return undefined;

@@ -15,8 +15,9 @@ import type { UpcomingInvoices } from '../billing/upcoming.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import { registerBodyParsers } from './body.ts';
 import { registerDashboard } from './dashboard.ts';
-import { newRequestId, sendClientError, sendError } from './errors.ts';
+import { newRequestId, sendClientError, sendError, sendExpectationFailed } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
+import { Admission, registerAdmission, timeoutOptions, type EdgeLimits } from './overload.ts';
 import { Router } from './route.ts';
 import { billingRoutes } from './routes/billing.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -28,6 +29,7 @@ import { opsRoutes } from './routes/ops.ts';
 import { queryRoutes } from './routes/query.ts';
 import { quotaRoutes } from './routes/quota.ts';
 import { segmentRoutes } from './routes/segment.ts';
+import { openMeterRoutes } from './routes/openmeter/index.ts';
 
 /** Everything the HTTP edge needs, already wired. */
 export interface HttpDeps {
@@ -47,6 +49,8 @@ export interface HttpDeps {
   upcomingInvoices?: UpcomingInvoices;
   maxBodyBytes: number;
   maxEventsPerRequest: number;
+  /** In-flight limits and timeouts of the edge (docs/overload.md). */
+  limits: EdgeLimits;
   logLevel: string;
   version: string;
   isDraining: () => boolean;
@@ -68,12 +72,16 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
     return503OnClosing: true,
     // Per-request info logs would drown a busy ingest node; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    ...timeoutOptions(d.limits),
   });
-  registerBodyParsers(app, d.maxBodyBytes);
+  const admission = new Admission({ ...d.limits, maxBodyBytes: d.maxBodyBytes });
+  registerBodyParsers(app, d.maxBodyBytes, admission);
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', String(req.id));
     if (d.isDraining() && req.url !== '/healthz') throw new TallyError('STORE_UNAVAILABLE', 'the server is shutting down; retry on another node or shortly');
   });
+  // After the draining check: a request refused there takes no share of the limits.
+  registerAdmission(app, admission, d.keys, d.metrics.registry);
   // While draining, tell keep-alive clients to hang up after this answer, so closing does not
   // wait for idle sockets to time out.
   app.addHook('onSend', async (_req, reply) => {
@@ -85,6 +93,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   const router = new Router(app, d.keys);
   eventRoutes(router, d.ingest, d.metrics, d.maxEventsPerRequest);
   segmentRoutes(router, d);
+  openMeterRoutes(router, app, d);
   meterRoutes(router, d.meters);
   queryRoutes(router, d.queries, d.metrics);
   keyRoutes(router, d.keys);
@@ -96,5 +105,6 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   const openapi = buildOpenApi(router.specs, d.version);
   app.get('/openapi.json', async () => openapi);
   registerDashboard(app);
+  app.server.on('checkExpectation', sendExpectationFailed);
   return app;
 }

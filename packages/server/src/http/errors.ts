@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CODES, TallyError, type ErrorCode } from '../errors/registry.ts';
@@ -39,7 +39,7 @@ export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply
   const te = toTallyError(err);
   if (te.status >= 500) req.log.error({ err }, 'request failed');
   // A route that knows the wait (a rate limit or quota reset) has set Retry-After already.
-  if ((te.code === 'STORE_UNAVAILABLE' || te.code === 'RATE_LIMITED') && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
+  if ((te.code === 'STORE_UNAVAILABLE' || te.code === 'OVERLOADED' || te.code === 'RATE_LIMITED') && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
   const body: ErrorEnvelope = { error: { code: te.code, message: te.message, requestId: String(req.id) } };
   // Errors raised before the onRequest hook (bad URL encoding) still carry the request id.
   if (!reply.hasHeader('x-request-id')) void reply.header('x-request-id', String(req.id));
@@ -75,4 +75,15 @@ export function sendClientError(err: NodeJS.ErrnoException, socket: Socket): voi
   const body = JSON.stringify({ error: { code, message, requestId } } satisfies ErrorEnvelope);
   const status = ERROR_CODES[code].status;
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * Node answers an `Expect` header other than `100-continue` with a bare 417 unless the server
+ * listens for `checkExpectation`: this answers it with the envelope instead.
+ */
+export function sendExpectationFailed(req: IncomingMessage, res: ServerResponse): void {
+  const requestId = newRequestId();
+  const body = JSON.stringify({ error: { code: 'EXPECTATION_FAILED', message: `Expect: "${String(req.headers.expect ?? '')}" is not supported (only 100-continue)`, requestId } } satisfies ErrorEnvelope);
+  res.writeHead(ERROR_CODES.EXPECTATION_FAILED.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId, connection: 'close' });
+  res.end(body);
 }

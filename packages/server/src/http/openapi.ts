@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES } from '../errors/registry.ts';
+import { OPENMETER_PREFIX, problemSchema } from './routes/openmeter/problem.ts';
 import type { RouteSpec } from './route.ts';
 
 const errorEnvelope = z.object({
@@ -35,7 +36,9 @@ export function buildOpenApi(specs: readonly RouteSpec[], version: string): unkn
     for (const [status, r] of Object.entries(s.responses)) {
       responses[status] = r.schema ? { description: r.description, content: { [r.contentType ?? 'application/json']: { schema: jsonSchema(r.schema) } } } : { description: r.description };
     }
-    responses.default = { description: 'Error (see the error registry in docs/errors.md)', content: { 'application/json': { schema: jsonSchema(errorEnvelope) } } };
+    responses.default = s.url.startsWith(OPENMETER_PREFIX)
+      ? { description: 'Error, as an RFC 9457 problem (OpenMeter’s format; `code` from the error registry in docs/errors.md)', content: { 'application/problem+json': { schema: jsonSchema(problemSchema) } } }
+      : { description: 'Error (see the error registry in docs/errors.md)', content: { 'application/json': { schema: jsonSchema(errorEnvelope) } } };
     const op: Record<string, unknown> = {
       summary: s.summary,
       tags: [s.tag],
@@ -44,7 +47,7 @@ export function buildOpenApi(specs: readonly RouteSpec[], version: string): unkn
     };
     if (s.scope) op.security = [{ bearer: [s.scope] }];
     if (s.body) {
-      const types = s.url === '/v1/events' ? ['application/cloudevents+json', 'application/cloudevents-batch+json', 'application/json'] : ['application/json'];
+      const types = s.url.endsWith('/v1/events') ? ['application/cloudevents+json', 'application/cloudevents-batch+json', 'application/json'] : ['application/json'];
       op.requestBody = { required: true, content: Object.fromEntries(types.map((t) => [t, { schema: jsonSchema(s.body!) }])) };
     }
     (paths[path] ??= {})[s.method.toLowerCase()] = op;

@@ -15,7 +15,7 @@ export interface ResponseSpec {
  * `validateBody: false` documents a body the handler validates itself (per-event ingest).
  */
 export interface RouteSpec<Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType, P extends z.ZodType = z.ZodType> {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   url: string;
   summary: string;
   tag: string;

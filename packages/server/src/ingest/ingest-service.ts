@@ -1,18 +1,21 @@
 import { hash } from 'node:crypto';
 import type { ActorHasher } from '../events/actor-hash.ts';
-import { canonicalEventText, canonicalJson } from '../events/canonical-json.ts';
+import { DataTooDeepError, canonicalEventText, canonicalJson } from '../events/canonical-json.ts';
 import { cloudEventSchema, parseValidCloudEvent } from '../events/cloudevent-schema.ts';
 import type { EventRecord } from '../events/event.ts';
 import { IDENTIFIER_LIMITS, identifierProblem, isIdentifier } from '../events/identifiers.ts';
 import type { ErrorCode } from '../errors/registry.ts';
 import { evaluateMeter, isMeterProblem, type MeterProblem, type MeterReading } from '../meters/evaluate.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
-import { MICROS_PER_DAY, MICROS_PER_MINUTE, parseRfc3339, type Clock } from '../shared/time.ts';
+import { MICROS_PER_DAY, MICROS_PER_MINUTE, formatMicros, parseRfc3339, type Clock } from '../shared/time.ts';
 import type { UsageStore } from '../store/port.ts';
 
-/** The answer for one event of a request, in request order. */
+/**
+ * The answer for one event of a request, in request order. An accepted event sent without a
+ * `time` carries `time`: the receive time it was stored with.
+ */
 export type Receipt =
-  | { id: string | null; status: 'accepted' }
+  | { id: string | null; status: 'accepted'; time?: string }
   | { id: string | null; status: 'duplicate'; conflict: boolean }
   | { id: string | null; status: 'rejected'; code: ErrorCode; message: string };
 
@@ -82,10 +85,13 @@ export class IngestService {
     const positions: number[] = [];
     const now = this.clock.nowMicros();
     const internal = opts.internal === true;
+    // Events without a time are stamped with this request's receive time (one per request).
+    const defaulted = new Set<number>();
     raw.forEach((item, i) => {
       const r = this.normalise(item, now, internal);
       if ('code' in r) receipts[i] = r;
       else {
+        if ((item as { time?: unknown }).time === undefined) defaulted.add(i);
         valid.push(r);
         positions.push(i);
       }
@@ -96,7 +102,8 @@ export class IngestService {
       outcomes.forEach((o, k) => {
         const e = valid[k]!;
         if (o.status === 'accepted') stored.push(e);
-        receipts[positions[k]!] = o.status === 'accepted' ? { id: e.id, status: 'accepted' } : { id: e.id, status: 'duplicate', conflict: o.conflict };
+        const at = positions[k]!;
+        receipts[at] = o.status === 'accepted' ? (defaulted.has(at) ? { id: e.id, status: 'accepted', time: formatMicros(e.time) } : { id: e.id, status: 'accepted' }) : { id: e.id, status: 'duplicate', conflict: o.conflict };
       });
       if (stored.length > 0) for (const l of this.acceptedListeners) l(stored);
     }
@@ -126,7 +133,7 @@ export class IngestService {
     if (!internal && (ce.type.startsWith(RESERVED_TYPE_PREFIX) || ce.source.startsWith(RESERVED_SOURCE_PREFIX))) {
       return rejection(item, 'RESERVED_NAMESPACE', `event types "${RESERVED_TYPE_PREFIX}…" and sources "${RESERVED_SOURCE_PREFIX}…" are written by Tally itself`);
     }
-    const time = parseRfc3339(ce.time);
+    const time = ce.time === undefined ? now : parseRfc3339(ce.time);
     if (time === undefined) return rejection(item, 'INVALID_TIME', `time: "${ce.time}" is not RFC 3339 (e.g. 2026-11-27T10:00:00Z)`);
     if (time > now + this.policy.maxFutureMicros) return rejection(item, 'INVALID_TIME', `time: ${ce.time} is more than ${this.policy.maxFutureMicros / MICROS_PER_MINUTE} minutes in the future`);
     if (time < now - this.policy.backfillDays * MICROS_PER_DAY) return rejection(item, 'INVALID_TIME', `time: ${ce.time} is older than the backfill horizon of ${this.policy.backfillDays} days`);
@@ -152,8 +159,13 @@ export class IngestService {
     }
     // The data is stored as its canonical JSON (keys sorted), which is also the last element of
     // the hashed canonical array: one serialisation per event serves both.
-    record.dataJson = canonicalJson(ce.data);
-    record.contentHash = hash('sha256', canonicalEventText(ce.type, ce.source, time, actor, record.dataJson), 'base64url');
+    try {
+      record.dataJson = canonicalJson(ce.data);
+    } catch (err) {
+      if (err instanceof DataTooDeepError) return rejection(item, 'VALIDATION_FAILED', `data: ${err.message}`);
+      throw err;
+    }
+    record.contentHash = hash('sha256', canonicalEventText(ce.type, ce.source, ce.time === undefined ? null : time, actor, record.dataJson), 'base64url');
     return record;
   }
 }

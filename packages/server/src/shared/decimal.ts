@@ -4,7 +4,13 @@ import { Decimal } from 'decimal.js';
 export const QUANTITY_SCALE = 12;
 /** 10^12: a quantity q is carried as the exact integer q × SCALE ("scaled"). */
 export const SCALE = 10n ** BigInt(QUANTITY_SCALE);
-const MAX_SCALED = 10n ** 38n;
+/**
+ * Quantities are below 10^20 in magnitude (scaled: 10^32). Rollup sums are 128-bit integers
+ * (about 1.7 × 10^26 units): a bucket overflows only past 1.7 million maximal values, and then a
+ * store refuses the write instead of wrapping (rows.ts, ClickHouse's decimal overflow check).
+ */
+const MAX_DIGITS = 32;
+const MAX_SCALED = 10n ** BigInt(MAX_DIGITS);
 
 /** decimal.js for the few operations integers cannot do exactly (AVG's division). */
 export const Dec = Decimal.clone({ precision: 80, rounding: Decimal.ROUND_HALF_EVEN, toExpNeg: -40, toExpPos: 60 });
@@ -41,7 +47,7 @@ const NUMBER_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
 /**
  * Parses a JSON value (number or numeric string) into an exact scaled integer (value × 10^12).
  * JSON numbers are read through their shortest decimal text, so `0.1` is exactly 0.1. Values
- * needing more than 12 fractional digits, or of 10^26 or more, are refused, never rounded.
+ * needing more than 12 fractional digits, or of 10^20 or more, are refused, never rounded.
  */
 export function parseQuantity(value: unknown): bigint | QuantityProblem {
   let text: string;
@@ -68,7 +74,7 @@ export function parseQuantity(value: unknown): bigint | QuantityProblem {
     digits = digits.slice(0, digits.length - drop) || '0';
     shift = 0;
   }
-  if (digits !== '0' && digits.length + shift > 38) return 'out_of_range';
+  if (digits !== '0' && digits.length + shift > MAX_DIGITS) return 'out_of_range';
   const scaled = BigInt(digits) * 10n ** BigInt(shift);
   if (scaled >= MAX_SCALED) return 'out_of_range';
   return sign === '-' ? -scaled : scaled;

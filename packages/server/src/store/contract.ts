@@ -184,5 +184,19 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       const [row] = await again.store.aggregate(q('tokens', T0, T0 + MICROS_PER_DAY), 'day');
       expect(valueOf('SUM', row!.components)).toBe('1.5');
     });
+
+    it('keeps key expiry and allowed meters (portal keys) across a reopen and a revocation', async () => {
+      const first = await make();
+      await first.store.putKey({ id: 'key_portal', name: 'portal', hash: 'h1', scopes: ['read'], tenant: 'acme', createdAt: 1, revokedAt: null, expiresAt: T0, allowedMeters: ['calls', "it's"] });
+      await first.store.putKey({ id: 'key_plain', name: 'plain', hash: 'h2', scopes: ['admin'], tenant: null, createdAt: 2, revokedAt: null });
+      await first.store.close();
+      open.splice(open.indexOf(first.store), 1);
+      const again = await make(first.path);
+      const byId = async () => Object.fromEntries((await again.store.listKeys()).map((k) => [k.id, k]));
+      expect((await byId()).key_portal).toMatchObject({ tenant: 'acme', expiresAt: T0, allowedMeters: ['calls', "it's"], revokedAt: null });
+      expect((await byId()).key_plain).toMatchObject({ expiresAt: null, allowedMeters: null });
+      expect(await again.store.revokeKey('key_portal', 9)).toBe(true);
+      expect((await byId()).key_portal).toMatchObject({ expiresAt: T0, allowedMeters: ['calls', "it's"], revokedAt: 9 });
+    });
   });
 }

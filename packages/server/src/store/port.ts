@@ -60,6 +60,10 @@ export interface StoredKey {
   tenant: string | null;
   createdAt: EpochMicros;
   revokedAt: EpochMicros | null;
+  /** When the key stops working (portal tokens); null or absent: never. */
+  expiresAt?: EpochMicros | null;
+  /** The only meters the key may query (portal tokens); null or absent: every meter. */
+  allowedMeters?: string[] | null;
 }
 
 /**

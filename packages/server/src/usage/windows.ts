@@ -7,6 +7,12 @@ import type { WindowLayout } from '../store/port.ts';
 export const WINDOW_SIZES = ['MINUTE', 'HOUR', 'DAY', 'MONTH'] as const;
 export type WindowSize = (typeof WINDOW_SIZES)[number];
 
+/** The window size named by `text` in any letter case ("day", "Day", "DAY"), or undefined. */
+export function parseWindowSize(text: string): WindowSize | undefined {
+  const upper = text.toUpperCase();
+  return (WINDOW_SIZES as readonly string[]).includes(upper) ? (upper as WindowSize) : undefined;
+}
+
 /** Most windows one query may return per group. */
 export const MAX_WINDOWS = 100_000;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { cloudEventSchema } from '../../events/cloudevent-schema.ts';
 import { TallyError } from '../../errors/registry.ts';
-import type { IngestService } from '../../ingest/ingest-service.ts';
+import type { IngestService, IngestSummary } from '../../ingest/ingest-service.ts';
 import type { TallyMetrics } from '../../ops/metrics.ts';
 import type { Router } from '../route.ts';
 
@@ -9,10 +9,30 @@ const receipt = z.object({
   id: z.string().nullable(),
   status: z.enum(['accepted', 'duplicate', 'rejected']),
   conflict: z.boolean().optional().describe('duplicate only: the stored event with this id has different content'),
+  time: z.string().optional().describe('accepted events sent without `time` only: the receive time they were stored with'),
   code: z.string().optional(),
   message: z.string().optional(),
 });
 const ingestAnswer = z.object({ accepted: z.number(), duplicates: z.number(), rejected: z.number(), receipts: z.array(receipt) });
+
+/**
+ * Ingests a request's events through the one IngestService and counts the outcomes in the
+ * metrics (shared by `/v1/events` and OpenMeter's `/api/v1/events`). A store failure is
+ * STORE_UNAVAILABLE: nothing of the request was acknowledged.
+ */
+export async function ingestCounted(ingest: IngestService, metrics: TallyMetrics, events: readonly unknown[]): Promise<IngestSummary> {
+  let summary;
+  try {
+    summary = await ingest.ingest(events);
+  } catch (err) {
+    if (err instanceof TallyError) throw err;
+    throw new TallyError('STORE_UNAVAILABLE', `the store could not commit the batch: ${(err as Error).message}`);
+  }
+  metrics.events.inc({ outcome: 'accepted', code: '' }, summary.accepted);
+  metrics.events.inc({ outcome: 'duplicate', code: '' }, summary.duplicates);
+  for (const r of summary.receipts) if (r.status === 'rejected') metrics.events.inc({ outcome: 'rejected', code: r.code });
+  return summary;
+}
 
 /**
  * `POST /v1/events`: a single CloudEvent or a batch. 200 with a receipt per event; 400 when
@@ -37,16 +57,7 @@ export function eventRoutes(router: Router, ingest: IngestService, metrics: Tall
       const events = isBatch ? (body as unknown[]) : [body];
       if (events.length > maxEvents) throw new TallyError('PAYLOAD_TOO_LARGE', `at most ${maxEvents} events per request (got ${events.length})`);
       if (events.length === 0) throw new TallyError('VALIDATION_FAILED', 'the batch is empty');
-      let summary;
-      try {
-        summary = await ingest.ingest(events);
-      } catch (err) {
-        if (err instanceof TallyError) throw err;
-        throw new TallyError('STORE_UNAVAILABLE', `the store could not commit the batch: ${(err as Error).message}`);
-      }
-      metrics.events.inc({ outcome: 'accepted', code: '' }, summary.accepted);
-      metrics.events.inc({ outcome: 'duplicate', code: '' }, summary.duplicates);
-      for (const r of summary.receipts) if (r.status === 'rejected') metrics.events.inc({ outcome: 'rejected', code: r.code });
+      const summary = await ingestCounted(ingest, metrics, events);
       end();
       if (summary.rejected === events.length) {
         const first = summary.receipts[0] as { code: 'VALIDATION_FAILED'; message: string };

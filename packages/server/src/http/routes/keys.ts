@@ -2,13 +2,32 @@ import { z } from 'zod';
 import { IDENTIFIER_LIMITS, identifierSchema } from '../../events/identifiers.ts';
 import { SCOPES, type KeyService } from '../../auth/keys.ts';
 import type { StoredKey } from '../../store/port.ts';
-import { formatMicros } from '../../shared/time.ts';
+import { formatMicros, parseRfc3339 } from '../../shared/time.ts';
+import { TallyError } from '../../errors/registry.ts';
 import type { Router } from '../route.ts';
 
-const keyView = z.object({ id: z.string(), name: z.string(), scopes: z.array(z.enum(SCOPES)), tenant: z.string().nullable(), createdAt: z.string(), revokedAt: z.string().nullable() });
+const keyView = z.object({
+  id: z.string(),
+  name: z.string(),
+  scopes: z.array(z.enum(SCOPES)),
+  tenant: z.string().nullable(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  allowedMeters: z.array(z.string()).nullable(),
+});
 
 function view(k: StoredKey): z.infer<typeof keyView> {
-  return { id: k.id, name: k.name, scopes: k.scopes as z.infer<typeof keyView>['scopes'], tenant: k.tenant, createdAt: formatMicros(k.createdAt), revokedAt: k.revokedAt === null ? null : formatMicros(k.revokedAt) };
+  return {
+    id: k.id,
+    name: k.name,
+    scopes: k.scopes as z.infer<typeof keyView>['scopes'],
+    tenant: k.tenant,
+    createdAt: formatMicros(k.createdAt),
+    revokedAt: k.revokedAt === null ? null : formatMicros(k.revokedAt),
+    expiresAt: k.expiresAt == null ? null : formatMicros(k.expiresAt),
+    allowedMeters: k.allowedMeters ?? null,
+  };
 }
 
 /** API key management (admin). The secret is shown once, in the create answer. */
@@ -23,11 +42,21 @@ export function keyRoutes(router: Router, keys: KeyService): void {
       summary: 'Create an API key',
       tag: 'keys',
       scope: 'admin',
-      body: z.object({ name: identifierSchema(IDENTIFIER_LIMITS.keyName), scopes: z.array(z.enum(SCOPES)).min(1), tenant: identifierSchema(IDENTIFIER_LIMITS.tenant).optional().describe('bind a read key to one tenant') }).strict(),
+      body: z
+        .object({
+          name: identifierSchema(IDENTIFIER_LIMITS.keyName),
+          scopes: z.array(z.enum(SCOPES)).min(1),
+          tenant: identifierSchema(IDENTIFIER_LIMITS.tenant).optional().describe('bind a read key to one tenant'),
+          expiresAt: z.string().optional().describe('RFC 3339: the key is refused from then on'),
+          allowedMeters: z.array(z.string().min(1)).max(1000).optional().describe('the only meters the key may query'),
+        })
+        .strict(),
       responses: { 201: { description: 'The key and its secret token (shown once)', schema: keyView.extend({ token: z.string() }) } },
     },
     async ({ body, reply }) => {
-      const { key, token } = await keys.create(body.name, body.scopes, body.tenant ?? null);
+      const expiresAt = body.expiresAt === undefined ? null : parseRfc3339(body.expiresAt);
+      if (expiresAt === undefined) throw new TallyError('VALIDATION_FAILED', `body.expiresAt: "${body.expiresAt}" is not RFC 3339`, [{ path: 'body.expiresAt', message: 'not RFC 3339' }]);
+      const { key, token } = await keys.create(body.name, body.scopes, body.tenant ?? null, undefined, { expiresAt, allowedMeters: body.allowedMeters ?? null });
       void reply.code(201);
       return { ...view(key), token };
     },

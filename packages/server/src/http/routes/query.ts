@@ -5,16 +5,24 @@ import { IDENTIFIER_LIMITS, identifierProblem, valueProblem } from '../../events
 import type { TallyMetrics } from '../../ops/metrics.ts';
 import { parseRfc3339 } from '../../shared/time.ts';
 import type { QueryService, UsageQuery, UsageResult } from '../../usage/query-service.ts';
-import { WINDOW_SIZES } from '../../usage/windows.ts';
-import type { Principal } from '../../auth/keys.ts';
+import { WINDOW_SIZES, parseWindowSize, type WindowSize } from '../../usage/windows.ts';
+import { requireMeter, type Principal } from '../../auth/keys.ts';
 import { parseWith, type Router } from '../route.ts';
 import { toCsv } from '../csv.ts';
 
 const list = z.union([z.string(), z.array(z.string())]).optional();
+
+/** `windowSize` in any letter case (`day` as well as `DAY`), answered in upper case. */
+export const windowSizeSchema = z
+  .string()
+  // Spelled out per letter (no `i` flag): the pattern is published in /openapi.json, where flags do not exist.
+  .regex(new RegExp(`^(?:${WINDOW_SIZES.map((w) => [...w].map((c) => `[${c}${c.toLowerCase()}]`).join('')).join('|')})$`), `one of ${WINDOW_SIZES.join(', ')} (any letter case)`)
+  .transform((s) => parseWindowSize(s) as WindowSize);
+
 const common = {
   from: z.string().optional().describe('RFC 3339, inclusive; default: 24 hours before `to`'),
   to: z.string().optional().describe('RFC 3339, exclusive; default: now, rounded up to the minute'),
-  windowSize: z.enum(WINDOW_SIZES).optional().describe('omit for one row per group over the whole range'),
+  windowSize: windowSizeSchema.optional().describe('MINUTE, HOUR, DAY or MONTH, in any letter case; omit for one row per group over the whole range'),
   windowTimeZone: z.string().optional().describe('IANA zone for DAY and MONTH boundaries; default UTC'),
   tenant: list.describe('one or more tenants (repeat or comma-separate)'),
   groupBy: list.describe('dimensions to group by, and/or "tenant"'),
@@ -60,6 +68,7 @@ function parseTime(v: string | undefined, name: string): number | undefined {
 
 /** Builds the service query, applying the tenant binding of portal keys. */
 function toUsageQuery(slug: string, p: z.infer<typeof queryBodySchema>, principal: Principal | null): UsageQuery {
+  requireMeter(principal, slug);
   let tenants = splitList(p.tenant);
   checkStrings('tenant', tenants, (t) => identifierProblem(t, IDENTIFIER_LIMITS.tenant));
   if (principal?.tenant) {

@@ -12,7 +12,7 @@ import { aggregateSql } from './aggregate-sql.ts';
 import { BloomFilter } from '../../shared/bloom.ts';
 import { INGEST_INSERT, writeDerived, writeEvent, writeMark } from './rows.ts';
 import { RowBinaryWriter } from '../../events/row-binary.ts';
-import { ROLLUP_MERGE, ddl, legacyLayoutQuery } from './schema.ts';
+import { ADDED_COLUMNS, ROLLUP_MERGE, ddl, legacyLayoutQuery } from './schema.ts';
 import { lit, parseTsv, readBig, readScaled } from './sql.ts';
 
 /** Meta key set once the database's rollups are keyed by series. */
@@ -92,6 +92,7 @@ export class ClickHouseStore implements UsageStore {
         throw new Error(`database ${opts.database} has the rollup layout of an earlier Tally (columns d1…d8, now one \`dims\` array): migrate it as docs/distributed.md says, or use a new database`);
       }
       for (const q of ddl(opts.database)) await admin.command({ query: q });
+      await addMissingColumns(admin, opts.database);
     } finally {
       await admin.close();
     }
@@ -388,14 +389,15 @@ export class ClickHouseStore implements UsageStore {
 
   private async writeKey(k: StoredKey, ver: number): Promise<void> {
     const tenant = k.tenant === null ? 'NULL' : lit(k.tenant);
+    const meters = k.allowedMeters == null ? 'NULL' : lit(JSON.stringify(k.allowedMeters));
     await this.client.command({
-      query: `INSERT INTO api_keys VALUES (${lit(k.id)}, ${lit(k.name)}, ${lit(k.hash)}, ${lit(k.scopes.join(','))}, ${tenant}, ${k.createdAt}, ${k.revokedAt ?? 'NULL'}, ${ver})`,
+      query: `INSERT INTO api_keys (id, name, hash, scopes, tenant, created_us, revoked_us, ver, expires_us, allowed_meters) VALUES (${lit(k.id)}, ${lit(k.name)}, ${lit(k.hash)}, ${lit(k.scopes.join(','))}, ${tenant}, ${k.createdAt}, ${k.revokedAt ?? 'NULL'}, ${ver}, ${k.expiresAt ?? 'NULL'}, ${meters})`,
     });
   }
 
   private async readKeys(where = ''): Promise<(StoredKey & { ver: number })[]> {
     const rows = await this.rows(
-      `SELECT id, name, hash, scopes, tenant, created_us, revoked_us, ver FROM api_keys ${where} ORDER BY id, ver DESC LIMIT 1 BY id`,
+      `SELECT id, name, hash, scopes, tenant, created_us, revoked_us, ver, expires_us, allowed_meters FROM api_keys ${where} ORDER BY id, ver DESC LIMIT 1 BY id`,
     );
     return rows.map((r) => ({
       id: r[0]!,
@@ -406,6 +408,8 @@ export class ClickHouseStore implements UsageStore {
       createdAt: Number(r[5]),
       revokedAt: r[6] === null ? null : Number(r[6]),
       ver: Number(r[7]),
+      expiresAt: r[8] === null || r[8] === undefined ? null : Number(r[8]),
+      allowedMeters: r[9] === null || r[9] === undefined ? null : (JSON.parse(r[9]) as string[]),
     }));
   }
 
@@ -434,6 +438,23 @@ export class ClickHouseStore implements UsageStore {
     this.closed = true;
     await this.queue.drain().catch(() => undefined);
     await this.client.close();
+  }
+}
+
+/**
+ * Adds the columns of ADDED_COLUMNS a database created before them lacks. Nodes starting
+ * together may race to add one: a failed ALTER is fine when the column is there afterwards.
+ */
+async function addMissingColumns(admin: ClickHouseClient, database: string): Promise<void> {
+  const present = async () => new Set((await (await admin.query({ query: `SELECT concat(table, '.', name) FROM system.columns WHERE database = ${lit(database)}`, format: 'TabSeparated' })).text()).split('\n'));
+  const have = await present();
+  for (const [table, column, type] of ADDED_COLUMNS) {
+    if (have.has(`${table}.${column}`)) continue;
+    try {
+      await admin.command({ query: `ALTER TABLE ${database}.${table} ADD COLUMN ${column} ${type}` });
+    } catch (err) {
+      if (!(await present()).has(`${table}.${column}`)) throw err;
+    }
   }
 }
 

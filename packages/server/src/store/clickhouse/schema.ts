@@ -55,6 +55,16 @@ export function ddl(db: string): string[] {
   ];
 }
 
+/**
+ * Columns added to tables after their first release, as [table, column, type]: the expiry and
+ * allowed meters (a JSON array) of portal keys. 18.16 has no `ADD COLUMN IF NOT EXISTS`, so
+ * `open` adds each one `system.columns` lacks.
+ */
+export const ADDED_COLUMNS: readonly (readonly [string, string, string])[] = [
+  ['api_keys', 'expires_us', 'Nullable(Int64)'],
+  ['api_keys', 'allowed_meters', 'Nullable(String)'],
+];
+
 /** A query that answers 1 when the database has the per-dimension columns (d1…d8) of versions before `dims`. */
 export function legacyLayoutQuery(db: string): string {
   return `SELECT count() FROM system.columns WHERE database = '${db}' AND table IN ('rollups', 'unique_facts', 'ingest') AND name = 'd1'`;

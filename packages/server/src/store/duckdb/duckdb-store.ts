@@ -35,6 +35,10 @@ export interface DuckDbStoreOptions {
    * query with SQL (tests compare both paths).
    */
   dayTotals?: DayTotalsOptions | false;
+  /** DuckDB's `memory_limit` (e.g. '1GB'); DuckDB's own default (80 % of RAM) when absent. */
+  memoryLimit?: string;
+  /** DuckDB's worker threads; one per core when absent. */
+  threads?: number;
 }
 
 const SCAN_PAGE = 10_000;
@@ -91,7 +95,11 @@ export class DuckDbStore implements UsageStore {
   /** Opens (creating if needed) the database file and its schema. */
   static async open(opts: DuckDbStoreOptions): Promise<DuckDbStore> {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
-    const instance = await DuckDBInstance.create(opts.path);
+    // Set at creation (not by SQL): the limit holds from the first allocation on.
+    const config: Record<string, string> = {};
+    if (opts.memoryLimit !== undefined) config.memory_limit = opts.memoryLimit;
+    if (opts.threads !== undefined) config.threads = String(opts.threads);
+    const instance = await DuckDBInstance.create(opts.path, config);
     const writers = [await instance.connect(), await instance.connect()];
     const writer = writers[0]!;
     for (const sql of [...SETTINGS, ...DDL]) await writer.run(sql);
@@ -412,12 +420,22 @@ export class DuckDbStore implements UsageStore {
 
   putKey(k: StoredKey): Promise<void> {
     return this.queue.exclusive(async () => {
-      await this.writer.run('INSERT INTO api_keys VALUES ($1, $2, $3, $4, $5, $6, $7)', [k.id, k.name, k.hash, k.scopes.join(','), k.tenant, BigInt(k.createdAt), k.revokedAt === null ? null : BigInt(k.revokedAt)]);
+      await this.writer.run('INSERT INTO api_keys (id, name, hash, scopes, tenant, created_us, revoked_us, expires_us, allowed_meters) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+        k.id,
+        k.name,
+        k.hash,
+        k.scopes.join(','),
+        k.tenant,
+        BigInt(k.createdAt),
+        k.revokedAt === null ? null : BigInt(k.revokedAt),
+        k.expiresAt == null ? null : BigInt(k.expiresAt),
+        k.allowedMeters == null ? null : JSON.stringify(k.allowedMeters),
+      ]);
     });
   }
 
   async listKeys(): Promise<StoredKey[]> {
-    const rows = (await this.reader.runAndReadAll('SELECT id, name, hash, scopes, tenant, created_us, revoked_us FROM api_keys ORDER BY created_us, id')).getRows();
+    const rows = (await this.reader.runAndReadAll('SELECT id, name, hash, scopes, tenant, created_us, revoked_us, expires_us, allowed_meters FROM api_keys ORDER BY created_us, id')).getRows();
     return rows.map((r) => ({
       id: r[0] as string,
       name: r[1] as string,
@@ -426,6 +444,8 @@ export class DuckDbStore implements UsageStore {
       tenant: r[4] as string | null,
       createdAt: Number(r[5]),
       revokedAt: r[6] === null ? null : Number(r[6]),
+      expiresAt: r[7] === null ? null : Number(r[7]),
+      allowedMeters: r[8] === null ? null : (JSON.parse(r[8] as string) as string[]),
     }));
   }
 

@@ -25,6 +25,14 @@ async function withAppender(conn: DuckDBConnection, table: string, fill: (ap: Du
   ap.closeSync();
 }
 
+const HUGEINT_MAX = 2n ** 127n - 1n;
+
+/** A value for a HUGEINT column: the appender would wrap one past 128 bits; refuse it loudly instead. */
+function hugeint(v: bigint): bigint {
+  if (v > HUGEINT_MAX || v < -HUGEINT_MAX - 1n) throw new RangeError(`a rollup value of ${v} (scaled ×10^12) exceeds 128 bits; refusing to store it wrapped`);
+  return v;
+}
+
 /** Appends raw events with consecutive sequence numbers (the `events` primary key is the dedupe ledger). */
 export async function appendEvents(conn: DuckDBConnection, events: readonly EventRecord[], nowMicros: number, firstSeq: number): Promise<void> {
   const now = BigInt(nowMicros);
@@ -77,7 +85,7 @@ export async function appendDerived(conn: DuckDBConnection, derived: DerivedRows
         appendDeltaKey(ap, r.meter, r.tenant, r.bucket, r.dimKey, r.c.count);
         for (const d of [r.c.sum, r.c.min, r.c.max]) {
           if (d === null) ap.appendNull();
-          else ap.appendHugeInt(d);
+          else ap.appendHugeInt(hugeint(d));
         }
         ap.endRow();
       }
@@ -88,7 +96,7 @@ export async function appendDerived(conn: DuckDBConnection, derived: DerivedRows
       for (const r of latest) {
         const l = r.c.latest!;
         appendDeltaKey(ap, r.meter, r.tenant, r.bucket, r.dimKey, hasStats(r.c) ? 0n : r.c.count);
-        ap.appendHugeInt(l.value);
+        ap.appendHugeInt(hugeint(l.value));
         ap.appendBigInt(BigInt(l.time));
         ap.appendVarchar(l.id);
         ap.endRow();

@@ -87,6 +87,9 @@ export const DDL = [
   `CREATE TABLE IF NOT EXISTS api_keys (
      id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, hash VARCHAR NOT NULL, scopes VARCHAR NOT NULL, tenant VARCHAR,
      created_us BIGINT NOT NULL, revoked_us BIGINT)`,
+  // Expiry and allowed meters of portal keys: added in place to stores created before them.
+  `ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS expires_us BIGINT`,
+  `ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS allowed_meters VARCHAR`,
 ];
 
 /**
