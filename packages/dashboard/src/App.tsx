@@ -3,6 +3,7 @@ import { TallyApi, type ApiError, type Meter } from './api.ts';
 import { KeyScreen, Logo, type KeyProblem } from './components/KeyScreen.tsx';
 import { ErrorBox, Loading } from './components/States.tsx';
 import { SessionContext, useHashRoute, useLoad, useSession, type Session } from './hooks.ts';
+import { Billing } from './views/Billing.tsx';
 import { Explorer } from './views/Explorer.tsx';
 import { Overview } from './views/Overview.tsx';
 import { TenantView } from './views/Tenant.tsx';
@@ -53,6 +54,7 @@ const NAV = [
   { id: 'overview', label: 'Overview' },
   { id: 'explorer', label: 'Meter explorer' },
   { id: 'tenants', label: 'Tenants' },
+  { id: 'billing', label: 'Billing' },
 ] as const;
 
 function Shell({ onSignOut }: { onSignOut: () => void }) {
@@ -101,5 +103,6 @@ function Routed({ view, path, params, meters }: { view: string; path: string[]; 
   }
   if (view === 'explorer') return <Explorer meters={meters} params={params} />;
   if (view === 'tenants') return <TenantView meters={meters} tenant={path[1]} />;
+  if (view === 'billing') return <Billing id={path[1]} />;
   return <Overview meters={meters} />;
 }

@@ -66,6 +66,39 @@ export interface Entitlement {
 }
 
 /** An answer the API refused, carrying its error envelope. */
+/** One line of an invoice (amounts are exact decimal strings). */
+export interface InvoiceLine {
+  id: string;
+  kind: 'flat' | 'usage' | 'minimum' | 'adjustment';
+  name: string;
+  meter: string | null;
+  quantity: string;
+  amount: string;
+  amountExact: string;
+  tiers: { from: string; to: string | null; quantity: string; unitPrice: string; flatAmount: string | null; amount: string }[];
+  periodStart?: string;
+  periodEnd?: string;
+}
+
+/** An invoice, a credit note, or (status `upcoming`) the live draft of the open period. */
+export interface Invoice {
+  id: string;
+  number: string | null;
+  tenant: string;
+  plan: string;
+  currency: string;
+  periodStart: string;
+  periodEnd: string;
+  status: 'draft' | 'finalized' | 'void' | 'upcoming';
+  lines: InvoiceLine[];
+  subtotal: string;
+  total: string;
+  reconciled?: boolean;
+  discrepancies?: { meter: string; raw: string; rollups: string }[];
+  creditNoteFor?: string | null;
+  asOf?: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -147,6 +180,37 @@ export class TallyApi {
       if (err instanceof ApiError && err.status === 404 && /^no route /.test(err.message)) return undefined;
       throw err;
     }
+  }
+
+  /** `GET /v1/invoices` (a portal key sees its tenant's only); `undefined` on a server without billing. */
+  async invoices(tenant?: string, signal?: AbortSignal): Promise<Invoice[] | undefined> {
+    try {
+      const qs = tenant ? `?tenant=${encodeURIComponent(tenant)}` : '';
+      return ((await (await this.get(`/v1/invoices${qs}`, undefined, signal)).json()) as { data: Invoice[] }).data;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404 && /^no route /.test(err.message)) return undefined;
+      throw err;
+    }
+  }
+
+  /** `GET /v1/invoices/{id}`. */
+  async invoice(id: string, signal?: AbortSignal): Promise<Invoice> {
+    return (await (await this.get(`/v1/invoices/${encodeURIComponent(id)}`, undefined, signal)).json()) as Invoice;
+  }
+
+  /** The upcoming invoice of a tenant, or `undefined` when its plan has no prices (404). */
+  async upcoming(tenant: string, signal?: AbortSignal): Promise<Invoice | undefined> {
+    try {
+      return (await (await this.get(`/v1/tenants/${encodeURIComponent(tenant)}/invoices/upcoming`, undefined, signal)).json()) as Invoice;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Any authenticated GET as a Blob (PDF, CSV, NDJSON downloads need the key in a header). */
+  async blob(path: string, accept: string): Promise<Blob> {
+    return (await this.get(path, accept)).blob();
   }
 
   /** `GET /metrics` (Prometheus text; unauthenticated, the key is sent anyway). */

@@ -107,6 +107,11 @@ describe('billing: invoices issued by the batch layer from raw events', () => {
     expect(voided.body.invoice).toMatchObject({ status: 'void', number: 'INV-2026-000001' });
     expect(voided.body.creditNote).toMatchObject({ status: 'finalized', number: 'CN-2026-000001', creditNoteFor: draft!.id, total: '-50.88' });
     expect((await s.request('POST', `/v1/invoices/${draft!.id}/void`, { reason: 'again' })).status).toBe(409);
+    const pdf = await fetch(`${s.url}/v1/invoices/${may.id}?format=pdf`, { headers: { authorization: `Bearer ${s.adminToken}` } });
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    const bytes = Buffer.from(await pdf.arrayBuffer());
+    expect(bytes.subarray(0, 5).toString()).toBe('%PDF-');
+    if (process.env.TALLY_PDF_OUT) (await import('node:fs')).writeFileSync(process.env.TALLY_PDF_OUT, bytes);
     const csv = await s.request('GET', `/v1/invoices/${may.id}`, undefined, { headers: { accept: 'text/csv' } });
     expect(csv.text.split('\n')[0]).toBe('invoice,number,tenant,currency,line,kind,name,meter,quantity,amount,amountExact,periodStart,periodEnd');
     expect(csv.text).toContain(',total,,Total,,,49.12,,');

@@ -5,6 +5,7 @@ import { groupDigits } from '../decimal.ts';
 import { useLoad, useSession } from '../hooks.ts';
 import { rank, requestMeter, toChartData } from '../series.ts';
 import { lastMinutes } from '../time.ts';
+import { Upcoming } from './Billing.tsx';
 import { Quotas } from './Quotas.tsx';
 
 /** An average rounded to 2 decimals for display (the exact value is in the tooltip). */
@@ -47,6 +48,7 @@ export function TenantView({ meters, tenant }: { meters: Meter[]; tenant: string
         {current}
       </h1>
       <Quotas key={current} tenant={current} />
+      <Upcoming key={`up-${current}`} tenant={current} />
       <div className="meter-grid">
         {meters.map((m, i) => (
           <MeterCard key={`${current}|${m.slug}`} meter={m} tenant={current} color={PALETTE[i % PALETTE.length]!} />

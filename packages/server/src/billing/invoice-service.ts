@@ -8,6 +8,7 @@ import type { UsageStore } from '../store/port.ts';
 import type { Invoice, InvoiceStatus } from './invoice.ts';
 import type { InvoiceRepo } from './invoice-repo.ts';
 import { CREDIT_NOTE_ISSUER, INVOICE_ISSUER } from './numbering.ts';
+import { invoicePdf } from './pdf.ts';
 
 const negate = (s: string) => (s.startsWith('-') ? s.slice(1) : /^0(\.0*)?$/.test(s) ? s : `-${s}`);
 
@@ -18,7 +19,13 @@ export class InvoiceService {
     private readonly store: UsageStore,
     private readonly meters: MeterRegistry,
     private readonly clock: Clock,
+    private readonly issuerName = 'Tally',
   ) {}
+
+  /** The invoice as a PDF. */
+  async pdf(id: string): Promise<Buffer> {
+    return invoicePdf(await this.get(id), this.issuerName);
+  }
 
   list(f: { tenant?: string; status?: InvoiceStatus; from?: number; to?: number }): Promise<Invoice[]> {
     return this.repo.list(f);

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../app.ts';
 import { configCommand } from './config.ts';
 import { demoCommand } from './demo.ts';
+import { invoicesCommand } from './invoices.ts';
 import { jobsCommand } from './jobs.ts';
 import { keysCommand } from './keys.ts';
 import { metersCommand } from './meters.ts';
@@ -23,6 +24,7 @@ export function buildCli(): Command {
   metersCommand(program);
   keysCommand(program);
   jobsCommand(program);
+  invoicesCommand(program);
   configCommand(program);
   return program;
 }

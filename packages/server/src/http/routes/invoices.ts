@@ -101,10 +101,23 @@ export function invoiceRoutes(router: Router, invoices: InvoiceService): void {
     },
   );
   router.add(
-    { method: 'GET', url: '/v1/invoices/:id', summary: 'One invoice (JSON, or CSV with Accept: text/csv)', tag: 'billing', scope: 'read', params: idParams, responses: { 200: { description: 'The invoice', schema: invoiceView } } },
-    async ({ params, principal, req, reply }) => {
-      const inv = view(check(principal, await invoices.get(params.id)));
-      if ((req.headers.accept ?? '').includes('text/csv')) return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${inv.number ?? inv.id}.csv"`).send(invoiceCsv(inv));
+    {
+      method: 'GET',
+      url: '/v1/invoices/:id',
+      summary: 'One invoice: JSON, CSV (Accept: text/csv or format=csv) or PDF (Accept: application/pdf or format=pdf)',
+      tag: 'billing',
+      scope: 'read',
+      params: idParams,
+      query: z.object({ format: z.enum(['json', 'csv', 'pdf']).optional() }).strict(),
+      responses: { 200: { description: 'The invoice', schema: invoiceView } },
+    },
+    async ({ params, principal, query, req, reply }) => {
+      const stored = check(principal, await invoices.get(params.id));
+      const accept = req.headers.accept ?? '';
+      const format = query.format ?? (accept.includes('application/pdf') ? 'pdf' : accept.includes('text/csv') ? 'csv' : 'json');
+      if (format === 'pdf') return reply.type('application/pdf').header('content-disposition', `attachment; filename="${stored.number ?? stored.id}.pdf"`).send(await invoices.pdf(stored.id));
+      const inv = view(stored);
+      if (format === 'csv') return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${inv.number ?? inv.id}.csv"`).send(invoiceCsv(inv));
       return inv;
     },
   );
