@@ -117,6 +117,27 @@ describe('billing: invoices issued by the batch layer from raw events', () => {
     expect(csv.text).toContain(',total,,Total,,,49.12,,');
   });
 
+  it('prepaid credits: granted, spent at finalization soonest-expiring first, shown with their balance', async () => {
+    const grant = (body: Record<string, unknown>) => s.request('POST', '/v1/tenants/acme/credits', { currency: 'USD', reason: 'prepaid', ...body });
+    expect((await grant({ amount: '40.00', expiresAt: '2026-12-31T00:00:00Z' })).status).toBe(201);
+    expect((await grant({ amount: '20', priority: 1 })).body).toMatchObject({ amount: '20.00', remaining: '20.00' });
+    expect((await grant({ amount: '1.001' })).status).toBe(400); // USD has 2 decimals
+    expect((await grant({ amount: '-5' })).status).toBe(400);
+    const june = (await invoicesOf('acme')).find((i) => i.periodStart === '2026-06-01T00:00:00.000Z')!;
+    const fin = await s.request('POST', `/v1/invoices/${june.id}/finalize`);
+    expect(fin.body).toMatchObject({ subtotal: '49.00', credits: '49.00', total: '0.00' });
+    expect(fin.body.creditsApplied.map((a: { amount: string }) => a.amount)).toEqual(['40.00', '9.00']);
+    const credits = await s.request('GET', '/v1/tenants/acme/credits');
+    // The void of April gave back what it paid (50.88) as a grant too (billing.creditNotes: credit).
+    expect(credits.body.balance).toEqual({ USD: '61.88' });
+    const grants = credits.body.grants.map((g: { amount: string; remaining: string; source: string | null }) => [g.amount, g.remaining, g.source]);
+    expect(grants.sort()).toEqual([
+      ['20.00', '20.00', null], // priority 1: after the never-expiring grant of priority 0
+      ['40.00', '0.00', null], // expires first: spent first
+      ['50.88', '41.88', 'CN-2026-000001'],
+    ]);
+  });
+
   it('portal keys read their own invoices only', async () => {
     const key = await s.request('POST', '/v1/keys', { name: 'portal', scopes: ['read'], tenant: 'blocked' });
     const mine = await s.request('GET', '/v1/invoices', undefined, { token: key.body.token });
@@ -124,6 +145,8 @@ describe('billing: invoices issued by the batch layer from raw events', () => {
     const acme = (await invoicesOf('acme'))[0]!;
     expect((await s.request('GET', `/v1/invoices/${acme.id}`, undefined, { token: key.body.token })).status).toBe(404);
     expect((await s.request('GET', '/v1/invoices?tenant=acme', undefined, { token: key.body.token })).status).toBe(403);
+    expect((await s.request('GET', '/v1/tenants/acme/credits', undefined, { token: key.body.token })).status).toBe(403);
+    expect((await s.request('POST', '/v1/tenants/blocked/credits', { amount: '1', currency: 'USD', reason: 'x' }, { token: key.body.token })).status).toBe(403);
     expect((await s.request('POST', `/v1/invoices/${acme.id}/finalize`, undefined, { token: key.body.token })).status).toBe(403);
   });
 });

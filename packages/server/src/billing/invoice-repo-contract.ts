@@ -77,5 +77,28 @@ export function runInvoiceRepoContract(name: string, make: () => Promise<Invoice
         await repo.close();
       }
     });
+
+    it('spends credit grants at finalization, in the same write; a void gives the credit back and can keep what was paid as a grant', async () => {
+      const repo = await make();
+      try {
+        const g = { id: 'crd_1', tenant: "c'r", currency: 'USD', amount: '30.00', effectiveAt: 0, expiresAt: null, priority: 0, reason: 'prepaid', source: null, createdAt: 1 };
+        await repo.grantCredit(g);
+        const a = await repo.finalize((await repo.saveDraft(draft("c'r", 1))).id, INVOICE_ISSUER, AT);
+        expect([a.credits, a.total, a.creditsApplied]).toEqual(['30.00', '19.00', [{ grant: 'crd_1', amount: '30.00' }]]);
+        const b = await repo.finalize((await repo.saveDraft(draft("c'r", 2))).id, INVOICE_ISSUER, AT);
+        expect([b.credits, b.total]).toEqual(['0.00', '49.00']);
+        const asCredit = { ...g, id: 'crd_2', amount: '19.00', reason: 'void', createdAt: 2 };
+        await repo.void(a.id, CREDIT_NOTE_ISSUER, AT + 1, draft("c'r", 1, { total: '-19.00' }), asCredit);
+        const c = await repo.credits("c'r");
+        expect(c.grants.map((x) => [x.id, x.amount, x.source])).toEqual([['crd_1', '30.00', null], ['crd_2', '19.00', 'CN-2026-000001']]);
+        // a's 30.00 came back with the void; b spent none.
+        expect(c.applications).toEqual([]);
+        const d = await repo.finalize((await repo.saveDraft(draft("c'r", 3))).id, INVOICE_ISSUER, AT + 2);
+        expect([d.credits, d.total]).toEqual(['49.00', '0.00']);
+        expect((await repo.credits("c'r")).applications.map((x) => [x.grantId, x.amount])).toEqual([['crd_1', '30.00'], ['crd_2', '19.00']]);
+      } finally {
+        await repo.close();
+      }
+    });
   });
 }

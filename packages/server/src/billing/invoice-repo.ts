@@ -1,4 +1,5 @@
 import type { EpochMicros } from '../shared/time.ts';
+import type { CreditApplication, CreditGrant } from './credits.ts';
 import type { Invoice, InvoiceStatus } from './invoice.ts';
 
 /** Which invoices to list. */
@@ -25,11 +26,18 @@ export interface InvoiceRepo {
   list(filter: InvoiceFilter): Promise<Invoice[]>;
   /**
    * Finalizes a draft with the next number of `issuer`'s gapless sequence (the largest number
-   * issued so far + 1, assigned under the repo's serialization). A finalized invoice is returned
-   * as it is.
+   * issued so far + 1, assigned under the repo's serialization) and the tenant's usable credit
+   * applied (`credits.ts`), in the same unit of work. A finalized invoice is returned as it is.
    */
   finalize(id: string, issuer: string, at: EpochMicros): Promise<Invoice>;
-  /** Voids a finalized invoice and stores its credit note (finalized, numbered); returns both. */
-  void(id: string, issuer: string, at: EpochMicros, creditNote: Invoice): Promise<{ invoice: Invoice; creditNote: Invoice }>;
+  /**
+   * Voids a finalized invoice and stores its credit note (finalized, numbered); with `asCredit`,
+   * also a grant of the credit note's amount (the credit is kept for later invoices, not refunded).
+   */
+  void(id: string, issuer: string, at: EpochMicros, creditNote: Invoice, asCredit?: CreditGrant): Promise<{ invoice: Invoice; creditNote: Invoice }>;
+  /** Stores a credit grant (immutable). */
+  grantCredit(g: CreditGrant): Promise<void>;
+  /** A tenant's grants and every application of them. */
+  credits(tenant: string): Promise<{ grants: CreditGrant[]; applications: CreditApplication[] }>;
   close(): Promise<void>;
 }

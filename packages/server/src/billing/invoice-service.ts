@@ -8,6 +8,9 @@ import type { UsageStore } from '../store/port.ts';
 import type { Invoice, InvoiceStatus } from './invoice.ts';
 import type { InvoiceRepo } from './invoice-repo.ts';
 import { CREDIT_NOTE_ISSUER, INVOICE_ISSUER } from './numbering.ts';
+import { inCurrency, remaining, type CreditGrant } from './credits.ts';
+import { minorDigits } from './money.ts';
+import { parseQuantity } from '../shared/decimal.ts';
 import { invoicePdf } from './pdf.ts';
 
 const negate = (s: string) => (s.startsWith('-') ? s.slice(1) : /^0(\.0*)?$/.test(s) ? s : `-${s}`);
@@ -20,7 +23,32 @@ export class InvoiceService {
     private readonly meters: MeterRegistry,
     private readonly clock: Clock,
     private readonly issuerName = 'Tally',
+    private readonly creditNotes: 'credit' | 'refund' = 'credit',
   ) {}
+
+  /** Grants prepaid credit to a tenant (immutable; corrections are new grants). */
+  async grantCredit(tenant: string, g: { amount: string; currency: string; effectiveAt?: number; expiresAt?: number; priority?: number; reason: string }): Promise<CreditGrant> {
+    const now = this.clock.nowMicros();
+    const amount = parseQuantity(g.amount);
+    const digits = minorDigits(g.currency);
+    if (typeof amount !== 'bigint' || amount <= 0n) throw new TallyError('VALIDATION_FAILED', `amount: "${g.amount}" must be a decimal greater than 0`, [{ path: 'body.amount', message: 'must be > 0' }]);
+    if (amount % 10n ** BigInt(12 - digits) !== 0n) throw new TallyError('VALIDATION_FAILED', `amount: ${g.currency} has ${digits} decimals; "${g.amount}" has more`, [{ path: 'body.amount', message: `at most ${digits} decimals` }]);
+    const effectiveAt = g.effectiveAt ?? now;
+    if (g.expiresAt !== undefined && g.expiresAt <= effectiveAt) throw new TallyError('VALIDATION_FAILED', 'expiresAt must be after effectiveAt', [{ path: 'body.expiresAt', message: 'must be after effectiveAt' }]);
+    const grant: CreditGrant = { id: `crd_${randomUUID().replace(/-/g, '').slice(0, 20)}`, tenant, currency: g.currency, amount: inCurrency(amount, g.currency), effectiveAt, expiresAt: g.expiresAt ?? null, priority: g.priority ?? 0, reason: g.reason, source: null, createdAt: now };
+    await this.repo.grantCredit(grant);
+    return grant;
+  }
+
+  /** A tenant's grants with what is left of each, and the usable balance per currency now. */
+  async credits(tenant: string): Promise<{ balance: Record<string, string>; grants: (CreditGrant & { remaining: string })[] }> {
+    const { grants, applications } = await this.repo.credits(tenant);
+    const left = remaining(grants, applications);
+    const now = this.clock.nowMicros();
+    const balance = new Map<string, bigint>();
+    for (const g of grants) if (g.effectiveAt <= now && (g.expiresAt === null || g.expiresAt > now)) balance.set(g.currency, (balance.get(g.currency) ?? 0n) + left.get(g.id)!);
+    return { balance: Object.fromEntries([...balance].map(([c, v]) => [c, inCurrency(v, c)])), grants: grants.map((g) => ({ ...g, remaining: inCurrency(left.get(g.id)!, g.currency) })) };
+  }
 
   /** The invoice as a PDF. */
   async pdf(id: string): Promise<Buffer> {
@@ -51,6 +79,8 @@ export class InvoiceService {
       id: `inv_${randomUUID().replace(/-/g, '').slice(0, 20)}`,
       lines: inv.lines.map((l) => ({ ...l, name: `Credit: ${l.name}`, quantity: negate(l.quantity), amount: negate(l.amount), amountExact: negate(l.amountExact), tiers: [] })),
       subtotal: negate(inv.subtotal),
+      credits: negate(inv.credits ?? '0'),
+      creditsApplied: [],
       total: negate(inv.total),
       discrepancies: [],
       createdAt: now,
@@ -58,7 +88,12 @@ export class InvoiceService {
       creditNoteFor: id,
       reason,
     };
-    return this.repo.void(id, CREDIT_NOTE_ISSUER, now, note);
+    // The credit applied to the invoice goes back to its grants (a void invoice's applications no
+    // longer count); what was paid becomes a credit grant unless refunds are configured.
+    const paid = parseQuantity(inv.total) as bigint;
+    const asCredit: CreditGrant | undefined =
+      this.creditNotes === 'credit' && paid > 0n ? { id: `crd_${randomUUID().replace(/-/g, '').slice(0, 20)}`, tenant: inv.tenant, currency: inv.currency, amount: inv.total, effectiveAt: now, expiresAt: null, priority: 0, reason: `void of ${inv.number}: ${reason}`, source: null, createdAt: now } : undefined;
+    return this.repo.void(id, CREDIT_NOTE_ISSUER, now, note, asCredit);
   }
 
   /** The raw events a usage line billed (its meter, filter, tenant and period), in time order. */

@@ -38,6 +38,11 @@ export interface Invoice {
   status: InvoiceStatus;
   lines: InvoiceLine[];
   subtotal: string;
+  /** Prepaid credit applied at finalization ("0.00" on drafts). */
+  credits?: string;
+  /** Which grants paid how much (finalized invoices). */
+  creditsApplied?: { grant: string; amount: string }[];
+  /** subtotal − credits. */
   total: string;
   /** Usage recomputed from raw events equalled the rollups' answer (else finalization is blocked). */
   reconciled: boolean;

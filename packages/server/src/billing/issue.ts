@@ -87,7 +87,7 @@ export class InvoiceIssuer {
     const minor = minorDigits(currency);
     const subtotal = lines.reduce((s, l) => s + (parseAmount(l.amount)), 0n);
     const total = formatAmount(subtotal, minor);
-    return this.d.repo.saveDraft({ id: existing?.id ?? `inv_${randomUUID().replace(/-/g, '').slice(0, 20)}`, number: null, tenant, plan: plan.id, currency, periodStart: period.start, periodEnd: period.end, status: 'draft', lines, subtotal: total, total, reconciled: discrepancies.length === 0, discrepancies, createdAt: now, finalizedAt: null, voidedAt: null, creditNoteFor: null });
+    return this.d.repo.saveDraft({ id: existing?.id ?? `inv_${randomUUID().replace(/-/g, '').slice(0, 20)}`, number: null, tenant, plan: plan.id, currency, periodStart: period.start, periodEnd: period.end, status: 'draft', lines, subtotal: total, credits: formatAmount(0n, minor), total, reconciled: discrepancies.length === 0, discrepancies, createdAt: now, finalizedAt: null, voidedAt: null, creditNoteFor: null });
   }
 
   private async rollupUsage(tenant: string, p: UsagePrice, period: Period): Promise<bigint> {

@@ -62,10 +62,9 @@ export function invoicePdf(inv: Invoice, issuer: string): Promise<Buffer> {
   }
   doc.moveTo(300, doc.y + 2).lineTo(545, doc.y + 2).strokeColor(GREY).stroke();
   doc.moveDown(0.5);
-  const totals: [string, string][] = [
-    ['Subtotal', inv.subtotal],
-    ['Total', `${inv.total} ${inv.currency}`],
-  ];
+  const totals: [string, string][] = [['Subtotal', inv.subtotal]];
+  if (inv.credits && /[1-9]/.test(inv.credits)) totals.push(['Prepaid credit', inv.credits.startsWith('-') ? inv.credits.slice(1) : `-${inv.credits}`]);
+  totals.push(['Total', `${inv.total} ${inv.currency}`]);
   for (const [k, v] of totals) {
     const y = doc.y;
     doc.font(k === 'Total' ? 'Helvetica-Bold' : 'Helvetica').text(k, cols.qty, y).text(v, cols.amount, y, { width: 105, align: 'right' });

@@ -35,6 +35,7 @@ export const billingConfigSchema = z
   .object({
     graceHours: z.number().min(0).max(24 * 35).default(1).describe('a period is invoiced this many hours after it ends; late events inside the grace land on its invoice, later ones on the next as adjustments'),
     issuerName: z.string().min(1).max(200).default('Tally').describe('who issues the invoices (printed on the PDF)'),
+    creditNotes: z.enum(['credit', 'refund']).default('credit').describe('what a void does with the amount paid: keep it as a credit grant for later invoices, or leave it to be refunded outside Tally'),
     autoFinalize: z.boolean().default(false).describe('finalize reconciled drafts automatically (else POST /v1/invoices/{id}/finalize after review)'),
   })
   .strict();

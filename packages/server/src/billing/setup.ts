@@ -53,7 +53,7 @@ export async function openBilling(d: BillingDeps): Promise<Billing> {
   });
   return {
     upcoming: new UpcomingInvoices(d.catalog, profiles, d.queries, d.clock),
-    invoices: new InvoiceService(repo, d.store, d.meters, d.clock, d.config.billing.issuerName),
+    invoices: new InvoiceService(repo, d.store, d.meters, d.clock, d.config.billing.issuerName, d.config.billing.creditNotes),
     job: invoicesJob(issuer, repo, { autoFinalize: d.config.billing.autoFinalize }),
     close: () => repo.close(),
   };

@@ -7,14 +7,22 @@ import { lit, parseTsv } from '../../store/clickhouse/sql.ts';
 import type { EpochMicros } from '../../shared/time.ts';
 import type { Invoice } from '../invoice.ts';
 import type { InvoiceFilter, InvoiceRepo } from '../invoice-repo.ts';
+import { applicationsOf, applyCredits, type CreditApplication, type CreditGrant } from '../credits.ts';
 import { formatNumber, sequenceOf } from '../numbering.ts';
 
 // One row per version of an invoice; FINAL keeps the highest `ver`. Finalized rows are only
 // ever followed by their void version: the repo never writes another version of them.
-const DDL = `CREATE TABLE IF NOT EXISTS invoices (
+const DDL = [
+  `CREATE TABLE IF NOT EXISTS invoices (
   id String, tenant String, period_start Int64, status String, credit_note_for Nullable(String),
   sequence Nullable(String), seq Nullable(UInt32), created_us Int64, body String, ver UInt64
-) ENGINE = ReplacingMergeTree(ver) ORDER BY id`;
+) ENGINE = ReplacingMergeTree(ver) ORDER BY id`,
+  // Grants are an insert-only ledger; their applications live on the finalized invoices.
+  `CREATE TABLE IF NOT EXISTS credit_grants (
+  id String, tenant String, currency String, amount String, effective_us Int64, expires_us Nullable(Int64),
+  priority Int32, reason String, source Nullable(String), created_us Int64
+) ENGINE = MergeTree ORDER BY (tenant, id)`,
+];
 
 /**
  * Invoices in the distributed profile's ClickHouse database. ClickHouse has no transactions, so
@@ -31,7 +39,7 @@ export class ClickHouseInvoiceRepo implements InvoiceRepo {
   /** Connects and creates the table if needed. */
   static async open(opts: { url: string; database: string; leases: LeaseStore }): Promise<ClickHouseInvoiceRepo> {
     const client = createClient({ url: opts.url, database: opts.database, request_timeout: 30_000 });
-    await client.command({ query: DDL });
+    for (const query of DDL) await client.command({ query });
     return new ClickHouseInvoiceRepo(client, opts.leases);
   }
 
@@ -104,13 +112,32 @@ export class ClickHouseInvoiceRepo implements InvoiceRepo {
       if (inv.status !== 'draft') return inv;
       if (!inv.reconciled) throw new TallyError('CONFLICT', `invoice ${id} is blocked: its usage recomputed from raw events differs from the rollups (${inv.discrepancies.map((d) => `${d.meter}: raw ${d.raw}, rollups ${d.rollups}`).join('; ')}); recompute the draft once the discrepancy is resolved`);
       const seq = await this.nextNumber(issuer, at);
-      const done: Invoice = { ...inv, status: 'finalized', number: formatNumber(seq.sequence, seq.n), finalizedAt: at };
+      const { grants, applications } = await this.credits(inv.tenant);
+      const paid = applyCredits(inv, grants, applications, at);
+      const done: Invoice = { ...paid.invoice, status: 'finalized', number: formatNumber(seq.sequence, seq.n), finalizedAt: at };
       await this.write(done, seq, row.ver + 1);
       return done;
     });
   }
 
-  void(id: string, issuer: string, at: EpochMicros, creditNote: Invoice): Promise<{ invoice: Invoice; creditNote: Invoice }> {
+  private async insertGrant(g: CreditGrant): Promise<void> {
+    const s = (v: string | null) => (v === null ? 'NULL' : lit(v));
+    await this.client.command({ query: `INSERT INTO credit_grants VALUES (${lit(g.id)}, ${lit(g.tenant)}, ${lit(g.currency)}, ${lit(g.amount)}, ${g.effectiveAt}, ${g.expiresAt ?? 'NULL'}, ${g.priority}, ${lit(g.reason)}, ${s(g.source)}, ${g.createdAt})` });
+  }
+
+  grantCredit(g: CreditGrant): Promise<void> {
+    return this.locked(() => this.insertGrant(g));
+  }
+
+  async credits(tenant: string): Promise<{ grants: CreditGrant[]; applications: CreditApplication[] }> {
+    const rows = async (query: string) => parseTsv(await (await this.client.query({ query, format: 'TabSeparated' })).text());
+    const grants = (await rows(`SELECT id, tenant, currency, amount, effective_us, expires_us, priority, reason, source, created_us FROM credit_grants WHERE tenant = ${lit(tenant)} ORDER BY created_us, id`)).map(
+      (r): CreditGrant => ({ id: r[0]!, tenant: r[1]!, currency: r[2]!, amount: r[3]!, effectiveAt: Number(r[4]), expiresAt: r[5] === null ? null : Number(r[5]), priority: Number(r[6]), reason: r[7]!, source: r[8] ?? null, createdAt: Number(r[9]) }),
+    );
+    return { grants, applications: applicationsOf((await this.select(`tenant = ${lit(tenant)} AND status = 'finalized'`)).map((x) => x.inv)) };
+  }
+
+  void(id: string, issuer: string, at: EpochMicros, creditNote: Invoice, asCredit?: CreditGrant): Promise<{ invoice: Invoice; creditNote: Invoice }> {
     return this.locked(async () => {
       const [row] = await this.select(`id = ${lit(id)}`);
       if (!row) throw new TallyError('NOT_FOUND', `no invoice "${id}"`);
@@ -120,6 +147,7 @@ export class ClickHouseInvoiceRepo implements InvoiceRepo {
       const seq = await this.nextNumber(issuer, at);
       const note: Invoice = { ...creditNote, status: 'finalized', number: formatNumber(seq.sequence, seq.n), finalizedAt: at, creditNoteFor: id };
       await this.write(note, seq, 1);
+      if (asCredit) await this.insertGrant({ ...asCredit, source: note.number });
       return { invoice: voided, creditNote: note };
     });
   }

@@ -4,11 +4,17 @@ import { SqlParams } from '../../store/duckdb/sql.ts';
 import type { EpochMicros } from '../../shared/time.ts';
 import type { Invoice } from '../invoice.ts';
 import type { InvoiceFilter, InvoiceRepo } from '../invoice-repo.ts';
+import { applicationsOf, applyCredits, type CreditApplication, type CreditGrant } from '../credits.ts';
 import { formatNumber, sequenceOf } from '../numbering.ts';
 
-const DDL = `CREATE TABLE IF NOT EXISTS invoices (
+const DDL = [
+  `CREATE TABLE IF NOT EXISTS invoices (
   id VARCHAR PRIMARY KEY, tenant VARCHAR NOT NULL, period_start BIGINT NOT NULL, status VARCHAR NOT NULL,
-  credit_note_for VARCHAR, sequence VARCHAR, seq INTEGER, created_us BIGINT NOT NULL, body VARCHAR NOT NULL)`;
+  credit_note_for VARCHAR, sequence VARCHAR, seq INTEGER, created_us BIGINT NOT NULL, body VARCHAR NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS credit_grants (
+  id VARCHAR PRIMARY KEY, tenant VARCHAR NOT NULL, currency VARCHAR NOT NULL, amount VARCHAR NOT NULL, effective_us BIGINT NOT NULL,
+  expires_us BIGINT, priority INTEGER NOT NULL, reason VARCHAR NOT NULL, source VARCHAR, created_us BIGINT NOT NULL)`,
+];
 
 /**
  * Invoices in the embedded store's DuckDB file: the invoice as JSON plus the columns that
@@ -22,7 +28,7 @@ export class DuckDbInvoiceRepo implements InvoiceRepo {
 
   /** Creates the table if needed, on a connection of its own. */
   static async open(conn: DuckDBConnection): Promise<DuckDbInvoiceRepo> {
-    await conn.run(DDL);
+    for (const ddl of DDL) await conn.run(ddl);
     return new DuckDbInvoiceRepo(conn);
   }
 
@@ -97,13 +103,35 @@ export class DuckDbInvoiceRepo implements InvoiceRepo {
       if (inv.status !== 'draft') return inv;
       if (!inv.reconciled) throw new TallyError('CONFLICT', `invoice ${id} is blocked: its usage recomputed from raw events differs from the rollups (${inv.discrepancies.map((d) => `${d.meter}: raw ${d.raw}, rollups ${d.rollups}`).join('; ')}); recompute the draft once the discrepancy is resolved`);
       const seq = await this.nextNumber(issuer, at);
-      const done: Invoice = { ...inv, status: 'finalized', number: formatNumber(seq.sequence, seq.n), finalizedAt: at };
+      const { grants, applications } = await this.readCredits(inv.tenant);
+      const paid = applyCredits(inv, grants, applications, at);
+      const done: Invoice = { ...paid.invoice, status: 'finalized', number: formatNumber(seq.sequence, seq.n), finalizedAt: at };
       await this.write(done, seq);
       return done;
     });
   }
 
-  void(id: string, issuer: string, at: EpochMicros, creditNote: Invoice): Promise<{ invoice: Invoice; creditNote: Invoice }> {
+  private async insertGrant(g: CreditGrant): Promise<void> {
+    await this.conn.run('INSERT INTO credit_grants VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)', [g.id, g.tenant, g.currency, g.amount, BigInt(g.effectiveAt), g.expiresAt === null ? null : BigInt(g.expiresAt), g.priority, g.reason, g.source, BigInt(g.createdAt)]);
+  }
+
+  grantCredit(g: CreditGrant): Promise<void> {
+    return this.serial(() => this.insertGrant(g));
+  }
+
+  private async readCredits(tenant: string): Promise<{ grants: CreditGrant[]; applications: CreditApplication[] }> {
+    const grants = (await this.conn.runAndReadAll('SELECT id, tenant, currency, amount, effective_us, expires_us, priority, reason, source, created_us FROM credit_grants WHERE tenant = $1 ORDER BY created_us, id', [tenant])).getRows().map(
+      (r): CreditGrant => ({ id: r[0] as string, tenant: r[1] as string, currency: r[2] as string, amount: r[3] as string, effectiveAt: Number(r[4]), expiresAt: r[5] === null ? null : Number(r[5]), priority: Number(r[6]), reason: r[7] as string, source: r[8] as string | null, createdAt: Number(r[9]) }),
+    );
+    const p = new SqlParams();
+    return { grants, applications: applicationsOf(await this.select(`tenant = ${p.add(tenant)} AND status = 'finalized'`, p)) };
+  }
+
+  credits(tenant: string): Promise<{ grants: CreditGrant[]; applications: CreditApplication[] }> {
+    return this.readCredits(tenant);
+  }
+
+  void(id: string, issuer: string, at: EpochMicros, creditNote: Invoice, asCredit?: CreditGrant): Promise<{ invoice: Invoice; creditNote: Invoice }> {
     return this.serial(async () => {
       const p = new SqlParams();
       const [inv] = await this.select(`id = ${p.add(id)}`, p);
@@ -115,6 +143,7 @@ export class DuckDbInvoiceRepo implements InvoiceRepo {
       const seq = await this.nextNumber(issuer, at);
       const note: Invoice = { ...creditNote, status: 'finalized', number: formatNumber(seq.sequence, seq.n), finalizedAt: at, creditNoteFor: id };
       await this.write(note, seq);
+      if (asCredit) await this.insertGrant({ ...asCredit, source: note.number });
       return { invoice: voided, creditNote: note };
     });
   }

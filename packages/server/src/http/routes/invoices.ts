@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { INVOICE_STATUSES, type Invoice } from '../../billing/invoice.ts';
+import { inCurrency } from '../../billing/credits.ts';
 import type { InvoiceService } from '../../billing/invoice-service.ts';
 import type { Principal } from '../../auth/keys.ts';
 import { TallyError } from '../../errors/registry.ts';
@@ -33,8 +34,10 @@ const invoiceView = z.object({
   periodEnd: z.string(),
   status: z.enum(INVOICE_STATUSES),
   lines: z.array(line),
-  subtotal: z.string(),
-  total: z.string().describe('sum of the rounded lines'),
+  subtotal: z.string().describe('sum of the rounded lines'),
+  credits: z.string().describe('prepaid credit applied at finalization'),
+  creditsApplied: z.array(z.object({ grant: z.string(), amount: z.string() })),
+  total: z.string().describe('subtotal − credits'),
   reconciled: z.boolean().describe('usage recomputed from raw events equals the rollups (finalization needs it)'),
   discrepancies: z.array(z.object({ meter: z.string(), raw: z.string(), rollups: z.string() })),
   createdAt: z.string(),
@@ -46,6 +49,8 @@ const invoiceView = z.object({
 function view(i: Invoice): z.infer<typeof invoiceView> {
   return {
     ...i,
+    credits: i.credits ?? inCurrency(0n, i.currency),
+    creditsApplied: i.creditsApplied ?? [],
     // The price as billed stays internal (it re-prices late usage); the API shows the line.
     lines: i.lines.map((l) => ({ id: l.id, kind: l.kind, name: l.name, meter: l.meter, filter: l.filter, quantity: l.quantity, amount: l.amount, amountExact: l.amountExact, tiers: l.tiers, periodStart: l.periodStart, periodEnd: l.periodEnd })),
     periodStart: formatMicros(i.periodStart),
@@ -68,12 +73,54 @@ function invoiceCsv(i: z.infer<typeof invoiceView>): string {
   const head = 'invoice,number,tenant,currency,line,kind,name,meter,quantity,amount,amountExact,periodStart,periodEnd';
   const row = (texts: (string | null)[], numbers: (string | null)[], period: string[]) => [...texts.map((v) => csvCell(v, true)), ...numbers.map((v) => csvCell(v, false)), ...period.map((v) => csvCell(v, false))].join(',');
   const rows = i.lines.map((l) => row([i.id, i.number, i.tenant, i.currency, l.id, l.kind, l.name, l.meter], [l.quantity, l.amount, l.amountExact], [l.periodStart, l.periodEnd]));
+  if (i.credits !== inCurrency(0n, i.currency)) rows.push(row([i.id, i.number, i.tenant, i.currency, 'credits', '', 'Prepaid credit applied', ''], ['', `-${i.credits}`, ''], [i.periodStart, i.periodEnd]));
   rows.push(row([i.id, i.number, i.tenant, i.currency, 'total', '', 'Total', ''], ['', i.total, ''], [i.periodStart, i.periodEnd]));
   return [head, ...rows].join('\n') + '\n';
 }
 
+const grantView = z.object({ id: z.string(), tenant: z.string(), currency: z.string(), amount: z.string(), remaining: z.string(), effectiveAt: z.string(), expiresAt: z.string().nullable(), priority: z.number(), reason: z.string(), source: z.string().nullable().describe('the credit note a void turned into credit'), createdAt: z.string() });
+type GrantLike = Omit<z.infer<typeof grantView>, 'effectiveAt' | 'expiresAt' | 'createdAt' | 'remaining'> & { effectiveAt: number; expiresAt: number | null; createdAt: number; remaining?: string };
+const grantOut = (g: GrantLike) => ({ ...g, remaining: g.remaining ?? g.amount, effectiveAt: formatMicros(g.effectiveAt), expiresAt: g.expiresAt === null ? null : formatMicros(g.expiresAt), createdAt: formatMicros(g.createdAt) });
+
+/** Prepaid credits of a tenant: grant (admin), and grants with their balance (read). */
+function creditRoutes(router: Router, invoices: InvoiceService): void {
+  const tenantParams = z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant) });
+  const time = (v: string | undefined, path: string) => {
+    if (v === undefined) return undefined;
+    const t = parseRfc3339(v);
+    if (t === undefined) throw new TallyError('VALIDATION_FAILED', `${path}: "${v}" is not RFC 3339`, [{ path, message: 'not RFC 3339' }]);
+    return t;
+  };
+  router.add(
+    {
+      method: 'POST',
+      url: '/v1/tenants/:tenant/credits',
+      summary: 'Grant prepaid credit; finalized invoices spend it soonest-expiring first',
+      tag: 'billing',
+      scope: 'admin',
+      params: tenantParams,
+      body: z.object({ amount: z.string().describe("exact decimal > 0, at most the currency's decimals"), currency: z.string().regex(/^[A-Z]{3}$/, 'an ISO 4217 code'), effectiveAt: z.string().optional(), expiresAt: z.string().optional(), priority: z.number().int().min(0).max(1000).optional().describe('among grants expiring together, lower is spent first'), reason: z.string().min(1).max(500) }).strict(),
+      responses: { 201: { description: 'The grant', schema: grantView } },
+    },
+    async ({ params, body, reply }) => {
+      const g = await invoices.grantCredit(params.tenant, { amount: body.amount, currency: body.currency, reason: body.reason, ...(body.priority === undefined ? {} : { priority: body.priority }), ...(body.effectiveAt ? { effectiveAt: time(body.effectiveAt, 'body.effectiveAt')! } : {}), ...(body.expiresAt ? { expiresAt: time(body.expiresAt, 'body.expiresAt')! } : {}) });
+      void reply.code(201);
+      return grantOut(g);
+    },
+  );
+  router.add(
+    { method: 'GET', url: '/v1/tenants/:tenant/credits', summary: "A tenant's credit grants, what is left of each, and the usable balance per currency", tag: 'billing', scope: 'read', params: tenantParams, responses: { 200: { description: 'Credits', schema: z.object({ tenant: z.string(), balance: z.record(z.string(), z.string()), grants: z.array(grantView) }) } } },
+    async ({ params, principal }) => {
+      if (principal?.tenant && principal.tenant !== params.tenant) throw new TallyError('FORBIDDEN', `this key may only read tenant "${principal.tenant}"`);
+      const c = await invoices.credits(params.tenant);
+      return { tenant: params.tenant, balance: c.balance, grants: c.grants.map(grantOut) };
+    },
+  );
+}
+
 /** Issued invoices: list, read (JSON or CSV), finalize, void, and the raw events behind a line. */
 export function invoiceRoutes(router: Router, invoices: InvoiceService): void {
+  creditRoutes(router, invoices);
   const idParams = z.object({ id: identifierSchema(IDENTIFIER_LIMITS.id) });
   router.add(
     {
