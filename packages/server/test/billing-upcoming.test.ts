@@ -24,11 +24,14 @@ const PLANS = [
   },
   { id: 'yen', currency: 'JPY', billingPeriod: 'week', prices: [{ meter: 'api_requests', model: 'unit', unitPrice: '0.5' }] },
   { id: 'free', entitlements: [] },
+  { id: 'basic', currency: 'USD', prices: [{ name: 'Basic subscription', model: 'flat', amount: '49.00' }, { meter: 'api_requests', model: 'unit', unitPrice: '0.02' }] },
+  { id: 'proplus', currency: 'USD', prices: [{ name: 'Pro+ subscription', model: 'flat', amount: '99.00' }, { meter: 'api_requests', model: 'unit', unitPrice: '0.01' }] },
 ];
 const TENANTS = [
   { id: 'acme', plan: 'pro', billing: { anchor: '2026-01-15', timeZone: 'Europe/Berlin' } },
   { id: 'kyoto', plan: 'yen' },
   { id: 'gratis', plan: 'free' },
+  { id: 'mover', plan: 'basic', billing: { planChanges: [{ plan: 'proplus', effective: '2026-04-11T00:00:00Z' }] } },
 ];
 let s: TestServer;
 
@@ -77,6 +80,27 @@ describe('billing: the upcoming invoice', () => {
     const r = await s.request('GET', '/v1/tenants/kyoto/invoices/upcoming');
     expect(r.body).toMatchObject({ periodStart: '2026-04-20T00:00:00.000Z', periodEnd: '2026-04-27T00:00:00.000Z', currency: 'JPY', total: '1' });
     expect(r.body.lines[0]).toMatchObject({ quantity: '2', amountExact: '1', amount: '1' });
+  });
+
+  it('a plan change inside the period splits it: usage per part, flat fees prorated by time', async () => {
+    const events = [ev('mv1', 'mover', '2026-04-05T10:00:00Z', 'api.request', { route: '/a', ms: 1 }), ev('mv2', 'mover', '2026-04-12T10:00:00Z', 'api.request', { route: '/a', ms: 1 }), ev('mv3', 'mover', '2026-04-13T10:00:00Z', 'api.request', { route: '/a', ms: 1 })];
+    expect((await s.request('POST', '/v1/events', events)).body.accepted).toBe(3);
+    const r = await s.request('GET', '/v1/tenants/mover/invoices/upcoming');
+    expect(r.body).toMatchObject({ plan: 'basic → proplus', periodStart: '2026-04-01T00:00:00.000Z', periodEnd: '2026-05-01T00:00:00.000Z' });
+    // 10 of 30 days on basic, 20 on proplus; the share is exact to 12 decimals, then each line is rounded once.
+    expect(r.body.lines.map((l: { name: string; quantity: string; amount: string; amountExact: string }) => [l.name, l.quantity, l.amount, l.amountExact])).toEqual([
+      ['Basic subscription (basic, 2026-04-01 – 2026-04-11)', '0.333333333333', '16.33', '16.333333333317'],
+      ['api_requests (unit) (basic, 2026-04-01 – 2026-04-11)', '1', '0.02', '0.02'],
+      ['Pro+ subscription (proplus, 2026-04-11 – 2026-05-01)', '0.666666666667', '66.00', '66.000000000033'],
+      ['api_requests (unit) (proplus, 2026-04-11 – 2026-05-01)', '2', '0.02', '0.02'],
+    ]);
+    expect(r.body.total).toBe('82.37');
+  });
+
+  it('refuses a plan change to an unknown plan or to another currency', async () => {
+    await expect(startTestServer({ meters: METERS as never, config: { plans: PLANS, tenants: [{ id: 'x', plan: 'basic', billing: { planChanges: [{ plan: 'nope', effective: '2026-04-11T00:00:00Z' }, { plan: 'yen', effective: '2026-04-12T00:00:00Z' }] } }] } })).rejects.toThrow(
+      /tenants\.0\.billing\.planChanges\.0\.plan.*unknown plan "nope"[\s\S]*planChanges\.1\.plan.*JPY per week/,
+    );
   });
 
   it('answers 404 for a tenant without a priced plan, 403 for another tenant\'s portal key', async () => {

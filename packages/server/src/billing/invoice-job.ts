@@ -30,7 +30,7 @@ export function invoicesJob(issuer: InvoiceIssuer, repo: InvoiceRepo, opts: { au
       let adjustments = 0;
       for (const due of issuer.duePeriods(ctx.now)) {
         await ctx.assertHeld();
-        const inv = await issuer.draft(due.tenant, due.plan, due.period, ctx.now);
+        const inv = await issuer.draft(due.tenant, due.period, ctx.now);
         if (inv.status !== 'draft') {
           untouched++;
           continue;

@@ -12,6 +12,7 @@ import type { UsageStore } from '../store/port.ts';
 import { QueryService } from '../usage/query-service.ts';
 import { DuckDbInvoiceRepo } from './duckdb/duckdb-invoice-repo.ts';
 import { InvoiceIssuer } from './issue.ts';
+import { PlanTimeline } from './plan-timeline.ts';
 import type { PriceConfig } from './pricing/price-schema.ts';
 
 /** Opens an empty store for the billing contract, deriving rollups with `registry`'s meters. */
@@ -29,6 +30,8 @@ interface Scenario {
   zone: string;
   anchorDay: number;
   prices: PriceConfig[];
+  /** A plan change (to `later` prices) this far after the base time, or none. */
+  change: { offsetUs: number; later: PriceConfig[] } | null;
   events: { id: string; offsetUs: number; region: string; tokens: string }[];
 }
 
@@ -42,6 +45,7 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
   zone: fc.constantFrom(...ZONES),
   anchorDay: fc.integer({ min: 1, max: 28 }),
   prices: fc.uniqueArray(priceArb, { minLength: 1, maxLength: 4, selector: (p) => JSON.stringify(p) }),
+  change: fc.option(fc.record({ offsetUs: fc.integer({ min: 0, max: 35 * 24 }).map((h) => h * 3_600_000_000), later: fc.uniqueArray(priceArb, { minLength: 1, maxLength: 3, selector: (p) => JSON.stringify(p) }) }), { nil: null }),
   events: fc.array(fc.record({ id: fc.integer({ min: 0, max: 60 }).map((i) => `e${i}`), offsetUs: fc.integer({ min: -5 * 86_400_000, max: 40 * 86_400_000 }).map((ms) => ms * 1000), region: fc.constantFrom('eu', 'us', 'ap'), tokens: fc.constantFrom('1', '0.5', '12.25', '40', '0.001') }), { maxLength: 60 }),
 });
 
@@ -83,11 +87,12 @@ export function runBillingContract(name: string, factory: BillingStoreFactory, r
           const repo = await DuckDbInvoiceRepo.open(await (await DuckDBInstance.create(':memory:')).connect());
           try {
             const anchor = `2026-01-${String(sc.anchorDay).padStart(2, '0')}`;
-            const config = configSchema.parse({ meters: METERS, plans: [{ id: 'p', currency: 'USD', prices: sc.prices }], tenants: [{ id: 't', plan: 'p', billing: { anchor, timeZone: sc.zone } }] });
-            const { catalog } = PlanCatalog.compile(config, registry);
+            const planChanges = sc.change ? [{ plan: 'q', effective: new Date((base + sc.change.offsetUs) / 1000).toISOString() }] : [];
+            const config = configSchema.parse({ meters: METERS, plans: [{ id: 'p', currency: 'USD', prices: sc.prices }, { id: 'q', currency: 'USD', prices: sc.change?.later ?? sc.prices }], tenants: [{ id: 't', plan: 'p', billing: { anchor, timeZone: sc.zone, planChanges } }] });
+            expect(PlanCatalog.compile(config, registry).problems).toEqual([]);
             const now = base + 45 * 86_400_000_000;
             const clock = { nowMicros: () => now };
-            const issuer = new InvoiceIssuer({ store, meters: registry, queries: new QueryService(store, registry, clock), catalog, profiles: new Map([['t', config.tenants[0]!.billing!]]), repo, policy: { graceMicros: 0, backfillDays: 35 } });
+            const issuer = new InvoiceIssuer({ store, meters: registry, queries: new QueryService(store, registry, clock), timeline: new PlanTimeline(config), repo, policy: { graceMicros: 0, backfillDays: 35 } });
             const records: EventRecord[] = sc.events.map((e) => {
               const data = { region: e.region, tokens: e.tokens };
               return { tenant: 't', id: e.id, type: 'call', source: 's', time: base + e.offsetUs, actor: null, data, dataJson: JSON.stringify(data), contentHash: createHash('sha256').update(JSON.stringify([e.offsetUs, data])).digest('base64url') };
@@ -97,10 +102,13 @@ export function runBillingContract(name: string, factory: BillingStoreFactory, r
             const firstSeen = new Map<string, Scenario['events'][number]>();
             for (const e of sc.events) if (!firstSeen.has(e.id)) firstSeen.set(e.id, e);
             const period = issuer.duePeriods(base + 20 * 86_400_000_000).find((d) => d.tenant === 't')!.period;
-            const inv = await issuer.draft('t', config.plans[0]!, period, now);
+            const inv = await issuer.draft('t', period, now);
             expect(inv.reconciled).toBe(true);
             const usage = inv.lines.filter((l) => l.kind === 'usage');
-            const expected = sc.prices.filter((p) => p.model !== 'flat').map((p) => expectedAmount(p, [...firstSeen.values()], period.start, period.end, base));
+            // The parts of the period: before and after the plan change when it falls inside.
+            const cut = sc.change ? base + sc.change.offsetUs : Number.NaN;
+            const parts = cut > period.start && cut < period.end ? [{ from: period.start, to: cut, prices: sc.prices }, { from: cut, to: period.end, prices: sc.change!.later }] : [{ from: period.start, to: period.end, prices: sc.change && cut <= period.start ? sc.change.later : sc.prices }];
+            const expected = parts.flatMap((part) => part.prices.filter((p) => p.model !== 'flat').map((p) => expectedAmount(p, [...firstSeen.values()], part.from, part.to, base)));
             expect(usage.map((l) => l.amount)).toEqual(expected);
             expect(period.end - period.start).toBeLessThanOrEqual(MONTH_US);
           } finally {

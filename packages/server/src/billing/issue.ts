@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { MeterRegistry } from '../meters/registry.ts';
-import type { PlanCatalog } from '../quota/catalog.ts';
 import type { Period } from '../quota/period.ts';
-import type { PlanConfig } from '../quota/plan-schema.ts';
 import { formatScaled, parseQuantity, SCALE } from '../shared/decimal.ts';
 import { formatMicros, MICROS_PER_DAY, type EpochMicros } from '../shared/time.ts';
 import type { UsageStore } from '../store/port.ts';
@@ -11,9 +9,8 @@ import type { Invoice, InvoiceLine } from './invoice.ts';
 import type { InvoiceRepo } from './invoice-repo.ts';
 import { formatAmount, minorDigits, roundAmount } from './money.ts';
 import { pricerFor } from './pricing/pricer-for.ts';
-import type { PriceConfig } from './pricing/price-schema.ts';
-import { DEFAULT_BILLING, billingPeriodAt, type TenantBilling } from './profile.ts';
-import { lineView, rate } from './rate.ts';
+import type { PlanTimeline } from './plan-timeline.ts';
+import { ratePeriod, type UsagePrice } from './rate-period.ts';
 import { normaliseFilter, rawUsage } from './raw-usage.ts';
 
 /** Billing policy from config. */
@@ -29,13 +26,11 @@ export interface IssuerDeps {
   store: UsageStore;
   meters: MeterRegistry;
   queries: QueryService;
-  catalog: PlanCatalog;
-  profiles: ReadonlyMap<string, TenantBilling>;
+  timeline: PlanTimeline;
   repo: InvoiceRepo;
   policy: BillingPolicy;
 }
 
-type UsagePrice = Exclude<PriceConfig, { model: 'flat' }>;
 
 /**
  * Issues invoices from raw events: for a tenant's ended period, every usage price is recomputed
@@ -46,51 +41,45 @@ type UsagePrice = Exclude<PriceConfig, { model: 'flat' }>;
 export class InvoiceIssuer {
   constructor(private readonly d: IssuerDeps) {}
 
-  /** Tenants on a priced plan with their last period that ended at least the grace before `now`. */
-  duePeriods(now: EpochMicros): { tenant: string; plan: PlanConfig; period: Period }[] {
-    const out: { tenant: string; plan: PlanConfig; period: Period }[] = [];
-    for (const p of this.d.catalog.plans) {
-      if (p.config.currency === undefined) continue;
-      for (const tenant of p.tenants) {
-        const current = billingPeriodAt(p.config, this.profile(tenant), now - this.d.policy.graceMicros);
-        out.push({ tenant, plan: p.config, period: billingPeriodAt(p.config, this.profile(tenant), current.start - 1) });
-      }
+  /** Tenants on a plan with their last period that ended at least the grace before `now`. */
+  duePeriods(now: EpochMicros): { tenant: string; period: Period }[] {
+    const out: { tenant: string; period: Period }[] = [];
+    for (const tenant of this.d.timeline.tenants()) {
+      const current = this.d.timeline.periodAt(tenant, now - this.d.policy.graceMicros);
+      const previous = current && this.d.timeline.periodAt(tenant, current.start - 1);
+      if (previous && this.d.timeline.parts(tenant, previous).some((p) => p.plan.currency !== undefined)) out.push({ tenant, period: previous });
     }
     return out;
   }
 
-  private profile(tenant: string): TenantBilling {
-    return this.d.profiles.get(tenant) ?? DEFAULT_BILLING;
-  }
-
   /** Computes and stores the draft of a tenant's period (a finalized one is returned unchanged). */
-  async draft(tenant: string, plan: PlanConfig, period: Period, now: EpochMicros): Promise<Invoice> {
+  async draft(tenant: string, period: Period, now: EpochMicros): Promise<Invoice> {
     const existing = await this.d.repo.forPeriod(tenant, period.start);
     if (existing && existing.status !== 'draft') return existing;
-    const currency = plan.currency!;
-    const usagePrices = plan.prices.filter((p): p is UsagePrice => p.model !== 'flat');
-    const selectors = usagePrices.map((p) => ({ meter: p.meter, filter: normaliseFilter(p.filter) }));
-    const raw = await rawUsage(this.d.store, this.d.meters, tenant, period.start, period.end, selectors);
+    const parts = this.d.timeline.parts(tenant, period);
     const discrepancies: Invoice['discrepancies'] = [];
-    for (const [i, p] of usagePrices.entries()) {
-      const rolled = await this.rollupUsage(tenant, p, period);
-      if (rolled !== raw[i]) discrepancies.push({ meter: p.meter, raw: formatScaled(raw[i]!), rollups: formatScaled(rolled) });
-    }
-    let k = 0;
-    const quantities = plan.prices.map((p) => (p.model === 'flat' ? SCALE : raw[k++]!));
-    const rated = rate({ currency, prices: plan.prices, quantities, minimumSpend: plan.minimumSpend });
-    const start = formatMicros(period.start);
-    const end = formatMicros(period.end);
-    const lines: InvoiceLine[] = rated.lines.map((l, i) => ({ id: `line_${i + 1}`, ...(lineView(l, currency) as Omit<InvoiceLine, 'id' | 'filter' | 'periodStart' | 'periodEnd'>), filter: l.price >= 0 && plan.prices[l.price]!.model !== 'flat' ? normaliseFilter((plan.prices[l.price] as UsagePrice).filter) : null, ...(l.price >= 0 && plan.prices[l.price]!.model !== 'flat' ? { price: plan.prices[l.price] } : {}), periodStart: start, periodEnd: end }));
+    // Usage of each part recomputed from raw events, and cross-checked with the rollups.
+    const rated = await ratePeriod(parts, period, async (part, prices) => {
+      const raw = await rawUsage(this.d.store, this.d.meters, tenant, part.start, part.end, prices.map((p) => ({ meter: p.meter, filter: normaliseFilter(p.filter) })));
+      for (const [i, p] of prices.entries()) {
+        const rolled = await this.rollupUsage(tenant, p, part);
+        if (rolled !== raw[i]) discrepancies.push({ meter: p.meter, raw: formatScaled(raw[i]!), rollups: formatScaled(rolled) });
+      }
+      return raw;
+    });
+    if (!rated) throw new Error(`tenant "${tenant}" has no priced plan in ${formatMicros(period.start)} – ${formatMicros(period.end)}`);
+    const { currency } = rated;
+    const lines: InvoiceLine[] = rated.lines.map((l, i) => ({ id: `line_${i + 1}`, ...l }));
     const adjustments = await this.adjustments(tenant, currency, period.start, now);
     for (const a of adjustments) lines.push({ ...a, id: `line_${lines.length + 1}` });
     const minor = minorDigits(currency);
-    const subtotal = lines.reduce((s, l) => s + (parseAmount(l.amount)), 0n);
+    const subtotal = lines.reduce((s, l) => s + parseAmount(l.amount), 0n);
     const total = formatAmount(subtotal, minor);
-    return this.d.repo.saveDraft({ id: existing?.id ?? `inv_${randomUUID().replace(/-/g, '').slice(0, 20)}`, number: null, tenant, plan: plan.id, currency, periodStart: period.start, periodEnd: period.end, status: 'draft', lines, subtotal: total, credits: formatAmount(0n, minor), total, reconciled: discrepancies.length === 0, discrepancies, createdAt: now, finalizedAt: null, voidedAt: null, creditNoteFor: null });
+    const plan = [...new Set(parts.map((p) => p.plan.id))].join(' → ');
+    return this.d.repo.saveDraft({ id: existing?.id ?? `inv_${randomUUID().replace(/-/g, '').slice(0, 20)}`, number: null, tenant, plan, currency, periodStart: period.start, periodEnd: period.end, status: 'draft', lines, subtotal: total, credits: formatAmount(0n, minor), total, reconciled: discrepancies.length === 0, discrepancies, createdAt: now, finalizedAt: null, voidedAt: null, creditNoteFor: null });
   }
 
-  private async rollupUsage(tenant: string, p: UsagePrice, period: Period): Promise<bigint> {
+  private async rollupUsage(tenant: string, p: UsagePrice, period: { start: EpochMicros; end: EpochMicros }): Promise<bigint> {
     const filterGroupBy = normaliseFilter(p.filter);
     const r = await this.d.queries.query({ meter: p.meter, from: period.start, to: period.end, tenants: [tenant], ...(filterGroupBy ? { filterGroupBy } : {}) });
     return r.data.reduce((s, row) => s + (row.value === null ? 0n : (parseQuantity(row.value) as bigint)), 0n);

@@ -2,7 +2,7 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { parseAnchor, periodAt, type Period } from '../quota/period.ts';
 import type { PlanConfig } from '../quota/plan-schema.ts';
-import type { EpochMicros } from '../shared/time.ts';
+import { parseRfc3339, type EpochMicros } from '../shared/time.ts';
 
 /** A tenant's billing profile in config (`tenants[].billing`). */
 export const tenantBillingSchema = z
@@ -16,6 +16,17 @@ export const tenantBillingSchema = z
       .string()
       .default('UTC')
       .refine((tz) => IANAZone.isValidZone(tz), { error: (i) => `"${String(i.input)}" is not an IANA time zone` }),
+    planChanges: z
+      .array(
+        z
+          .object({
+            plan: z.string().min(1).describe('id of the plan from this moment on'),
+            effective: z.string().refine((t) => parseRfc3339(t) !== undefined, { error: (i) => `"${String(i.input)}" is not an RFC 3339 time (e.g. 2026-12-15T00:00:00Z)` }),
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('later plans with the time each takes effect; a change inside a billing period splits it (usage per part, flat fees prorated by time)'),
   })
   .strict();
 
@@ -23,7 +34,7 @@ export const tenantBillingSchema = z
 export type TenantBilling = z.infer<typeof tenantBillingSchema>;
 
 /** The default profile: calendar periods in UTC. */
-export const DEFAULT_BILLING: TenantBilling = { timeZone: 'UTC' };
+export const DEFAULT_BILLING: TenantBilling = { timeZone: 'UTC', planChanges: [] };
 
 /** The billing period of `plan` for a tenant with `profile` that holds `at`. */
 export function billingPeriodAt(plan: PlanConfig, profile: TenantBilling, at: EpochMicros): Period {

@@ -13,6 +13,7 @@ import type { InvoiceRepo } from './invoice-repo.ts';
 import { invoicesJob } from './invoice-job.ts';
 import { InvoiceService } from './invoice-service.ts';
 import { InvoiceIssuer } from './issue.ts';
+import { PlanTimeline } from './plan-timeline.ts';
 import { UpcomingInvoices } from './upcoming.ts';
 
 /** What billing needs from the composition root. */
@@ -38,7 +39,7 @@ export interface Billing {
 
 /** Opens the invoice repository of the profile (DuckDB file or ClickHouse) and the services on it. */
 export async function openBilling(d: BillingDeps): Promise<Billing> {
-  const profiles = new Map(d.config.tenants.flatMap((t) => (t.billing ? [[t.id, t.billing] as const] : [])));
+  const timeline = new PlanTimeline(d.config);
   let repo: InvoiceRepo;
   if (d.embedded) repo = await DuckDbInvoiceRepo.open(await d.embedded.connect());
   else repo = await ClickHouseInvoiceRepo.open({ url: d.config.distributed.clickhouseUrl, database: d.config.distributed.clickhouseDatabase, leases: d.leases! });
@@ -46,13 +47,12 @@ export async function openBilling(d: BillingDeps): Promise<Billing> {
     store: d.store,
     meters: d.meters,
     queries: d.queries,
-    catalog: d.catalog,
-    profiles,
+    timeline,
     repo,
     policy: { graceMicros: d.config.billing.graceHours * 3_600_000 * MICROS_PER_MS, backfillDays: d.config.ingest.backfillDays },
   });
   return {
-    upcoming: new UpcomingInvoices(d.catalog, profiles, d.queries, d.clock),
+    upcoming: new UpcomingInvoices(timeline, d.queries, d.clock),
     invoices: new InvoiceService(repo, d.store, d.meters, d.clock, d.config.billing.issuerName, d.config.billing.creditNotes),
     job: invoicesJob(issuer, repo, { autoFinalize: d.config.billing.autoFinalize }),
     close: () => repo.close(),

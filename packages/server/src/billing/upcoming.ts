@@ -1,12 +1,11 @@
 import { TallyError } from '../errors/registry.ts';
-import type { PlanCatalog } from '../quota/catalog.ts';
-import { parseQuantity, SCALE } from '../shared/decimal.ts';
-import { formatMicros, type Clock } from '../shared/time.ts';
+import { parseQuantity } from '../shared/decimal.ts';
+import { formatMicros, type Clock, type EpochMicros } from '../shared/time.ts';
 import type { QueryService } from '../usage/query-service.ts';
 import { formatAmount, minorDigits } from './money.ts';
-import type { PriceConfig } from './pricing/price-schema.ts';
-import { DEFAULT_BILLING, billingPeriodAt, type TenantBilling } from './profile.ts';
-import { lineView, rate } from './rate.ts';
+import type { PlanTimeline } from './plan-timeline.ts';
+import { ratePeriod, type UsagePrice } from './rate-period.ts';
+import { normaliseFilter } from './raw-usage.ts';
 
 /** The live draft of a tenant's open period, as the API shows it. */
 export interface UpcomingInvoice {
@@ -24,34 +23,32 @@ export interface UpcomingInvoice {
 }
 
 /**
- * The upcoming invoice: the plan's prices over the open period's usage so far, read through
- * the query service (rollups: the speed layer, fast enough for a customer portal). Issued
- * invoices are recomputed by the batch layer from the raw events instead.
+ * The upcoming invoice: the prices of the plan(s) of the open period over its usage so far, read
+ * through the query service (rollups: the speed layer, fast enough for a customer portal).
+ * Issued invoices are recomputed by the batch layer from the raw events instead.
  */
 export class UpcomingInvoices {
   constructor(
-    private readonly catalog: PlanCatalog,
-    private readonly profiles: ReadonlyMap<string, TenantBilling>,
+    private readonly timeline: PlanTimeline,
     private readonly queries: QueryService,
     private readonly clock: Clock,
   ) {}
 
   async upcoming(tenant: string): Promise<UpcomingInvoice> {
-    const plan = this.catalog.planOf(tenant);
-    if (!plan) throw new TallyError('NOT_FOUND', `tenant "${tenant}" is on no plan (tenants[].plan in the config)`);
-    const { currency, prices, minimumSpend } = plan.config;
-    if (currency === undefined) throw new TallyError('NOT_FOUND', `plan "${plan.id}" has no prices: nothing is billed`);
     const now = this.clock.nowMicros();
-    const period = billingPeriodAt(plan.config, this.profiles.get(tenant) ?? DEFAULT_BILLING, now);
-    // Flat fees are charged for the whole period; usage prices for the usage so far.
-    const quantities = await Promise.all(prices.map((p) => (p.model === 'flat' ? SCALE : this.usage(tenant, p, period.start, period.end))));
-    const r = rate({ currency, prices, quantities, minimumSpend });
-    const subtotal = formatAmount(r.subtotal, minorDigits(currency));
-    return { tenant, plan: plan.id, currency, periodStart: formatMicros(period.start), periodEnd: formatMicros(period.end), asOf: formatMicros(now), status: 'upcoming', lines: r.lines.map((l) => lineView(l, currency)), subtotal, total: subtotal };
+    const period = this.timeline.periodAt(tenant, now);
+    if (!period) throw new TallyError('NOT_FOUND', `tenant "${tenant}" is on no plan (tenants[].plan in the config)`);
+    const parts = this.timeline.parts(tenant, period);
+    // Flat prices for the whole period (each plan for its part); usage prices over the usage so far.
+    const rated = await ratePeriod(parts, period, (part, prices) => Promise.all(prices.map((p) => this.usage(tenant, p, part.start, part.end))));
+    if (!rated) throw new TallyError('NOT_FOUND', `the plan of tenant "${tenant}" has no prices: nothing is billed`);
+    const subtotal = formatAmount(rated.subtotal, minorDigits(rated.currency));
+    const plan = [...new Set(parts.map((p) => p.plan.id))].join(' → ');
+    return { tenant, plan, currency: rated.currency, periodStart: formatMicros(period.start), periodEnd: formatMicros(period.end), asOf: formatMicros(now), status: 'upcoming', lines: rated.lines.map(({ price: _price, filter: _filter, ...l }) => l), subtotal, total: subtotal };
   }
 
-  private async usage(tenant: string, p: Exclude<PriceConfig, { model: 'flat' }>, from: number, to: number): Promise<bigint> {
-    const filterGroupBy = p.filter && Object.fromEntries(Object.entries(p.filter).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
+  private async usage(tenant: string, p: UsagePrice, from: EpochMicros, to: EpochMicros): Promise<bigint> {
+    const filterGroupBy = normaliseFilter(p.filter);
     const r = await this.queries.query({ meter: p.meter, from, to, tenants: [tenant], ...(filterGroupBy ? { filterGroupBy } : {}) });
     return r.data.reduce((sum, row) => sum + (row.value === null ? 0n : (parseQuantity(row.value) as bigint)), 0n);
   }

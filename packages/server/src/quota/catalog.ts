@@ -6,6 +6,7 @@ import { parseQuantity } from '../shared/decimal.ts';
 import type { PeriodSpec } from './period.ts';
 import { toPolicy, type PlanConfig } from './plan-schema.ts';
 import { checkPrices } from '../billing/plan-check.ts';
+import { checkPlanChanges } from '../billing/plan-timeline.ts';
 
 /** Aggregations a quota can limit: usage must be additive so the live counter is a running sum. */
 export const QUOTA_AGGREGATIONS: readonly string[] = ['COUNT', 'SUM'];
@@ -70,6 +71,7 @@ export class PlanCatalog {
       const tenants = config.tenants.filter((t) => t.plan === p.id).map((t) => t.id);
       return { id: p.id, entitlements, rateLimits: p.rateLimits.map(toPolicy), tenants, config: p };
     });
+    problems.push(...checkPlanChanges(config));
     return { catalog: new PlanCatalog(plans), problems };
   }
 
