@@ -28,9 +28,8 @@ export function invoicesJob(issuer: InvoiceIssuer, repo: InvoiceRepo, opts: { au
       let blocked = 0;
       let untouched = 0;
       let adjustments = 0;
-      for (const due of issuer.duePeriods(ctx.now)) {
-        await ctx.assertHeld();
-        const inv = await issuer.draft(due.tenant, due.period, ctx.now);
+      const drafts = await issuer.draftMany(issuer.duePeriods(ctx.now), ctx.now, ctx.assertHeld);
+      for (const inv of drafts) {
         if (inv.status !== 'draft') {
           untouched++;
           continue;

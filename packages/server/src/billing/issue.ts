@@ -9,9 +9,12 @@ import type { Invoice, InvoiceLine } from './invoice.ts';
 import type { InvoiceRepo } from './invoice-repo.ts';
 import { formatAmount, minorDigits, roundAmount } from './money.ts';
 import { pricerFor } from './pricing/pricer-for.ts';
-import type { PlanTimeline } from './plan-timeline.ts';
+import type { PeriodPart, PlanTimeline } from './plan-timeline.ts';
 import { ratePeriod, type UsagePrice } from './rate-period.ts';
-import { normaliseFilter, rawUsage } from './raw-usage.ts';
+import { normaliseFilter, rawUsage, rawUsageByTenant } from './raw-usage.ts';
+
+/** Shared usage of one part of a period (raw totals and rollup totals per tenant), by part index. */
+type PartUsage = (k: number, part: PeriodPart, prices: UsagePrice[]) => Promise<{ raw: Map<string, bigint[]>; rolled: Map<string, bigint>[] }>;
 
 /** Billing policy from config. */
 export interface BillingPolicy {
@@ -52,17 +55,57 @@ export class InvoiceIssuer {
     return out;
   }
 
+  /**
+   * Drafts many tenants' periods (the job's run): tenants whose periods and plan parts coincide
+   * share one raw scan per event type and one rollup query per price, instead of one per tenant.
+   * `before` runs before each draft is stored (the job checks its lease there).
+   */
+  async draftMany(dues: readonly { tenant: string; period: Period }[], now: EpochMicros, before: () => Promise<void> = async () => undefined): Promise<Invoice[]> {
+    const groups = new Map<string, { period: Period; tenants: string[] }>();
+    for (const d of dues) {
+      const parts = this.d.timeline.parts(d.tenant, d.period);
+      const key = `${d.period.start}|${d.period.end}|${parts.map((p) => `${p.start}-${p.end}-${p.plan.id}`).join(',')}`;
+      const g = groups.get(key) ?? { period: d.period, tenants: [] };
+      g.tenants.push(d.tenant);
+      groups.set(key, g);
+    }
+    const out: Invoice[] = [];
+    for (const g of groups.values()) {
+      const open: string[] = [];
+      for (const t of g.tenants) if (((await this.d.repo.forPeriod(t, g.period.start))?.status ?? 'draft') === 'draft') open.push(t);
+      const cache = new Map<number, Promise<{ raw: Map<string, bigint[]>; rolled: Map<string, bigint>[] }>>();
+      const usage: PartUsage = (k, part, prices) => {
+        let c = cache.get(k);
+        if (!c) {
+          c = (async () => ({
+            raw: await rawUsageByTenant(this.d.store, this.d.meters, open, part.start, part.end, prices.map((p) => ({ meter: p.meter, filter: normaliseFilter(p.filter) }))),
+            rolled: await Promise.all(prices.map((p) => this.rollupUsageByTenant(open, p, part))),
+          }))();
+          cache.set(k, c);
+        }
+        return c;
+      };
+      for (const t of g.tenants) {
+        await before();
+        out.push(await this.draft(t, g.period, now, usage));
+      }
+    }
+    return out;
+  }
+
   /** Computes and stores the draft of a tenant's period (a finalized one is returned unchanged). */
-  async draft(tenant: string, period: Period, now: EpochMicros): Promise<Invoice> {
+  async draft(tenant: string, period: Period, now: EpochMicros, shared?: PartUsage): Promise<Invoice> {
     const existing = await this.d.repo.forPeriod(tenant, period.start);
     if (existing && existing.status !== 'draft') return existing;
     const parts = this.d.timeline.parts(tenant, period);
     const discrepancies: Invoice['discrepancies'] = [];
+    let k = 0;
     // Usage of each part recomputed from raw events, and cross-checked with the rollups.
     const rated = await ratePeriod(parts, period, async (part, prices) => {
-      const raw = await rawUsage(this.d.store, this.d.meters, tenant, part.start, part.end, prices.map((p) => ({ meter: p.meter, filter: normaliseFilter(p.filter) })));
+      const u = shared ? await shared(k++, part, prices) : { raw: new Map([[tenant, await rawUsage(this.d.store, this.d.meters, tenant, part.start, part.end, prices.map((p) => ({ meter: p.meter, filter: normaliseFilter(p.filter) })))]]), rolled: await Promise.all(prices.map((p) => this.rollupUsageByTenant([tenant], p, part))) };
+      const raw = u.raw.get(tenant) ?? prices.map(() => 0n);
       for (const [i, p] of prices.entries()) {
-        const rolled = await this.rollupUsage(tenant, p, part);
+        const rolled = u.rolled[i]!.get(tenant) ?? 0n;
         if (rolled !== raw[i]) discrepancies.push({ meter: p.meter, raw: formatScaled(raw[i]!), rollups: formatScaled(rolled) });
       }
       return raw;
@@ -79,10 +122,14 @@ export class InvoiceIssuer {
     return this.d.repo.saveDraft({ id: existing?.id ?? `inv_${randomUUID().replace(/-/g, '').slice(0, 20)}`, number: null, tenant, plan, currency, periodStart: period.start, periodEnd: period.end, status: 'draft', lines, subtotal: total, credits: formatAmount(0n, minor), total, reconciled: discrepancies.length === 0, discrepancies, createdAt: now, finalizedAt: null, voidedAt: null, creditNoteFor: null });
   }
 
-  private async rollupUsage(tenant: string, p: UsagePrice, period: { start: EpochMicros; end: EpochMicros }): Promise<bigint> {
+  /** The rollups' total of a usage price per tenant over a stretch (one query for all of them). */
+  private async rollupUsageByTenant(tenants: readonly string[], p: UsagePrice, period: { start: EpochMicros; end: EpochMicros }): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>();
+    if (tenants.length === 0) return out;
     const filterGroupBy = normaliseFilter(p.filter);
-    const r = await this.d.queries.query({ meter: p.meter, from: period.start, to: period.end, tenants: [tenant], ...(filterGroupBy ? { filterGroupBy } : {}) });
-    return r.data.reduce((s, row) => s + (row.value === null ? 0n : (parseQuantity(row.value) as bigint)), 0n);
+    const r = await this.d.queries.query({ meter: p.meter, from: period.start, to: period.end, tenants: [...tenants], groupBy: ['tenant'], ...(filterGroupBy ? { filterGroupBy } : {}) });
+    for (const row of r.data) out.set(row.tenant!, (out.get(row.tenant!) ?? 0n) + (row.value === null ? 0n : (parseQuantity(row.value) as bigint)));
+    return out;
   }
 
   /**

@@ -17,29 +17,37 @@ export function normaliseFilter(f: Record<string, string | string[]> | undefined
 
 /**
  * Recomputes usage from the raw events (the batch layer never bills from the rollups it is
- * checking): each selector's exact total for one tenant over [from, to), reading each event type
- * once. Quantities ×10^12.
+ * checking): each selector's exact total per tenant over [from, to), reading each event type
+ * once for all the tenants asked about. Quantities ×10^12; a tenant without events gets zeros.
  */
-export async function rawUsage(store: UsageStore, meters: MeterRegistry, tenant: string, from: EpochMicros, to: EpochMicros, selectors: readonly UsageSelector[]): Promise<bigint[]> {
-  const totals = selectors.map(() => 0n);
+export async function rawUsageByTenant(store: UsageStore, meters: MeterRegistry, tenants: readonly string[], from: EpochMicros, to: EpochMicros, selectors: readonly UsageSelector[]): Promise<Map<string, bigint[]>> {
+  const totals = new Map(tenants.map((t) => [t, selectors.map(() => 0n)]));
   const compiled = selectors.map((s) => {
     const meter = meters.get(s.meter);
     if (!meter) throw new Error(`unknown meter "${s.meter}"`);
     const filter = Object.entries(s.filter ?? {}).map(([dim, values]) => ({ at: meter.dimensions.indexOf(dim), values: new Set(values) }));
     return { meter, filter };
   });
+  if (tenants.length === 0) return totals;
   for (const type of new Set(compiled.map((c) => c.meter.def.eventType))) {
     const ofType = compiled.map((c, i) => ({ ...c, i })).filter((c) => c.meter.def.eventType === type);
-    for await (const page of store.scanEvents(type, from, to, [tenant])) {
+    for await (const page of store.scanEvents(type, from, to, [...tenants])) {
       for (const e of page) {
+        const sums = totals.get(e.tenant);
+        if (!sums) continue;
         for (const c of ofType) {
           const r = evaluateMeter(c.meter, e);
           if (r === null || isMeterProblem(r)) continue;
           if (!c.filter.every((f) => f.values.has(r.dims[f.at] ?? ''))) continue;
-          totals[c.i]! += c.meter.def.aggregation === 'COUNT' ? SCALE : r.quantity!;
+          sums[c.i]! += c.meter.def.aggregation === 'COUNT' ? SCALE : r.quantity!;
         }
       }
     }
   }
   return totals;
+}
+
+/** {@link rawUsageByTenant} for one tenant. */
+export async function rawUsage(store: UsageStore, meters: MeterRegistry, tenant: string, from: EpochMicros, to: EpochMicros, selectors: readonly UsageSelector[]): Promise<bigint[]> {
+  return (await rawUsageByTenant(store, meters, [tenant], from, to, selectors)).get(tenant)!;
 }
