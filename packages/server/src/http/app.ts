@@ -90,6 +90,12 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   app.setErrorHandler((err, req, reply) => sendError(err, req, reply));
   app.setNotFoundHandler((req, reply) => sendError(new TallyError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
 
+  // Every route as registered, so a test can hold the OpenAPI document to what is served.
+  const registered: { method: string; url: string }[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) registered.push({ method, url: r.url });
+  });
+  app.decorate('registeredRoutes', registered);
   const router = new Router(app, d.keys);
   eventRoutes(router, d.ingest, d.metrics, d.maxEventsPerRequest);
   segmentRoutes(router, d);
