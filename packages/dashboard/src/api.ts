@@ -213,6 +213,11 @@ export class TallyApi {
     return (await this.get(path, accept)).blob();
   }
 
+  /** `GET /v1/whoami`: the key's scopes and the tenant it is bound to. */
+  async whoami(signal?: AbortSignal): Promise<{ keyId: string; scopes: string[]; tenant: string | null }> {
+    return (await (await this.get('/v1/whoami', undefined, signal)).json()) as { keyId: string; scopes: string[]; tenant: string | null };
+  }
+
   /** `GET /metrics` (Prometheus text; unauthenticated, the key is sent anyway). */
   async metrics(signal?: AbortSignal): Promise<string> {
     return (await this.get('/metrics', 'text/plain', signal)).text();

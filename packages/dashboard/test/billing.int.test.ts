@@ -115,6 +115,19 @@ describe.skipIf(!available)('Billing view in real Chromium', () => {
     await page.screenshot({ path: join(shots, '09-invoice.png'), fullPage: true });
   });
 
+  it('a key bound to a tenant sees no server-wide figures on the overview', async () => {
+    const portal = (await srv.request('POST', '/v1/keys', { name: 'portal', scopes: ['read'], tenant: 'acme' })).body as { token: string };
+    const other = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+    await other.goto(srv.url + '/');
+    await other.getByTestId('key-input').fill(portal.token);
+    await other.getByTestId('key-submit').click();
+    const hidden = other.getByTestId('outcomes-hidden');
+    await hidden.waitFor();
+    expect(await hidden.innerText()).toContain('tenant acme');
+    expect(await other.getByTestId('outcomes').count()).toBe(0);
+    await other.close();
+  });
+
   it('the tenant page shows the upcoming invoice of the open period', async () => {
     await page.goto(`${srv.url}/#/tenants/acme`);
     const card = page.getByTestId('invoice-card');

@@ -132,6 +132,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       maxBodyBytes: config.ingest.maxBodyBytes,
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
       limits: config.server,
+      metricsRequireKey: config.server.metricsRequireKey,
       logLevel: config.server.logLevel,
       version: VERSION,
       isDraining: () => draining,

@@ -151,6 +151,8 @@ function Tile({ label, value, note, accent, testId }: { label: string; value: st
 }
 
 interface OutcomeState {
+  /** The key is bound to this tenant: no server-wide figures. */
+  boundTo?: string;
   now?: IngestOutcomes;
   perSecond?: number;
   error?: Error;
@@ -160,7 +162,12 @@ interface OutcomeState {
 function useOutcomes(): OutcomeState {
   const { api } = useSession();
   const readings = useRef<{ before?: { at: number; total: number }; last?: { at: number; total: number } }>({});
-  const m = useLoad(async (signal) => parseIngestOutcomes(await api.metrics(signal)), [api], LIVE_MS);
+  // Server-wide figures (every tenant's ingest) are not for a key bound to one tenant.
+  const m = useLoad(async (signal) => {
+    const me = await api.whoami(signal);
+    return me.tenant ? { boundTo: me.tenant } : parseIngestOutcomes(await api.metrics(signal));
+  }, [api], LIVE_MS);
+  if (m.data && 'boundTo' in m.data) return { boundTo: m.data.boundTo };
   if (!m.data) return m.error ? { error: m.error } : {};
   const total = m.data.accepted + m.data.duplicate + m.data.rejected;
   const at = m.updatedAt ?? 0;
@@ -174,6 +181,7 @@ function useOutcomes(): OutcomeState {
 
 function OutcomeTiles({ o }: { o: OutcomeState }) {
   if (o.error) return <div className="tile muted">/metrics unavailable: {o.error.message}</div>;
+  if (o.boundTo !== undefined) return <div className="tile muted" data-testid="outcomes-hidden">Server-wide ingest figures are not shown to a key bound to tenant {o.boundTo}.</div>;
   const n = o.now;
   return (
     <div className="tile outcomes" style={{ borderTopColor: '#f7b955' }} data-testid="outcomes" data-accepted={n?.accepted} data-duplicate={n?.duplicate} data-rejected={n?.rejected}>

@@ -43,6 +43,7 @@ const serverSchema = z
     headersTimeoutMs: z.number().int().min(1).default(10_000).describe('the request line and headers must arrive within this; slower connections are closed (slowloris)'),
     requestTimeoutMs: z.number().int().min(1).default(30_000).describe('the whole request, body included, must arrive within this; slower ones get 408 and are closed'),
     keepAliveTimeoutMs: z.number().int().min(1).default(5_000).describe('an idle kept-alive connection is closed after this (behind a load balancer: above its idle timeout)'),
+    metricsRequireKey: z.boolean().default(false).describe('GET /metrics needs a read key not bound to a tenant (server-wide figures); default open, as Prometheus scrapes usually are'),
     idleTimeoutMs: z.number().int().min(1).default(120_000).describe('a connection with no bytes moving either way for this long is closed (above your slowest query)'),
   })
   .strict();

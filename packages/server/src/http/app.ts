@@ -49,6 +49,8 @@ export interface HttpDeps {
   upcomingInvoices?: UpcomingInvoices;
   maxBodyBytes: number;
   maxEventsPerRequest: number;
+  /** `GET /metrics` needs a read key without a tenant binding. */
+  metricsRequireKey?: boolean;
   /** In-flight limits and timeouts of the edge (docs/overload.md). */
   limits: EdgeLimits;
   logLevel: string;
@@ -107,7 +109,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   if (d.upcomingInvoices) billingRoutes(router, d.upcomingInvoices);
   if (d.jobs) jobRoutes(router, d.jobs);
   if (d.invoices) invoiceRoutes(router, d.invoices);
-  opsRoutes(router, d.store, d.metrics, d.isDraining);
+  opsRoutes(router, d.store, d.metrics, d.isDraining, d.metricsRequireKey ? d.keys : undefined);
   const openapi = buildOpenApi(router.specs, d.version);
   app.get('/openapi.json', async () => openapi);
   registerDashboard(app);

@@ -32,6 +32,22 @@ function view(k: StoredKey): z.infer<typeof keyView> {
 
 /** API key management (admin). The secret is shown once, in the create answer. */
 export function keyRoutes(router: Router, keys: KeyService): void {
+  // Any valid key may ask what it may do (the dashboard hides server-wide figures from portal keys).
+  router.add(
+    {
+      method: 'GET',
+      url: '/v1/whoami',
+      summary: 'What the calling key may do: its scopes, and the tenant (and meters) it is bound to',
+      tag: 'keys',
+      scope: null,
+      responses: { 200: { description: 'The caller', schema: z.object({ keyId: z.string(), scopes: z.array(z.enum(SCOPES)), tenant: z.string().nullable(), meters: z.array(z.string()).nullable() }) }, 401: { description: 'UNAUTHENTICATED' } },
+    },
+    async ({ req }) => {
+      const h = req.headers.authorization;
+      const p = keys.verify(h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined);
+      return { keyId: p.keyId, scopes: p.scopes, tenant: p.tenant, meters: p.meters ?? null };
+    },
+  );
   router.add({ method: 'GET', url: '/v1/keys', summary: 'List API keys (never their secrets)', tag: 'keys', scope: 'admin', responses: { 200: { description: 'Keys', schema: z.object({ data: z.array(keyView) }) } } }, async () => ({
     data: keys.list().map(view),
   }));

@@ -2,10 +2,15 @@ import { z } from 'zod';
 import type { TallyMetrics } from '../../ops/metrics.ts';
 import type { UsageStore } from '../../store/port.ts';
 import { TallyError } from '../../errors/registry.ts';
+import { requireScope, type KeyService } from '../../auth/keys.ts';
 import type { Router } from '../route.ts';
 
-/** Liveness, readiness, Prometheus metrics. Unauthenticated by design (no tenant data). */
-export function opsRoutes(router: Router, store: UsageStore, metrics: TallyMetrics, isDraining: () => boolean): void {
+/**
+ * Liveness, readiness, Prometheus metrics. Health is unauthenticated by design; the metrics are
+ * server-wide figures (every tenant's ingest), so with `keys` they need a read key that is not
+ * bound to a tenant (`server.metricsRequireKey`).
+ */
+export function opsRoutes(router: Router, store: UsageStore, metrics: TallyMetrics, isDraining: () => boolean, keys?: KeyService): void {
   router.add({ method: 'GET', url: '/healthz', summary: 'Liveness: the process answers', tag: 'ops', scope: null, responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
   router.add(
     { method: 'GET', url: '/readyz', summary: 'Readiness: the store answers and the server is not draining', tag: 'ops', scope: null, responses: { 200: { description: 'Ready', schema: z.object({ status: z.literal('ready'), store: z.string() }) } } },
@@ -19,7 +24,13 @@ export function opsRoutes(router: Router, store: UsageStore, metrics: TallyMetri
       return { status: 'ready' as const, store: store.engine };
     },
   );
-  router.add({ method: 'GET', url: '/metrics', summary: 'Prometheus metrics (text format)', tag: 'ops', scope: null, responses: { 200: { description: 'Prometheus text exposition', contentType: 'text/plain' } } }, async ({ reply }) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
+  router.add({ method: 'GET', url: '/metrics', summary: 'Prometheus metrics (text format); with server.metricsRequireKey, a read key not bound to a tenant', tag: 'ops', scope: null, responses: { 200: { description: 'Prometheus text exposition', contentType: 'text/plain' } } }, async ({ req, reply }) => {
+    if (keys) {
+      const h = req.headers.authorization;
+      const principal = keys.verify(h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined);
+      requireScope(principal, 'read');
+      if (principal.tenant) throw new TallyError('FORBIDDEN', `a key bound to tenant "${principal.tenant}" cannot read server-wide metrics`);
+    }
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 }
