@@ -29,7 +29,13 @@ export interface UsageResult {
   windowTimeZone: string;
   resolution: string;
   data: UsageRow[];
+  /** Paging (the API answers at most `limit` rows at a time). */
+  truncated?: boolean;
+  nextOffset?: number | null;
 }
+
+/** Rows per page the dashboard asks for (the API's maximum). */
+const PAGE_ROWS = 100_000;
 
 export const WINDOW_SIZES = ['MINUTE', 'HOUR', 'DAY', 'MONTH'] as const;
 export type WindowSize = (typeof WINDOW_SIZES)[number];
@@ -159,14 +165,20 @@ export class TallyApi {
     return body.data;
   }
 
-  /** `GET /v1/meters/{slug}/query` as JSON. */
+  /** `GET /v1/meters/{slug}/query` as JSON, every page of it. */
   async query(q: UsageQuery, signal?: AbortSignal): Promise<UsageResult> {
-    return (await (await this.get(this.queryPath(q), undefined, signal)).json()) as UsageResult;
+    const page = (offset: number) => `${this.queryPath(q)}${queryString(q) ? '&' : '?'}limit=${PAGE_ROWS}${offset ? `&offset=${offset}` : ''}`;
+    const first = (await (await this.get(page(0), undefined, signal)).json()) as UsageResult;
+    for (let r = first; r.truncated && r.nextOffset != null; ) {
+      r = (await (await this.get(page(r.nextOffset), undefined, signal)).json()) as UsageResult;
+      first.data.push(...r.data);
+    }
+    return first;
   }
 
-  /** The same query as the API's CSV, byte for byte. */
+  /** The same query as the API's CSV, byte for byte (up to 100,000 rows: the API's largest page). */
   async queryCsv(q: UsageQuery, signal?: AbortSignal): Promise<string> {
-    return (await this.get(this.queryPath(q), 'text/csv', signal)).text();
+    return (await this.get(`${this.queryPath(q)}${queryString(q) ? '&' : '?'}limit=${PAGE_ROWS}`, 'text/csv', signal)).text();
   }
 
   /**

@@ -42,10 +42,15 @@ export function queryCommand(program: Command): void {
       };
       const path = `/v1/meters/${encodeURIComponent(meter)}/query`;
       if (o.csv) {
-        process.stdout.write((await api(c, 'POST', path, body, 'text/csv')).text);
+        process.stdout.write((await api(c, 'POST', path, { ...body, limit: 100_000 }, 'text/csv')).text);
         return;
       }
-      const r = (await api(c, 'POST', path, body)).json as UsageResult;
+      // Every page of the answer (the API answers at most `limit` rows at a time).
+      const r = (await api(c, 'POST', path, { ...body, limit: 100_000 })).json as UsageResult & { truncated: boolean; nextOffset: number | null };
+      for (let page = r; page.truncated && page.nextOffset !== null; ) {
+        page = (await api(c, 'POST', path, { ...body, limit: 100_000, offset: page.nextOffset })).json as typeof r;
+        r.data.push(...page.data);
+      }
       if (o.json) {
         process.stdout.write(JSON.stringify(r, null, 2) + '\n');
         return;

@@ -11,6 +11,9 @@ import { parseWith, type Router } from '../route.ts';
 import { toCsv } from '../csv.ts';
 
 const list = z.union([z.string(), z.array(z.string())]).optional();
+/** Rows per answer unless `limit` says otherwise: a per-minute query over many groups stays bounded. */
+export const DEFAULT_ROWS = 10_000;
+const MAX_ROWS = 100_000;
 
 /** `windowSize` in any letter case (`day` as well as `DAY`), answered in upper case. */
 export const windowSizeSchema = z
@@ -26,6 +29,8 @@ const common = {
   windowTimeZone: z.string().optional().describe('IANA zone for DAY and MONTH boundaries; default UTC'),
   tenant: list.describe('one or more tenants (repeat or comma-separate)'),
   groupBy: list.describe('dimensions to group by, and/or "tenant"'),
+  limit: z.coerce.number().int().min(1).max(MAX_ROWS).optional().describe(`at most this many rows (default ${DEFAULT_ROWS.toLocaleString('en')}, at most ${MAX_ROWS.toLocaleString('en')}); the answer says \`truncated\` and gives \`nextOffset\``),
+  offset: z.coerce.number().int().min(0).optional().describe('rows to skip (the previous answer\'s nextOffset)'),
 };
 
 /** GET parameters; `filterGroupBy[dim]=value` parameters are read separately. */
@@ -43,6 +48,9 @@ const usageResult = z.object({
   windowTimeZone: z.string(),
   resolution: z.enum(['day', 'hour', 'minute', 'raw']).describe('what served the answer: a rollup resolution, or raw events'),
   data: z.array(usageRow),
+  totalRows: z.number().describe('rows of the whole answer'),
+  truncated: z.boolean().describe('more rows follow: ask again with offset = nextOffset'),
+  nextOffset: z.number().nullable(),
 });
 
 function splitList(v: string | string[] | undefined): string[] | undefined {
@@ -104,10 +112,17 @@ export function queryRoutes(router: Router, queries: QueryService, metrics: Tall
   const run = async (slug: string, p: z.infer<typeof queryBodySchema>, principal: Principal | null, accept: string | undefined, format: string | undefined, reply: FastifyReply) => {
     const csv = wantsCsv(accept, format);
     const end = metrics.queryLatency.startTimer();
-    const result: UsageResult = await queries.query(toUsageQuery(slug, p, principal));
-    end({ resolution: result.resolution });
-    void reply.header('x-tally-resolution', result.resolution);
+    const full: UsageResult = await queries.query(toUsageQuery(slug, p, principal));
+    end({ resolution: full.resolution });
+    // Rows are answered in pages: the rows in order, `limit` of them from `offset`.
+    const offset = p.offset ?? 0;
+    const limit = p.limit ?? DEFAULT_ROWS;
+    const truncated = offset + limit < full.data.length;
+    const result = { ...full, data: full.data.slice(offset, offset + limit), totalRows: full.data.length, truncated, nextOffset: truncated ? offset + limit : null };
+    void reply.header('x-tally-resolution', full.resolution);
     if (!csv) return result;
+    void reply.header('x-tally-total-rows', String(full.data.length));
+    if (truncated) void reply.header('x-tally-next-offset', String(offset + limit));
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${slug}.csv"`).send(toCsv(result));
   };
   const params = z.object({ slug: z.string() });
