@@ -36,6 +36,13 @@ afterAll(async () => {
 });
 
 describe('tally CLI', () => {
+  it('a busy port is one line and exit 2, not a stack trace', async () => {
+    const port = new URL(s.url).port;
+    const r = await tally(['serve', '--port', port, '--data-dir', mkdtempSync(join(tmpdir(), 'tally-busy-'))], { TALLY_LOG_LEVEL: 'silent' });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`tally: cannot listen on 127.0.0.1:${port}: the port is already in use (another Tally or another program?); choose another with --port, --host or TALLY_PORT`);
+  });
+
   it('--help answers at the top level (a real process)', async () => {
     const r = await tally(['--help']);
     expect(r.code).toBe(0);
