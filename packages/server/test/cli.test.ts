@@ -36,6 +36,18 @@ afterAll(async () => {
 });
 
 describe('tally CLI', () => {
+  it('config check runs the checks serve runs (plans against meters) and names the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tally-check-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'meters: []\nplans:\n  - { id: p, currency: USD, prices: [ { meter: nope, model: unit, unitPrice: "1" } ] }\n');
+    const bad = await tally(['config', 'check', join(dir, 'bad.yaml')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`invalid config ${join(dir, 'bad.yaml')}:`);
+    expect(bad.stderr).toContain('plans.0.prices.0.meter: unknown meter "nope"');
+    writeFileSync(join(dir, 'good.yaml'), 'meters: [ { slug: calls, eventType: call, aggregation: COUNT } ]\nplans:\n  - { id: p, currency: USD, prices: [ { meter: calls, model: unit, unitPrice: "1" } ] }\n');
+    const good = await tally(['config', 'check', join(dir, 'good.yaml')]);
+    expect(good.stdout).toBe(`${join(dir, 'good.yaml')} is valid: 1 meters, 0 tenants, 1 plans\n`);
+  });
+
   it('a busy port is one line and exit 2, not a stack trace', async () => {
     const port = new URL(s.url).port;
     const r = await tally(['serve', '--port', port, '--data-dir', mkdtempSync(join(tmpdir(), 'tally-busy-'))], { TALLY_LOG_LEVEL: 'silent' });

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { loadConfig } from '../config/load.ts';
+import { ConfigError, loadConfig } from '../config/load.ts';
+import { MeterRegistry } from '../meters/registry.ts';
+import { PlanCatalog } from '../quota/catalog.ts';
 import { configSchema } from '../config/schema.ts';
 import { configPath } from './serve.ts';
 
@@ -18,6 +20,10 @@ export function configCommand(program: Command): void {
     .action((file?: string) => {
       const p = configPath(file);
       const cfg = loadConfig(p);
+      // The checks `serve` runs after the schema: plans against the meters (config ones only:
+      // meters created through the API live in the store, which this command does not open).
+      const { problems } = PlanCatalog.compile(cfg, new MeterRegistry(cfg.meters));
+      if (problems.length > 0) throw new ConfigError(p ?? '(defaults)', problems);
       process.stdout.write(`${p ?? '(defaults)'} is valid: ${cfg.meters.length} meters, ${cfg.tenants.length} tenants, ${cfg.plans.length} plans\n`);
     });
   c.command('schema')
