@@ -20,6 +20,7 @@ import { buildOpenApi } from './openapi.ts';
 import { Admission, registerAdmission, timeoutOptions, type EdgeLimits } from './overload.ts';
 import { Router } from './route.ts';
 import { billingRoutes } from './routes/billing.ts';
+import { eventListRoutes } from './routes/event-list.ts';
 import { eventRoutes } from './routes/events.ts';
 import { invoiceRoutes } from './routes/invoices.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -109,6 +110,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   if (d.upcomingInvoices) billingRoutes(router, d.upcomingInvoices);
   if (d.jobs) jobRoutes(router, d.jobs);
   if (d.invoices) invoiceRoutes(router, d.invoices);
+  eventListRoutes(router, d.store);
   opsRoutes(router, d.store, d.metrics, d.isDraining, d.metricsRequireKey ? d.keys : undefined);
   const openapi = buildOpenApi(router.specs, d.version);
   app.get('/openapi.json', async () => openapi);

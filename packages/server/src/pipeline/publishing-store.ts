@@ -3,7 +3,7 @@ import type { MeterDefinition } from '../meters/meter.ts';
 import { TallyError } from '../errors/registry.ts';
 import type { EpochMicros } from '../shared/time.ts';
 import type { ClickHouseStore } from '../store/clickhouse/clickhouse-store.ts';
-import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../store/port.ts';
+import type { AggregateQuery, AggregateRow, EventListQuery, RollupDeriver, StoredEvent, StoredKey, UniqueRow, UsageStore } from '../store/port.ts';
 import type { EventLog } from '../stream/port.ts';
 import type { Resolution } from '../usage/resolution.ts';
 
@@ -53,6 +53,10 @@ export class PublishingStore implements UsageStore {
   scanEvents(type: string, from: EpochMicros, to: EpochMicros, tenants?: string[]): AsyncIterable<EventRecord[]> {
     return this.ch.scanEvents(type, from, to, tenants);
   }
+  listEvents(q: EventListQuery): Promise<StoredEvent[]> {
+    return this.ch.listEvents(q);
+  }
+
   countEvents(): Promise<bigint> {
     return this.ch.countEvents();
   }

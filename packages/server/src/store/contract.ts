@@ -169,6 +169,35 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       expect((await store.listMeters()).find((m) => m.slug === 'quoted')?.description).toBe(def.description);
     });
 
+    it('lists raw events with filters, in (time, tenant, id) order, page by page', async () => {
+      const { store } = await make();
+      const events = Array.from({ length: 20 }, (_, i) => ({ ...ev(`l${i}`, i % 2 ? "o'k" : 't2', T0 + (i % 7) * MICROS_PER_MINUTE, { route: `/r${i % 3}`, tokens: i }), ...(i % 5 === 0 ? { type: 'other' } : {}) }));
+      const before = Date.now() * 1000 - 60_000_000;
+      await store.append(events);
+      const all = await store.listEvents({ limit: 1000 });
+      expect(all).toHaveLength(20);
+      const key = (e: { time: number; tenant: string; id: string }) => [e.time, e.tenant, e.id] as const;
+      const sorted = [...all].sort((a, b) => a.time - b.time || (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      expect(all.map(key)).toEqual(sorted.map(key));
+      expect(all.every((e) => e.ingestedAt >= before)).toBe(true);
+      const pages: string[] = [];
+      let after: [number, string, string] | undefined;
+      for (;;) {
+        const page = await store.listEvents({ limit: 3, ...(after ? { after } : {}) });
+        pages.push(...page.map((e) => e.id));
+        if (page.length < 3) break;
+        const last = page[page.length - 1]!;
+        after = [last.time, last.tenant, last.id];
+      }
+      expect(pages).toEqual(all.map((e) => e.id));
+      expect((await store.listEvents({ tenant: "o'k", limit: 1000 })).map((e) => e.id).sort()).toEqual(events.filter((_, i) => i % 2).map((e) => e.id).sort());
+      expect((await store.listEvents({ type: 'other', limit: 1000 })).map((e) => e.id).sort()).toEqual(['l0', 'l10', 'l15', 'l5']);
+      expect((await store.listEvents({ id: 'l7', tenant: "o'k", limit: 10 })).map((e) => [e.id, e.data])).toEqual([['l7', { route: '/r1', tokens: 7 }]]);
+      expect(await store.listEvents({ from: T0 + MICROS_PER_MINUTE, to: T0 + 2 * MICROS_PER_MINUTE, limit: 1000 })).toHaveLength(3);
+      expect(await store.listEvents({ ingestedTo: before, limit: 10 })).toEqual([]);
+      expect(await store.listEvents({ tenant: "x' OR '1'='1", limit: 10 })).toEqual([]);
+    });
+
     it('persists events, rollups, keys and meta across a reopen', async () => {
       const first = await make();
       await first.store.append([ev('p1', 't', T0, { route: '/', tokens: '1.5' })]);

@@ -51,6 +51,27 @@ export interface UniqueRow {
   count: bigint;
 }
 
+/** Which raw events to list (the raw event API): all filters optional, keyset-paged. */
+export interface EventListQuery {
+  tenant?: string;
+  type?: string;
+  id?: string;
+  /** Event time, [from, to). */
+  from?: EpochMicros;
+  to?: EpochMicros;
+  /** Ingest time, [ingestedFrom, ingestedTo). */
+  ingestedFrom?: EpochMicros;
+  ingestedTo?: EpochMicros;
+  /** Only events after this (time, tenant, id) key: the previous page's last event. */
+  after?: [EpochMicros, string, string];
+  limit: number;
+}
+
+/** A raw event as stored, with the time it was ingested. */
+export interface StoredEvent extends EventRecord {
+  readonly ingestedAt: EpochMicros;
+}
+
 /** A stored API key (the secret itself is never stored, only its hash). */
 export interface StoredKey {
   id: string;
@@ -94,6 +115,8 @@ export interface UsageStore {
   countUnique(q: AggregateQuery): Promise<UniqueRow[]>;
   /** Raw events of one type in [from, to), for tenants (all if undefined), in pages. */
   scanEvents(type: string, from: EpochMicros, to: EpochMicros, tenants?: string[]): AsyncIterable<EventRecord[]>;
+  /** Raw events matching `q` in (time, tenant, id) order, at most `q.limit`. */
+  listEvents(q: EventListQuery): Promise<StoredEvent[]>;
   countEvents(): Promise<bigint>;
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;

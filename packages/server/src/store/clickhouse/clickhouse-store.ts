@@ -7,7 +7,8 @@ import { GroupCommitQueue } from '../../shared/group-commit.ts';
 import type { EpochMicros } from '../../shared/time.ts';
 import type { DerivedRows } from '../../usage/derive-rollups.ts';
 import type { Resolution } from '../../usage/resolution.ts';
-import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
+import type { AggregateQuery, AggregateRow, EventListQuery, RollupDeriver, StoredEvent, StoredKey, UniqueRow, UsageStore } from '../port.ts';
+import { listEventsSql, toStoredEvent } from './event-list.ts';
 import { aggregateSql } from './aggregate-sql.ts';
 import { BloomFilter } from '../../shared/bloom.ts';
 import { INGEST_INSERT, writeDerived, writeEvent, writeMark } from './rows.ts';
@@ -347,6 +348,10 @@ export class ClickHouseStore implements UsageStore {
     const rows = await this.rows(aggregateSql(q, 'unique_facts', 'time_us', [], ['uniqExact(value)']));
     const k = 2 + q.groupDims.length;
     return rows.map((r) => ({ window: Number(r[0]), tenant: r[1]!, dims: r.slice(2, k), count: readBig(r[k]!) }));
+  }
+
+  async listEvents(q: EventListQuery): Promise<StoredEvent[]> {
+    return (await this.rows(listEventsSql(q))).map(toStoredEvent);
   }
 
   async *scanEvents(type: string, from: EpochMicros, to: EpochMicros, tenants?: string[]): AsyncIterable<EventRecord[]> {

@@ -8,7 +8,8 @@ import { GroupCommitQueue } from '../../shared/group-commit.ts';
 import type { EpochMicros } from '../../shared/time.ts';
 import { merge, type Components } from '../../usage/components.ts';
 import { RESOLUTION_MICROS, type Resolution } from '../../usage/resolution.ts';
-import type { AggregateQuery, AggregateRow, RollupDeriver, StoredKey, UniqueRow, UsageStore } from '../port.ts';
+import type { AggregateQuery, AggregateRow, EventListQuery, RollupDeriver, StoredEvent, StoredKey, UniqueRow, UsageStore } from '../port.ts';
+import { listEvents } from './event-list.ts';
 import { aggregateSql } from './aggregate-sql.ts';
 import { ALL_FACTS, DDL, FACT_TABLES, PENDING_TABLES, DIM_COLUMNS, QUANTITY_TYPE, SPLIT_DELTAS, ROLLUP_COLUMNS, ROLLUP_MERGE, ROLLUP_TABLES, SETTINGS, STAGING_DDL, TOTAL_KEY, deltasAt, rollupTable, rollupsAt } from './schema.ts';
 import { DEFAULT_DAY_TOTALS, DayTotals, type DayTotalRow, type DayTotalsOptions } from './day-totals.ts';
@@ -400,6 +401,11 @@ export class DuckDbStore implements UsageStore {
       after = [last.time, last.tenant, last.id];
       if (rows.length < SCAN_PAGE) return;
     }
+  }
+
+  async listEvents(q: EventListQuery): Promise<StoredEvent[]> {
+    await this.readable();
+    return listEvents(this.reader, q);
   }
 
   async countEvents(): Promise<bigint> {
