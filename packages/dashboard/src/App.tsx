@@ -4,6 +4,7 @@ import { KeyScreen, Logo, type KeyProblem } from './components/KeyScreen.tsx';
 import { ErrorBox, Loading } from './components/States.tsx';
 import { SessionContext, useHashRoute, useLoad, useSession, type Session } from './hooks.ts';
 import { Billing } from './views/Billing.tsx';
+import { Events } from './views/Events.tsx';
 import { Explorer } from './views/Explorer.tsx';
 import { Overview } from './views/Overview.tsx';
 import { TenantView } from './views/Tenant.tsx';
@@ -55,6 +56,7 @@ const NAV = [
   { id: 'explorer', label: 'Meter explorer' },
   { id: 'tenants', label: 'Tenants' },
   { id: 'billing', label: 'Billing' },
+  { id: 'events', label: 'Events' },
 ] as const;
 
 function Shell({ onSignOut }: { onSignOut: () => void }) {
@@ -104,5 +106,6 @@ function Routed({ view, path, params, meters }: { view: string; path: string[]; 
   if (view === 'explorer') return <Explorer meters={meters} params={params} />;
   if (view === 'tenants') return <TenantView meters={meters} tenant={path[1]} />;
   if (view === 'billing') return <Billing id={path[1]} />;
+  if (view === 'events') return <Events meters={meters} />;
   return <Overview meters={meters} />;
 }

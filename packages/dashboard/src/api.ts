@@ -10,6 +10,19 @@ export interface Meter {
   groupBy: Record<string, string>;
 }
 
+/** A raw event as `GET /v1/events` lists it. */
+export interface RawEvent {
+  tenant: string;
+  id: string;
+  type: string;
+  source: string;
+  time: string;
+  ingestedAt: string;
+  actor: string | null;
+  data: Record<string, unknown>;
+  contentHash: string;
+}
+
 /** One row of a usage answer; `value` is an exact decimal string. */
 export interface UsageRow {
   value: string | null;
@@ -223,6 +236,13 @@ export class TallyApi {
   /** Any authenticated GET as a Blob (PDF, CSV, NDJSON downloads need the key in a header). */
   async blob(path: string, accept: string): Promise<Blob> {
     return (await this.get(path, accept)).blob();
+  }
+
+  /** `GET /v1/events`: one page of raw events in time order. */
+  async events(f: { tenant?: string; type?: string; id?: string; from?: string; limit?: number }, signal?: AbortSignal): Promise<{ data: RawEvent[]; nextCursor: string | null }> {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(f)) if (v !== undefined && v !== '') p.set(k, String(v));
+    return (await (await this.get(`/v1/events?${p}`, undefined, signal)).json()) as { data: RawEvent[]; nextCursor: string | null };
   }
 
   /** `GET /v1/whoami`: the key's scopes and the tenant it is bound to. */

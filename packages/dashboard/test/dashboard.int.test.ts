@@ -250,6 +250,25 @@ describe.skipIf(!available)('dashboard in real Chromium against a demo-filled se
     await page.screenshot({ path: join(shots, '06-tenant.png'), fullPage: true });
   });
 
+  it('events view: the latest raw events, filtered, one inspected with the meters it feeds', async () => {
+    await page.goto(`${srv.url}/#/events`);
+    await page.getByTestId('event-row').first().waitFor();
+    expect(await page.getByTestId('event-row').count()).toBeGreaterThan(10);
+    await page.getByTestId('events-tenant').fill('acme');
+    await expect.poll(async () => (await page.getByTestId('event-row').allInnerTexts()).every((r) => r.includes('acme')), { timeout: 15_000 }).toBe(true);
+    await page.getByTestId('event-row').first().click();
+    const inspect = page.getByTestId('event-inspect');
+    await inspect.waitFor();
+    const text = await inspect.innerText();
+    const id = /Event (\S+)/.exec(text)![1]!;
+    const api = await srv.request('GET', `/v1/events?tenant=acme&id=${encodeURIComponent(id)}`);
+    const stored = (api.body as unknown as { data: { type: string; data: Record<string, unknown> }[] }).data[0]!;
+    expect(text).toContain(stored.type);
+    expect(text).toContain(JSON.stringify(stored.data, null, 2).split('\n')[1]!.trim());
+    if (stored.type === 'api.request') expect(await page.getByTestId('event-meters').innerText()).toContain('api_requests');
+    await page.screenshot({ path: join(shots, '07b-events.png'), fullPage: true });
+  });
+
   it('with no usage yet, says how to send demo traffic', async () => {
     const empty = await startTestServer({ meters: loadConfig(join(root, 'tally.config.yaml'), {}).meters });
     // Its own browser context: closing it closes Chromium's (pre-)connected sockets to this server.
