@@ -7,7 +7,8 @@ import { lit, parseTsv } from '../../store/clickhouse/sql.ts';
 import type { EpochMicros } from '../../shared/time.ts';
 import type { Invoice } from '../invoice.ts';
 import type { InvoiceFilter, InvoiceRepo } from '../invoice-repo.ts';
-import { applicationsOf, applyCredits, type CreditApplication, type CreditGrant } from '../credits.ts';
+import { applicationsOf, type CreditApplication, type CreditGrant } from '../credits.ts';
+import { assertReconciled, finalizedDraft } from '../finalize.ts';
 import { formatNumber, sequenceOf } from '../numbering.ts';
 
 // One row per version of an invoice; FINAL keeps the highest `ver`. Finalized rows are only
@@ -110,11 +111,9 @@ export class ClickHouseInvoiceRepo implements InvoiceRepo {
       if (!row) throw new TallyError('NOT_FOUND', `no invoice "${id}"`);
       const inv = row.inv;
       if (inv.status !== 'draft') return inv;
-      if (!inv.reconciled) throw new TallyError('CONFLICT', `invoice ${id} is blocked: its usage recomputed from raw events differs from the rollups (${inv.discrepancies.map((d) => `${d.meter}: raw ${d.raw}, rollups ${d.rollups}`).join('; ')}); recompute the draft once the discrepancy is resolved`);
+      assertReconciled(inv);
       const seq = await this.nextNumber(issuer, at);
-      const { grants, applications } = await this.credits(inv.tenant);
-      const paid = applyCredits(inv, grants, applications, at);
-      const done: Invoice = { ...paid.invoice, status: 'finalized', number: formatNumber(seq.sequence, seq.n), finalizedAt: at };
+      const done = finalizedDraft(inv, seq, await this.credits(inv.tenant), at);
       await this.write(done, seq, row.ver + 1);
       return done;
     });

@@ -4,7 +4,8 @@ import { SqlParams } from '../../store/duckdb/sql.ts';
 import type { EpochMicros } from '../../shared/time.ts';
 import type { Invoice } from '../invoice.ts';
 import type { InvoiceFilter, InvoiceRepo } from '../invoice-repo.ts';
-import { applicationsOf, applyCredits, type CreditApplication, type CreditGrant } from '../credits.ts';
+import { applicationsOf, type CreditApplication, type CreditGrant } from '../credits.ts';
+import { assertReconciled, finalizedDraft } from '../finalize.ts';
 import { formatNumber, sequenceOf } from '../numbering.ts';
 
 const DDL = [
@@ -101,11 +102,9 @@ export class DuckDbInvoiceRepo implements InvoiceRepo {
       const [inv] = await this.select(`id = ${p.add(id)}`, p);
       if (!inv) throw new TallyError('NOT_FOUND', `no invoice "${id}"`);
       if (inv.status !== 'draft') return inv;
-      if (!inv.reconciled) throw new TallyError('CONFLICT', `invoice ${id} is blocked: its usage recomputed from raw events differs from the rollups (${inv.discrepancies.map((d) => `${d.meter}: raw ${d.raw}, rollups ${d.rollups}`).join('; ')}); recompute the draft once the discrepancy is resolved`);
+      assertReconciled(inv);
       const seq = await this.nextNumber(issuer, at);
-      const { grants, applications } = await this.readCredits(inv.tenant);
-      const paid = applyCredits(inv, grants, applications, at);
-      const done: Invoice = { ...paid.invoice, status: 'finalized', number: formatNumber(seq.sequence, seq.n), finalizedAt: at };
+      const done = finalizedDraft(inv, seq, await this.readCredits(inv.tenant), at);
       await this.write(done, seq);
       return done;
     });
