@@ -61,30 +61,8 @@ function InvoiceList({ invoices }: { invoices: Invoice[] }) {
   return (
     <div className="billing" data-testid="billing">
       <div className="meter-grid">
-        <Card title="Revenue per plan" subtitle="finalized invoices minus credit notes" testId="revenue-plan">
-          <table className="data">
-            <tbody>
-              {r.byPlan.map(([k, v]) => (
-                <tr key={k}>
-                  <td>{k.split(' · ')[0]}</td>
-                  <td className="num">{money(v, k.split(' · ')[1]!)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </Card>
-        <Card title="Revenue per month" subtitle="by the month the billed period starts" testId="revenue-month">
-          <table className="data">
-            <tbody>
-              {r.byMonth.map(([k, v]) => (
-                <tr key={k}>
-                  <td>{k.split(' · ')[0]}</td>
-                  <td className="num">{money(v, k.split(' · ')[1]!)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </Card>
+        <RevenueCard title="Revenue per plan" subtitle="finalized invoices minus credit notes" rows={r.byPlan} testId="revenue-plan" />
+        <RevenueCard title="Revenue per month" subtitle="by the month the billed period starts" rows={r.byMonth} testId="revenue-month" />
       </div>
       <Card title="Invoices" subtitle={`${invoices.length} · newest period first`} testId="invoice-list">
         <table className="data">
@@ -119,6 +97,24 @@ function InvoiceList({ invoices }: { invoices: Invoice[] }) {
         </table>
       </Card>
     </div>
+  );
+}
+
+/** Amounts by a `label · currency` key. */
+function RevenueCard({ title, subtitle, rows, testId }: { title: string; subtitle: string; rows: [string, string][]; testId: string }) {
+  return (
+    <Card title={title} subtitle={subtitle} testId={testId}>
+      <table className="data">
+        <tbody>
+          {rows.map(([k, v]) => (
+            <tr key={k}>
+              <td>{k.split(' · ')[0]}</td>
+              <td className="num">{money(v, k.split(' · ')[1]!)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Card>
   );
 }
 

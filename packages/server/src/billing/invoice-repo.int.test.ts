@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createClient } from '@clickhouse/client';
 import { serviceAvailable } from '@tally/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe } from 'vitest';
 import { RedisLeaseStore } from '../jobs/redis/redis-lease-store.ts';
-import { dropDatabase, uniqueDatabase } from '../store/clickhouse/testing.ts';
+import { createDatabase, dropDatabase } from '../store/clickhouse/testing.ts';
 import { ClickHouseInvoiceRepo } from './clickhouse/clickhouse-invoice-repo.ts';
 import { runInvoiceRepoContract } from './invoice-repo-contract.ts';
 
@@ -20,11 +19,8 @@ afterAll(async () => {
 
 describe.skipIf(!available)('invoices on ClickHouse (writes serialized by a Redis lease)', () => {
   runInvoiceRepoContract('ClickHouse', async () => {
-    const database = uniqueDatabase('invoices');
+    const database = await createDatabase(CH, 'invoices');
     created.push(database);
-    const c = createClient({ url: CH });
-    await c.command({ query: `CREATE DATABASE ${database}` });
-    await c.close();
     return ClickHouseInvoiceRepo.open({ url: CH, database, leases: new RedisLeaseStore(redis!, `tally-test-inv-${randomBytes(4).toString('hex')}`) });
   });
 });

@@ -12,6 +12,7 @@ import { pricerFor } from './pricing/pricer-for.ts';
 import type { PeriodPart, PlanTimeline } from './plan-timeline.ts';
 import { ratePeriod, type UsagePrice } from './rate-period.ts';
 import { normaliseFilter, rawUsage, rawUsageByTenant } from './raw-usage.ts';
+import { rollupUsageByTenant } from './rollup-usage.ts';
 
 /** Shared usage of one part of a period (raw totals and rollup totals per tenant), by part index. */
 type PartUsage = (k: number, part: PeriodPart, prices: UsagePrice[]) => Promise<{ raw: Map<string, bigint[]>; rolled: Map<string, bigint>[] }>;
@@ -79,7 +80,7 @@ export class InvoiceIssuer {
         if (!c) {
           c = (async () => ({
             raw: await rawUsageByTenant(this.d.store, this.d.meters, open, part.start, part.end, prices.map((p) => ({ meter: p.meter, filter: normaliseFilter(p.filter) }))),
-            rolled: await Promise.all(prices.map((p) => this.rollupUsageByTenant(open, p, part))),
+            rolled: await Promise.all(prices.map((p) => rollupUsageByTenant(this.d.queries, open, p, part.start, part.end))),
           }))();
           cache.set(k, c);
         }
@@ -102,7 +103,7 @@ export class InvoiceIssuer {
     let k = 0;
     // Usage of each part recomputed from raw events, and cross-checked with the rollups.
     const rated = await ratePeriod(parts, period, async (part, prices) => {
-      const u = shared ? await shared(k++, part, prices) : { raw: new Map([[tenant, await rawUsage(this.d.store, this.d.meters, tenant, part.start, part.end, prices.map((p) => ({ meter: p.meter, filter: normaliseFilter(p.filter) })))]]), rolled: await Promise.all(prices.map((p) => this.rollupUsageByTenant([tenant], p, part))) };
+      const u = shared ? await shared(k++, part, prices) : { raw: new Map([[tenant, await rawUsage(this.d.store, this.d.meters, tenant, part.start, part.end, prices.map((p) => ({ meter: p.meter, filter: normaliseFilter(p.filter) })))]]), rolled: await Promise.all(prices.map((p) => rollupUsageByTenant(this.d.queries, [tenant], p, part.start, part.end))) };
       const raw = u.raw.get(tenant) ?? prices.map(() => 0n);
       for (const [i, p] of prices.entries()) {
         const rolled = u.rolled[i]!.get(tenant) ?? 0n;
@@ -120,16 +121,6 @@ export class InvoiceIssuer {
     const total = formatAmount(subtotal, minor);
     const plan = [...new Set(parts.map((p) => p.plan.id))].join(' → ');
     return this.d.repo.saveDraft({ id: existing?.id ?? `inv_${randomUUID().replace(/-/g, '').slice(0, 20)}`, number: null, tenant, plan, currency, periodStart: period.start, periodEnd: period.end, status: 'draft', lines, subtotal: total, credits: formatAmount(0n, minor), total, reconciled: discrepancies.length === 0, discrepancies, createdAt: now, finalizedAt: null, voidedAt: null, creditNoteFor: null });
-  }
-
-  /** The rollups' total of a usage price per tenant over a stretch (one query for all of them). */
-  private async rollupUsageByTenant(tenants: readonly string[], p: UsagePrice, period: { start: EpochMicros; end: EpochMicros }): Promise<Map<string, bigint>> {
-    const out = new Map<string, bigint>();
-    if (tenants.length === 0) return out;
-    const filterGroupBy = normaliseFilter(p.filter);
-    const r = await this.d.queries.query({ meter: p.meter, from: period.start, to: period.end, tenants: [...tenants], groupBy: ['tenant'], ...(filterGroupBy ? { filterGroupBy } : {}) });
-    for (const row of r.data) out.set(row.tenant!, (out.get(row.tenant!) ?? 0n) + (row.value === null ? 0n : (parseQuantity(row.value) as bigint)));
-    return out;
   }
 
   /**

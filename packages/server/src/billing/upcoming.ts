@@ -1,11 +1,10 @@
 import { TallyError } from '../errors/registry.ts';
-import { parseQuantity } from '../shared/decimal.ts';
-import { formatMicros, type Clock, type EpochMicros } from '../shared/time.ts';
+import { formatMicros, type Clock } from '../shared/time.ts';
 import type { QueryService } from '../usage/query-service.ts';
 import { formatAmount, minorDigits } from './money.ts';
 import type { PlanTimeline } from './plan-timeline.ts';
-import { ratePeriod, type UsagePrice } from './rate-period.ts';
-import { normaliseFilter } from './raw-usage.ts';
+import { ratePeriod } from './rate-period.ts';
+import { rollupUsageByTenant } from './rollup-usage.ts';
 
 /** The live draft of a tenant's open period, as the API shows it. */
 export interface UpcomingInvoice {
@@ -40,16 +39,10 @@ export class UpcomingInvoices {
     if (!period) throw new TallyError('NOT_FOUND', `tenant "${tenant}" is on no plan (tenants[].plan in the config)`);
     const parts = this.timeline.parts(tenant, period);
     // Flat prices for the whole period (each plan for its part); usage prices over the usage so far.
-    const rated = await ratePeriod(parts, period, (part, prices) => Promise.all(prices.map((p) => this.usage(tenant, p, part.start, part.end))));
+    const rated = await ratePeriod(parts, period, (part, prices) => Promise.all(prices.map(async (p) => (await rollupUsageByTenant(this.queries, [tenant], p, part.start, part.end)).get(tenant) ?? 0n)));
     if (!rated) throw new TallyError('NOT_FOUND', `the plan of tenant "${tenant}" has no prices: nothing is billed`);
     const subtotal = formatAmount(rated.subtotal, minorDigits(rated.currency));
     const plan = [...new Set(parts.map((p) => p.plan.id))].join(' → ');
     return { tenant, plan, currency: rated.currency, periodStart: formatMicros(period.start), periodEnd: formatMicros(period.end), asOf: formatMicros(now), status: 'upcoming', lines: rated.lines.map(({ price: _price, filter: _filter, ...l }) => l), subtotal, total: subtotal };
-  }
-
-  private async usage(tenant: string, p: UsagePrice, from: EpochMicros, to: EpochMicros): Promise<bigint> {
-    const filterGroupBy = normaliseFilter(p.filter);
-    const r = await this.queries.query({ meter: p.meter, from, to, tenants: [tenant], ...(filterGroupBy ? { filterGroupBy } : {}) });
-    return r.data.reduce((sum, row) => sum + (row.value === null ? 0n : (parseQuantity(row.value) as bigint)), 0n);
   }
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { requireScope, type KeyService, type Principal, type Scope } from '../auth/keys.ts';
 import { TallyError } from '../errors/registry.ts';
+import { parseRfc3339 } from '../shared/time.ts';
 
 /** One documented response of a route. */
 export interface ResponseSpec {
@@ -43,6 +44,14 @@ export function parseWith<T extends z.ZodType>(schema: T | undefined, value: unk
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => ({ path: [where, ...i.path].join('.'), message: i.message }));
   throw new TallyError('VALIDATION_FAILED', problems.map((p) => `${p.path}: ${p.message}`).join('; '), problems);
+}
+
+/** An RFC 3339 time parameter (undefined when absent); anything else is a 400 naming `path`. */
+export function timeParam(v: string | undefined, path: string): number | undefined {
+  if (v === undefined) return undefined;
+  const t = parseRfc3339(v);
+  if (t === undefined) throw new TallyError('VALIDATION_FAILED', `${path}: "${v}" is not RFC 3339 (e.g. 2026-11-01T00:00:00Z)`, [{ path, message: 'not RFC 3339' }]);
+  return t;
 }
 
 /** Registers routes and remembers their specs for the OpenAPI document. */

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createClient } from '@clickhouse/client';
 import { serviceAvailable } from '@tally/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dropDatabase, uniqueDatabase } from '../store/clickhouse/testing.ts';
+import { createDatabase, dropDatabase } from '../store/clickhouse/testing.ts';
 import { ClickHouseJobRunRepo } from './clickhouse/clickhouse-run-repo.ts';
 import { runLeaseContract } from './lease-contract.ts';
 import { RedisLeaseStore } from './redis/redis-lease-store.ts';
@@ -21,11 +20,8 @@ afterAll(async () => {
 });
 
 async function chRepo(): Promise<ClickHouseJobRunRepo> {
-  const database = uniqueDatabase('jobs');
+  const database = await createDatabase(CH, 'jobs');
   created.push(database);
-  const c = createClient({ url: CH });
-  await c.command({ query: `CREATE DATABASE ${database}` });
-  await c.close();
   return ClickHouseJobRunRepo.open({ url: CH, database });
 }
 const prefix = () => `tally-test-jobs-${randomBytes(4).toString('hex')}`;

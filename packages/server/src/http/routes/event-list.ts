@@ -2,10 +2,10 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { TallyError } from '../../errors/registry.ts';
 import { IDENTIFIER_LIMITS, identifierSchema } from '../../events/identifiers.ts';
-import { formatMicros, parseRfc3339 } from '../../shared/time.ts';
+import { formatMicros } from '../../shared/time.ts';
 import type { EventListQuery, StoredEvent, UsageStore } from '../../store/port.ts';
 import { csvCell } from '../csv.ts';
-import type { Router } from '../route.ts';
+import { timeParam, type Router } from '../route.ts';
 
 const eventView = z.object({ tenant: z.string(), id: z.string(), type: z.string(), source: z.string(), time: z.string(), ingestedAt: z.string(), actor: z.string().nullable().describe('HMAC of the end user'), data: z.record(z.string(), z.unknown()), contentHash: z.string() });
 const view = (e: StoredEvent): z.infer<typeof eventView> => ({ tenant: e.tenant, id: e.id, type: e.type, source: e.source, time: formatMicros(e.time), ingestedAt: formatMicros(e.ingestedAt), actor: e.actor, data: e.data, contentHash: e.contentHash });
@@ -39,13 +39,6 @@ function decodeCursor(c: string): [number, string, string] {
   throw new TallyError('VALIDATION_FAILED', 'cursor: not a cursor this API gave out', [{ path: 'query.cursor', message: 'invalid cursor' }]);
 }
 
-function time(v: string | undefined, path: string): number | undefined {
-  if (v === undefined) return undefined;
-  const t = parseRfc3339(v);
-  if (t === undefined) throw new TallyError('VALIDATION_FAILED', `${path}: "${v}" is not RFC 3339`, [{ path, message: 'not RFC 3339' }]);
-  return t;
-}
-
 const CSV_HEAD = 'tenant,id,type,source,time,ingestedAt,actor,data,contentHash\n';
 const csvLine = (e: StoredEvent) => [e.tenant, e.id, e.type, e.source].map((v) => csvCell(v, true)).join(',') + ',' + [formatMicros(e.time), formatMicros(e.ingestedAt), e.actor ?? '', csvCell(e.dataJson, true), e.contentHash].join(',') + '\n';
 
@@ -70,7 +63,7 @@ export function eventListRoutes(router: Router, store: UsageStore): void {
         ...(q.id !== undefined ? { id: q.id } : {}),
       };
       for (const [k, v] of [['from', q.from], ['to', q.to], ['ingestedFrom', q.ingestedFrom], ['ingestedTo', q.ingestedTo]] as const) {
-        const t = time(v, `query.${k}`);
+        const t = timeParam(v, `query.${k}`);
         if (t !== undefined) (base as Record<string, number>)[k] = t;
       }
       const after = q.cursor ? decodeCursor(q.cursor) : undefined;

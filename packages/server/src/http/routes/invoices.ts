@@ -7,9 +7,9 @@ import type { InvoiceService } from '../../billing/invoice-service.ts';
 import type { Principal } from '../../auth/keys.ts';
 import { TallyError } from '../../errors/registry.ts';
 import { IDENTIFIER_LIMITS, identifierSchema } from '../../events/identifiers.ts';
-import { formatMicros, parseRfc3339 } from '../../shared/time.ts';
+import { formatMicros } from '../../shared/time.ts';
 import { csvCell } from '../csv.ts';
-import type { Router } from '../route.ts';
+import { timeParam, type Router } from '../route.ts';
 
 const line = z.object({
   id: z.string(),
@@ -85,12 +85,6 @@ const grantOut = (g: GrantLike) => ({ ...g, remaining: g.remaining ?? g.amount, 
 /** Prepaid credits of a tenant: grant (admin), and grants with their balance (read). */
 function creditRoutes(router: Router, invoices: InvoiceService): void {
   const tenantParams = z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant) });
-  const time = (v: string | undefined, path: string) => {
-    if (v === undefined) return undefined;
-    const t = parseRfc3339(v);
-    if (t === undefined) throw new TallyError('VALIDATION_FAILED', `${path}: "${v}" is not RFC 3339`, [{ path, message: 'not RFC 3339' }]);
-    return t;
-  };
   router.add(
     {
       method: 'POST',
@@ -103,7 +97,7 @@ function creditRoutes(router: Router, invoices: InvoiceService): void {
       responses: { 201: { description: 'The grant', schema: grantView } },
     },
     async ({ params, body, reply }) => {
-      const g = await invoices.grantCredit(params.tenant, { amount: body.amount, currency: body.currency, reason: body.reason, ...(body.priority === undefined ? {} : { priority: body.priority }), ...(body.effectiveAt ? { effectiveAt: time(body.effectiveAt, 'body.effectiveAt')! } : {}), ...(body.expiresAt ? { expiresAt: time(body.expiresAt, 'body.expiresAt')! } : {}) });
+      const g = await invoices.grantCredit(params.tenant, { amount: body.amount, currency: body.currency, reason: body.reason, ...(body.priority === undefined ? {} : { priority: body.priority }), ...(body.effectiveAt ? { effectiveAt: timeParam(body.effectiveAt, 'body.effectiveAt')! } : {}), ...(body.expiresAt ? { expiresAt: timeParam(body.expiresAt, 'body.expiresAt')! } : {}) });
       void reply.code(201);
       return grantOut(g);
     },
@@ -134,15 +128,9 @@ export function invoiceRoutes(router: Router, invoices: InvoiceService): void {
     },
     async ({ query, principal }) => {
       if (principal?.tenant && query.tenant !== undefined && query.tenant !== principal.tenant) throw new TallyError('FORBIDDEN', `this key may only read tenant "${principal.tenant}"`);
-      const time = (v: string | undefined, name: string) => {
-        if (v === undefined) return undefined;
-        const t = parseRfc3339(v);
-        if (t === undefined) throw new TallyError('VALIDATION_FAILED', `${name}: "${v}" is not RFC 3339`);
-        return t;
-      };
       const tenant = principal?.tenant ?? query.tenant;
-      const from = time(query.from, 'from');
-      const to = time(query.to, 'to');
+      const from = timeParam(query.from, 'query.from');
+      const to = timeParam(query.to, 'query.to');
       const list = await invoices.list({ ...(tenant ? { tenant } : {}), ...(query.status ? { status: query.status } : {}), ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) });
       return { data: list.map(view) };
     },

@@ -3,11 +3,10 @@ import { z } from 'zod';
 import { TallyError } from '../../errors/registry.ts';
 import { IDENTIFIER_LIMITS, identifierProblem, valueProblem } from '../../events/identifiers.ts';
 import type { TallyMetrics } from '../../ops/metrics.ts';
-import { parseRfc3339 } from '../../shared/time.ts';
 import type { QueryService, UsageQuery, UsageResult } from '../../usage/query-service.ts';
 import { WINDOW_SIZES, parseWindowSize, type WindowSize } from '../../usage/windows.ts';
 import { requireMeter, type Principal } from '../../auth/keys.ts';
-import { parseWith, type Router } from '../route.ts';
+import { parseWith, timeParam, type Router } from '../route.ts';
 import { toCsv } from '../csv.ts';
 
 const list = z.union([z.string(), z.array(z.string())]).optional();
@@ -67,13 +66,6 @@ function checkStrings(where: string, values: readonly string[] | undefined, prob
   }
 }
 
-function parseTime(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const t = parseRfc3339(v);
-  if (t === undefined) throw new TallyError('VALIDATION_FAILED', `${name}: "${v}" is not RFC 3339 (e.g. 2026-11-01T00:00:00Z)`, [{ path: name, message: 'not RFC 3339' }]);
-  return t;
-}
-
 /** Builds the service query, applying the tenant binding of portal keys. */
 function toUsageQuery(slug: string, p: z.infer<typeof queryBodySchema>, principal: Principal | null): UsageQuery {
   requireMeter(principal, slug);
@@ -84,8 +76,8 @@ function toUsageQuery(slug: string, p: z.infer<typeof queryBodySchema>, principa
     tenants = [principal.tenant];
   }
   const q: UsageQuery = { meter: slug, windowTimeZone: p.windowTimeZone ?? 'UTC' };
-  const from = parseTime(p.from, 'from');
-  const to = parseTime(p.to, 'to');
+  const from = timeParam(p.from, 'from');
+  const to = timeParam(p.to, 'to');
   if (from !== undefined) q.from = from;
   if (to !== undefined) q.to = to;
   if (p.windowSize) q.windowSize = p.windowSize;

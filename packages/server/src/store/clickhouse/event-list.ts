@@ -1,25 +1,22 @@
 import type { EventListQuery, StoredEvent } from '../port.ts';
+import { int } from '../sql-int.ts';
 import { lit } from './sql.ts';
 
 /** The SQL of the raw event API's listing on ClickHouse (escaped literals; 18.16 has no parameters). */
 export function listEventsSql(q: EventListQuery): string {
-  const n = (v: number) => {
-    if (!Number.isSafeInteger(v)) throw new Error(`not a safe integer: ${v}`);
-    return String(v);
-  };
   const where = ['1'];
   if (q.tenant !== undefined) where.push(`tenant = ${lit(q.tenant)}`);
   if (q.type !== undefined) where.push(`type = ${lit(q.type)}`);
   if (q.id !== undefined) where.push(`id = ${lit(q.id)}`);
-  if (q.from !== undefined) where.push(`time_us >= ${n(q.from)}`);
-  if (q.to !== undefined) where.push(`time_us < ${n(q.to)}`);
-  if (q.ingestedFrom !== undefined) where.push(`ingested_us >= ${n(q.ingestedFrom)}`);
-  if (q.ingestedTo !== undefined) where.push(`ingested_us < ${n(q.ingestedTo)}`);
+  if (q.from !== undefined) where.push(`time_us >= ${int(q.from)}`);
+  if (q.to !== undefined) where.push(`time_us < ${int(q.to)}`);
+  if (q.ingestedFrom !== undefined) where.push(`ingested_us >= ${int(q.ingestedFrom)}`);
+  if (q.ingestedTo !== undefined) where.push(`ingested_us < ${int(q.ingestedTo)}`);
   if (q.after) {
     const [t, tn, id] = q.after;
-    where.push(`(time_us > ${n(t)} OR (time_us = ${n(t)} AND (tenant > ${lit(tn)} OR (tenant = ${lit(tn)} AND id > ${lit(id)}))))`);
+    where.push(`(time_us > ${int(t)} OR (time_us = ${int(t)} AND (tenant > ${lit(tn)} OR (tenant = ${lit(tn)} AND id > ${lit(id)}))))`);
   }
-  return `SELECT tenant, id, type, source, time_us, actor, data, content_hash, ingested_us FROM events WHERE ${where.join(' AND ')} ORDER BY time_us, tenant, id LIMIT ${n(q.limit)}`;
+  return `SELECT tenant, id, type, source, time_us, actor, data, content_hash, ingested_us FROM events WHERE ${where.join(' AND ')} ORDER BY time_us, tenant, id LIMIT ${int(q.limit)}`;
 }
 
 /** A TSV row of {@link listEventsSql} as an event. */

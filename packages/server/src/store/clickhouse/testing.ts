@@ -15,3 +15,15 @@ export async function dropDatabase(url: string, database: string): Promise<void>
     await c.close();
   }
 }
+
+/** Creates an empty database with a unique name (see `uniqueDatabase`) and returns the name. */
+export async function createDatabase(url: string, label: string): Promise<string> {
+  const database = uniqueDatabase(label);
+  const c = createClient({ url });
+  try {
+    await c.command({ query: `CREATE DATABASE ${database}` });
+  } finally {
+    await c.close();
+  }
+  return database;
+}

@@ -22,11 +22,7 @@ export class SqlParams {
   }
 }
 
-/** A safe integer as SQL text; anything else is a bug upstream, refused rather than spliced. */
-export function int(n: number): string {
-  if (!Number.isSafeInteger(n)) throw new Error(`not a safe integer: ${n}`);
-  return String(n);
-}
+export { int } from '../sql-int.ts';
 
 /** Reads a stored quantity cell (HUGEINT scaled ×10^12, or null) as a scaled integer. */
 export function readScaled(v: unknown): bigint | null {
