@@ -190,7 +190,8 @@ describe.skipIf(!available)('dashboard in real Chromium against a demo-filled se
     await page.getByTestId('tenant-add').selectOption('globex');
     await expect.poll(() => page.evaluate(() => decodeURIComponent(location.hash))).toContain('tenant=acme,globex');
     await page.getByTestId('explorer-chart').locator('canvas').waitFor();
-    await expect.poll(async () => (await page.getByTestId('explorer-table').locator('tbody tr').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-group')))).every((g) => g === 'acme' || g === 'globex')).toBe(true);
+    // The table follows the last control after its query answers: on a loaded machine, seconds.
+    await expect.poll(async () => (await page.getByTestId('explorer-table').locator('tbody tr').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-group')))).every((g) => g === 'acme' || g === 'globex'), { timeout: 15_000, interval: 250 }).toBe(true);
 
     const chart = await chartOf(page, 'explorer-chart');
     const params = `windowSize=HOUR&windowTimeZone=Asia%2FKolkata&from=${chart.from}&to=${chart.to}&tenant=acme&tenant=globex&groupBy=tenant`;
