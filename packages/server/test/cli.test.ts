@@ -86,6 +86,27 @@ describe('tally CLI', () => {
     expect(csv.stdout.trim().split('\n')).toEqual(['windowStart,windowEnd,tenant,route,value', '2026-04-01T00:00:00.000Z,2026-04-02T00:00:00.000Z,,/a,20', '2026-04-01T00:00:00.000Z,2026-04-02T00:00:00.000Z,,/b,10']);
   });
 
+  it('creates a filtered meter from flags, lists it with its unit and filter, and refuses bad flags', async () => {
+    const conn = ['--url', s.url, '--key', s.adminToken];
+    const range = ['--from', '2026-04-01T00:00:00Z', '--to', '2026-04-02T00:00:00Z'];
+    const created = await tally(['meters', 'create', 'requests_b', '-e', 'api.request', '-a', 'count', '-g', 'route=$.route', '--where', '$.route=/b', '--unit', 'requests', ...conn]);
+    expect(created.stderr).toBe('');
+    expect(created.stdout).toMatch(/^created meter requests_b: backfilled [\d,]+ stored events/);
+    const all = JSON.parse((await tally(['query', 'requests', ...range, '-g', 'route', '--json', ...conn])).stdout).data as { value: string; groupBy: { route: string } }[];
+    const only = JSON.parse((await tally(['query', 'requests_b', ...range, '-g', 'route', '--json', ...conn])).stdout).data as { value: string; groupBy: { route: string } }[];
+    expect(only).toEqual(all.filter((r) => r.groupBy.route === '/b').map((r) => ({ ...r })));
+    const list = await tally(['meters', ...conn]);
+    expect(list.stdout).toMatch(/requests_b\s+api\.request\s+COUNT\s+—\s+requests\s+route\s+\{"\$\.route":\{"eq":"\/b"\}\}/);
+    const again = await tally(['meters', 'create', 'requests_b', '-e', 'api.request', '-a', 'COUNT', '-g', 'route=$.route', '--where', '$.route=/b', '--unit', 'requests', ...conn]);
+    expect(again.stdout).toContain('already exists with this definition');
+    const bad = await tally(['meters', 'create', 'x', '-e', 'api.request', '-a', 'SUM', '--where', '$.status>>', ...conn]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('valueProperty');
+    const badWhere = await tally(['meters', 'create', 'y', '-e', 'api.request', '-a', 'COUNT', '--where', 'status', ...conn]);
+    expect(badWhere.code).toBe(2);
+    expect(badWhere.stderr).toContain('--where takes PATH=VALUE');
+  }, 180_000);
+
   it('creates, lists and revokes keys', async () => {
     const env = { TALLY_URL: s.url, TALLY_KEY: s.adminToken };
     const created = await tally(['keys', 'create', '--name', 'portal', '--scope', 'read', '--tenant', 'acme', '--json'], env);

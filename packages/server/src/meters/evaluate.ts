@@ -36,11 +36,13 @@ function dimValue(v: unknown): string | null | typeof UNSTORABLE {
 
 /**
  * Reads a meter's dimensions and value from an event. Returns `null` when the event
- * legitimately does not count (UNIQUE_COUNT of end users on an anonymous event). `dims`, when
+ * legitimately does not count (UNIQUE_COUNT of end users on an anonymous event, or an event the
+ * meter's filter excludes). `dims`, when
  * given, are the dimension values an earlier meter with the same `dimsKey` read from this
  * event: they are shared, not read again (readings are never mutated).
  */
 export function evaluateMeter(meter: Meter, event: EventRecord, dims?: (string | null)[]): MeterReading | MeterProblem | null {
+  if (meter.filter !== undefined && !meter.filter(event.data)) return null;
   if (dims === undefined) {
     const paths = meter.dimensionPaths;
     dims = new Array<string | null>(paths.length);

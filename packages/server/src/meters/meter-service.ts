@@ -6,6 +6,11 @@ import { evaluateMeter, isMeterProblem } from './evaluate.ts';
 import { canonicalMeter, compileMeter, type MeterDefinition } from './meter.ts';
 import type { MeterRegistry } from './registry.ts';
 
+/** The display fields of a definition, compared to tell a display-only change. */
+function displayOf(def: MeterDefinition): string {
+  return JSON.stringify([def.description ?? null, def.unit ?? null, def.precision ?? null]);
+}
+
 /** Result of declaring a meter. */
 export interface CreateMeterResult {
   meter: MeterDefinition;
@@ -56,7 +61,12 @@ export class MeterService {
   private async declare(def: MeterDefinition): Promise<CreateMeterResult> {
     const existing = this.registry.get(def.slug);
     if (existing) {
-      if (canonicalMeter(existing.def) === canonicalMeter(def)) return { meter: existing.def, created: false, backfilled: 0, skipped: 0 };
+      if (canonicalMeter(existing.def) === canonicalMeter(def)) {
+        // Display fields follow the latest declaration (the config file at each start); they
+        // change no number, so they are not part of the immutable definition.
+        if (displayOf(existing.def) !== displayOf(def)) this.registry.replaceDisplay(def);
+        return { meter: def, created: false, backfilled: 0, skipped: 0 };
+      }
       throw new TallyError('CONFLICT', `meter "${def.slug}" exists with a different definition; meters are immutable, create a new slug`, {
         existing: existing.def,
       });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { IDENTIFIER_LIMITS, identifierSchema } from '../events/identifiers.ts';
 import type { Kept } from '../usage/components.ts';
+import { canonicalFilter, compileFilter, meterFilterSchema, type CompiledFilter } from './filter.ts';
 import { compilePath, type CompiledPath } from './json-path.ts';
 
 /** Aggregations a meter can apply, as in OpenMeter. */
@@ -31,6 +32,13 @@ export const meterSchema = z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'a dimension name is a letter or "_" then letters, digits or "_"'), pathSchema)
       .default({})
       .describe('dimension name → JSONPath into `data`'),
+    filter: meterFilterSchema.optional(),
+    unit: z
+      .string()
+      .regex(/^[^\p{Cc}]{1,16}$/u, 'at most 16 printable characters')
+      .optional()
+      .describe('what one unit of the value is, for display (ms, bytes, tokens, requests; an ISO 4217 code such as USD for money)'),
+    precision: z.number().int().min(0).max(12).optional().describe('fractional digits to display (default: 0 for COUNT and UNIQUE_COUNT, as stored otherwise)'),
   })
   .strict()
   .superRefine((m, ctx) => {
@@ -75,6 +83,8 @@ export interface Meter {
   readonly series: string;
   /** The components the series keeps. */
   readonly kept: Kept;
+  /** The compiled `filter`: events of the type it rejects do not count for this meter. */
+  readonly filter: CompiledFilter | undefined;
 }
 
 /** Aggregations answered from a shared stats series (count, sum, min, max). */
@@ -86,14 +96,19 @@ export function compileMeter(def: MeterDefinition): Meter {
   const dimensionPaths = dimensions.map((d) => compilePath(def.groupBy[d]!) as CompiledPath);
   const value = def.valueProperty === undefined ? undefined : def.valueProperty === ACTOR_VALUE ? 'actor' : (compilePath(def.valueProperty) as CompiledPath);
   const dimsKey = JSON.stringify(dimensions.map((d) => def.groupBy[d]!));
-  const readingKey = JSON.stringify([def.aggregation === 'UNIQUE_COUNT' ? 'unique' : 'value', def.valueProperty ?? null, dimensions.map((d) => def.groupBy[d]!)]);
+  // A filter is part of what a meter reads: only meters with the same filter share readings
+  // and series. Unfiltered meters keep the keys they had before filters existed.
+  const filtered = def.filter === undefined ? [] : [canonicalFilter(def.filter)];
+  const readingKey = JSON.stringify([def.aggregation === 'UNIQUE_COUNT' ? 'unique' : 'value', def.valueProperty ?? null, dimensions.map((d) => def.groupBy[d]!), ...filtered]);
   const family = def.aggregation === 'COUNT' ? 'COUNT' : STATS_AGGREGATIONS.has(def.aggregation) ? 'STATS' : undefined;
-  const series = family === undefined ? def.slug : `~${createHash('sha256').update(JSON.stringify([def.eventType, family, def.valueProperty ?? null, dimensions.map((d) => def.groupBy[d]!)])).digest('base64url').slice(0, 16)}`;
-  return { def, slug: def.slug, dimensions, dimensionPaths, value, readingKey, dimsKey, series, kept: family ?? def.aggregation };
+  const series = family === undefined ? def.slug : `~${createHash('sha256').update(JSON.stringify([def.eventType, family, def.valueProperty ?? null, dimensions.map((d) => def.groupBy[d]!), ...filtered])).digest('base64url').slice(0, 16)}`;
+  const filter = def.filter === undefined ? undefined : compileFilter(def.filter);
+  return { def, slug: def.slug, dimensions, dimensionPaths, value, readingKey, dimsKey, series, kept: family ?? def.aggregation, filter };
 }
 
 /** Canonical JSON of a definition, used to tell an identical re-declaration from a change. */
 export function canonicalMeter(def: MeterDefinition): string {
   const groupBy = Object.fromEntries(Object.entries(def.groupBy).sort(([a], [b]) => a.localeCompare(b)));
-  return JSON.stringify({ slug: def.slug, eventType: def.eventType, aggregation: def.aggregation, valueProperty: def.valueProperty ?? null, groupBy });
+  // Display fields (description, unit, precision) are not part of a meter's identity.
+  return JSON.stringify({ slug: def.slug, eventType: def.eventType, aggregation: def.aggregation, valueProperty: def.valueProperty ?? null, groupBy, ...(def.filter === undefined ? {} : { filter: canonicalFilter(def.filter) }) });
 }

@@ -18,6 +18,16 @@ export class MeterRegistry {
     return meter;
   }
 
+  /**
+   * Replaces a meter by an equal definition that differs only in display fields (description,
+   * unit, precision): the compiled meter reads exactly the same, so readings stay valid.
+   */
+  replaceDisplay(def: MeterDefinition): void {
+    const meter = compileMeter(def);
+    this.bySlug.set(meter.slug, meter);
+    this.byType.set(def.eventType, (this.byType.get(def.eventType) ?? []).map((m) => (m.slug === def.slug ? meter : m)));
+  }
+
   get(slug: string): Meter | undefined {
     return this.bySlug.get(slug);
   }
