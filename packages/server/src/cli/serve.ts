@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { startTally, VERSION } from '../app.ts';
 import { loadConfig } from '../config/load.ts';
 import { sendDemo } from '../demo/send.ts';
+import { historyEvents } from '../demo/shape.ts';
 
 /** The config file a command uses: --config, TALLY_CONFIG, or ./tally.config.yaml when present. */
 export function configPath(flag: string | undefined): string | undefined {
@@ -10,6 +11,9 @@ export function configPath(flag: string | undefined): string | undefined {
   if (p) return p;
   return existsSync('tally.config.yaml') ? 'tally.config.yaml' : undefined;
 }
+
+/** The demo's weekday-peak rate (events/s); history is seeded at the same shaped rate. */
+const DEMO_PEAK_RATE = 3;
 
 /** `tally serve`: the embedded server, optionally with live demo traffic. */
 export function serveCommand(program: Command): void {
@@ -20,9 +24,10 @@ export function serveCommand(program: Command): void {
     .option('-p, --port <port>', 'listen port (overrides config and TALLY_PORT)')
     .option('--host <host>', 'listen address')
     .option('--data-dir <dir>', 'where tally.duckdb and admin.key live')
-    .option('--demo [rate]', 'also send live demo traffic (events/s, default 40); seeds 24 h of history into an empty store')
+    .option('--demo [rate]', `also send live demo traffic (events/s at the weekday peak, default ${DEMO_PEAK_RATE}); seeds history into an empty store`)
     .option('--demo-tenants <n>', 'tenants in the demo traffic', '25')
-    .action(async (o: { config?: string; port?: string; host?: string; dataDir?: string; demo?: string | boolean; demoTenants: string }) => {
+    .option('--demo-days <n>', 'days of demo history seeded into an empty store (0: none)', '14')
+    .action(async (o: { config?: string; port?: string; host?: string; dataDir?: string; demo?: string | boolean; demoTenants: string; demoDays: string }) => {
       const env = { ...process.env };
       if (o.port) env.TALLY_PORT = o.port;
       if (o.host) env.TALLY_HOST = o.host;
@@ -47,15 +52,26 @@ export function serveCommand(program: Command): void {
       const abort = new AbortController();
       let demo: Promise<unknown> | undefined;
       if (o.demo !== undefined && o.demo !== false && key) {
-        const rate = o.demo === true ? 40 : Number(o.demo);
+        const rate = o.demo === true ? DEMO_PEAK_RATE : Number(o.demo);
         const tenants = Number(o.demoTenants);
+        const days = Number(o.demoDays);
+        const endMs = Date.now();
+        const shaped = { endMs };
         demo = (async () => {
-          if ((await t.store.countEvents()) === 0n) {
-            out.write('  Demo       seeding 24 h of history (20,000 events)…\n');
-            const seeded = await sendDemo({ url: t.url, key, tenants, events: 20_000, historyHours: 24, batchSize: 1000, signal: abort.signal, seed: 7 });
-            out.write(`  Demo       seeded ${seeded.accepted} events; now sending ${rate} events/s live (Ctrl-C stops)\n`);
-          } else out.write(`  Demo       sending ${rate} events/s live (Ctrl-C stops)\n`);
-          await sendDemo({ url: t.url, key, tenants, rate, signal: abort.signal, seed: Date.now() % 1e9 });
+          const empty = (await t.store.countEvents()) === 0n;
+          const live = sendDemo({ url: t.url, key, tenants, rate, shaped, concurrency: 1, signal: abort.signal, seed: Date.now() % 1e9 });
+          out.write(`  Demo       sending live traffic shaped like a working week: ${rate} events/s at the weekday peak (14:00 UTC), quieter nights and weekends (Ctrl-C stops)\n`);
+          if (empty && days > 0) {
+            const total = historyEvents(rate, days, endMs);
+            out.write(`  Demo       seeding ${days} days of history at the same rate (${total.toLocaleString('en-US')} events, newest first)…\n`);
+            let shown = 0;
+            const seeded = await sendDemo({ url: t.url, key, tenants, rate, shaped: { ...shaped, historyDays: days }, batchSize: 2000, concurrency: 2, signal: abort.signal, seed: 7, onProgress: (p) => {
+              const pct = Math.floor(((p.accepted + p.duplicates + p.rejected) / Math.max(1, total)) * 4) * 25;
+              if (pct > shown && pct < 100) out.write(`  Demo       history ${(shown = pct)} %\n`);
+            } });
+            out.write(`  Demo       seeded ${seeded.accepted.toLocaleString('en-US')} events of history\n`);
+          }
+          await live;
         })().catch((err: Error) => {
           if (!abort.signal.aborted) process.stderr.write(`demo traffic stopped: ${err.message}\n`);
         });

@@ -4,6 +4,8 @@
  * usage, several users per tenant. Seeded, so a run can be reproduced.
  */
 
+import { tenantTrend, trendFactor, type TenantTrend } from './shape.ts';
+
 /** A CloudEvent as the demo sends it. */
 export interface DemoEvent {
   specversion: '1.0';
@@ -20,6 +22,11 @@ export interface DemoEvent {
 export interface DemoOptions {
   tenants: number;
   seed: number;
+  /**
+   * The end of the seeded history (the demo's start). When set, tenants follow their trends
+   * (a few grow, one churns: demo/shape.ts); without it every tenant keeps its weight.
+   */
+  trendEndMs?: number;
 }
 
 const ROUTES: [method: string, route: string, errorRate: number][] = [
@@ -45,6 +52,8 @@ const ROUTES: [method: string, route: string, errorRate: number][] = [
 const FEATURES = ['export_csv', 'ai_summary', 'sso_login', 'webhooks', 'dark_mode', 'bulk_edit'];
 const MODELS = ['small-1', 'medium-2', 'large-3'];
 const NAMES = ['acme', 'globex', 'initech', 'umbrella', 'hooli', 'stark', 'wayne', 'wonka', 'tyrell', 'cyberdyne', 'soylent', 'aperture', 'oscorp', 'vandelay', 'dunder', 'pied-piper', 'massive', 'gringotts', 'monarch', 'nakatomi'];
+
+const HOUR_MS = 3_600_000;
 
 /** mulberry32: a tiny seeded PRNG. */
 function prng(seed: number): () => number {
@@ -81,8 +90,11 @@ export function pick(cdf: number[], r: number): number {
 /** Generates demo events one at a time; call `next(timeMs)` for each event. */
 export class DemoTraffic {
   private readonly rand: () => number;
-  readonly tenants: { id: string; users: number; features: Set<string> }[];
+  readonly tenants: { id: string; users: number; features: Set<string>; trend: TenantTrend }[];
   private readonly tenantCdf: number[];
+  private readonly trendEndMs: number | undefined;
+  /** The tenant distribution of the hour last asked for (trends change it hour by hour). */
+  private trendCdf: { hour: number; cdf: number[] } | undefined;
   private readonly routeCdf: number[];
   private readonly run = Math.floor(Math.random() * 1e9).toString(36);
   private seq = 0;
@@ -92,16 +104,29 @@ export class DemoTraffic {
     this.tenants = Array.from({ length: opts.tenants }, (_, i) => {
       const name = NAMES[i % NAMES.length]! + (i >= NAMES.length ? `-${Math.floor(i / NAMES.length) + 1}` : '');
       const size = 1 / Math.pow(i + 1, 1.1);
-      return { id: name, users: Math.max(2, Math.round(60 * size + this.rand() * 4)), features: new Set(FEATURES.filter(() => this.rand() < 0.5)) };
+      return { id: name, users: Math.max(2, Math.round(60 * size + this.rand() * 4)), features: new Set(FEATURES.filter(() => this.rand() < 0.5)), trend: tenantTrend(i) };
     });
+    this.trendEndMs = opts.trendEndMs;
     this.tenantCdf = cumulative(this.tenants.map((_, i) => 1 / Math.pow(i + 1, 1.1)));
     this.routeCdf = cumulative(ROUTES.map((_, i) => 1 / Math.pow(i + 1, 1.2)));
+  }
+
+  /** The tenant distribution at `timeMs`: sizes times trends, recomputed once per hour. */
+  private cdfAt(timeMs: number): number[] {
+    const end = this.trendEndMs;
+    if (end === undefined) return this.tenantCdf;
+    const hour = Math.floor(timeMs / HOUR_MS);
+    if (this.trendCdf?.hour !== hour) {
+      const weights = this.tenants.map((t, i) => trendFactor(t.trend, hour * HOUR_MS, end) / Math.pow(i + 1, 1.1));
+      this.trendCdf = { hour, cdf: cumulative(weights) };
+    }
+    return this.trendCdf.cdf;
   }
 
   /** One event at `timeMs`: mostly API requests, some feature usage and LLM completions. */
   next(timeMs: number): DemoEvent {
     const r = this.rand;
-    const tenant = this.tenants[pick(this.tenantCdf, r())]!;
+    const tenant = this.tenants[pick(this.cdfAt(timeMs), r())]!;
     const actor = `${tenant.id}-user-${Math.floor(Math.pow(r(), 2) * tenant.users)}`;
     const base = { specversion: '1.0' as const, id: `demo-${this.run}-${(this.seq++).toString(36)}`, source: 'tally-demo', subject: tenant.id, time: new Date(timeMs).toISOString(), actor };
     const kind = r();

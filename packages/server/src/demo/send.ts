@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DemoTraffic, type DemoEvent } from './generator.ts';
+import { ShapedRate } from './shape.ts';
 
 /** Totals of a demo run. */
 export interface DemoTotals {
@@ -21,6 +22,13 @@ export interface SendDemoOptions {
   historyHours?: number;
   /** Live mode: events per second at the current time, until `signal` aborts. */
   rate?: number;
+  /**
+   * Shape traffic like a working week (demo/shape.ts): `rate` is the weekday peak, nights and
+   * weekends are quieter, tenants grow and churn. With `historyDays`, sends that many days of
+   * history at the shaped rate (newest minute first, so recent charts fill first) and returns;
+   * without it, sends live at the shaped rate of the current time.
+   */
+  shaped?: { historyDays?: number; endMs: number };
   batchSize?: number;
   concurrency?: number;
   signal?: AbortSignal;
@@ -70,7 +78,7 @@ async function post(url: string, key: string, batch: DemoEvent[], totals: DemoTo
  * live rate until aborted. Several batches are in flight at once.
  */
 export async function sendDemo(o: SendDemoOptions): Promise<DemoTotals> {
-  const traffic = new DemoTraffic({ tenants: o.tenants, seed: o.seed ?? 42 });
+  const traffic = new DemoTraffic({ tenants: o.tenants, seed: o.seed ?? 42, ...(o.shaped ? { trendEndMs: o.shaped.endMs } : {}) });
   const totals: DemoTotals = { sent: 0, accepted: 0, duplicates: 0, rejected: 0, retries: 0 };
   const batchSize = o.batchSize ?? 500;
   const inFlight = new Set<Promise<void>>();
@@ -82,7 +90,20 @@ export async function sendDemo(o: SendDemoOptions): Promise<DemoTotals> {
     void p.finally(() => inFlight.delete(p)).catch(() => undefined);
     totals.sent += batch.length;
   };
-  if (o.events !== undefined) {
+  if (o.shaped?.historyDays !== undefined) {
+    const minute = 60_000;
+    const rate = new ShapedRate(o.rate ?? 5);
+    let batch: DemoEvent[] = [];
+    for (let t = o.shaped.endMs - minute; t >= o.shaped.endMs - o.shaped.historyDays * 86_400_000 && !o.signal?.aborted; t -= minute) {
+      const n = rate.due(t, minute);
+      for (let k = 0; k < n; k++) batch.push(traffic.next(t + Math.floor((k / n) * minute)));
+      if (batch.length >= batchSize) {
+        await launch(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0 && !o.signal?.aborted) await launch(batch);
+  } else if (o.events !== undefined) {
     const spanMs = (o.historyHours ?? 24) * 3_600_000;
     const end = Date.now();
     for (let i = 0; i < o.events; i += batchSize) {
@@ -93,11 +114,16 @@ export async function sendDemo(o: SendDemoOptions): Promise<DemoTotals> {
   } else {
     const rate = o.rate ?? 50;
     const tickMs = 250;
+    const shapedRate = o.shaped ? new ShapedRate(rate) : undefined;
     let carry = 0;
     while (!o.signal?.aborted) {
-      carry += (rate * tickMs) / 1000;
-      const n = Math.floor(carry);
-      carry -= n;
+      let n: number;
+      if (shapedRate) n = shapedRate.due(Date.now() - tickMs, tickMs);
+      else {
+        carry += (rate * tickMs) / 1000;
+        n = Math.floor(carry);
+        carry -= n;
+      }
       if (n > 0) await launch(Array.from({ length: n }, () => traffic.next(Date.now())));
       await sleep(tickMs, undefined, { signal: o.signal }).catch(() => undefined);
     }

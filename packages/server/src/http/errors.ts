@@ -37,7 +37,10 @@ export function toTallyError(err: unknown): TallyError {
 /** Fastify error handler: logs server faults, answers the envelope. */
 export function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const te = toTallyError(err);
-  if (te.status >= 500) req.log.error({ err }, 'request failed');
+  // Refusing load is the overload guard working, not a fault: counted on /metrics
+  // (tally_http_refused_total), logged without a stack so a burst doesn't flood the console.
+  if (te.code === 'OVERLOADED') req.log.debug({ code: te.code }, te.message);
+  else if (te.status >= 500) req.log.error({ err }, 'request failed');
   // A route that knows the wait (a rate limit or quota reset) has set Retry-After already.
   if ((te.code === 'STORE_UNAVAILABLE' || te.code === 'OVERLOADED' || te.code === 'RATE_LIMITED') && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
   const body: ErrorEnvelope = { error: { code: te.code, message: te.message, requestId: String(req.id) } };
