@@ -8,6 +8,12 @@ export interface Meter {
   aggregation: 'COUNT' | 'SUM' | 'UNIQUE_COUNT' | 'MIN' | 'MAX' | 'AVG' | 'LATEST';
   valueProperty?: string;
   groupBy: Record<string, string>;
+  /** Which events of the type count (JSONPath → condition). */
+  filter?: Record<string, unknown>;
+  /** What one unit is (ms, bytes, tokens; an ISO 4217 code for money). */
+  unit?: string;
+  /** Fractional digits to display. */
+  precision?: number;
 }
 
 /** A raw event as `GET /v1/events` lists it. */

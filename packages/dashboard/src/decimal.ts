@@ -41,3 +41,25 @@ export function groupDigits(v: string): string {
   const body = (sign ? int.slice(1) : int).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   return sign + body + (frac !== undefined ? `.${frac}` : '');
 }
+
+/**
+ * Rounds an exact decimal string to `digits` fractional digits for display (half away from
+ * zero), keeping trailing zeros so columns line up ("12.50"). The exact value stays in the data.
+ */
+export function roundDecimal(v: string, digits: number): string {
+  const x = parse(v);
+  if (x.scale <= digits) return pad({ n: x.n * 10n ** BigInt(digits - x.scale), scale: digits });
+  const drop = 10n ** BigInt(x.scale - digits);
+  const neg = x.n < 0n;
+  const abs = neg ? -x.n : x.n;
+  let q = abs / drop;
+  if ((abs % drop) * 2n >= drop) q += 1n;
+  return pad({ n: neg ? -q : q, scale: digits });
+}
+
+function pad({ n, scale }: Scaled): string {
+  const neg = n < 0n;
+  const digits = (neg ? -n : n).toString().padStart(scale + 1, '0');
+  const body = scale > 0 ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits;
+  return (neg && /[1-9]/.test(body) ? '-' : '') + body;
+}

@@ -1,4 +1,5 @@
-/** Display helpers: compact numbers for axes, times in a chosen zone. */
+/** Display helpers: compact numbers for axes, times in a chosen zone, values with units. */
+import { groupDigits, roundDecimal } from './decimal.ts';
 
 const compact = new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 });
 
@@ -46,4 +47,30 @@ export function formatAgo(ms: number): string {
 /** The browser's IANA zone. */
 export function browserTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/** Money units are ISO 4217 codes (three capital letters). */
+function isCurrency(unit: string | undefined): unit is string {
+  return unit !== undefined && /^[A-Z]{3}$/.test(unit);
+}
+
+/** How a meter's values are displayed: its unit and fractional digits. */
+export interface ValueFormat {
+  aggregation: string;
+  unit?: string | undefined;
+  precision?: number | undefined;
+}
+
+/**
+ * An exact value for display with its unit: counts without fractions, money with its currency
+ * (two digits unless the meter says otherwise), otherwise the meter's precision; thousands
+ * grouped. The exact string is kept where the value is exposed as data.
+ */
+export function formatValue(v: string | null, f: ValueFormat, withUnit = true): string {
+  if (v === null) return '–';
+  const counted = f.aggregation === 'COUNT' || f.aggregation === 'UNIQUE_COUNT';
+  const digits = f.precision ?? (counted ? 0 : isCurrency(f.unit) ? 2 : undefined);
+  const shown = groupDigits(digits === undefined ? v : roundDecimal(v, digits));
+  if (!withUnit || !f.unit) return shown;
+  return isCurrency(f.unit) ? `${f.unit} ${shown}` : `${shown} ${f.unit}`;
 }

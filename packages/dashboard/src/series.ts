@@ -23,10 +23,42 @@ export function zeroWhenEmpty(aggregation: string): boolean {
   return aggregation === 'COUNT' || aggregation === 'SUM' || aggregation === 'UNIQUE_COUNT';
 }
 
-/** The label of a row's group: tenant and dimension values, e.g. "acme · GET · /v1/users/:id". */
-export function groupLabel(row: UsageRow, groupBy: readonly string[]): string {
+/** The label of a row's group: tenant and dimension values, e.g. "acme · GET · /v1/users/:id"; `whole` when ungrouped. */
+export function groupLabel(row: UsageRow, groupBy: readonly string[], whole = 'total'): string {
   const parts = groupBy.map((g) => (g === 'tenant' ? row.tenant : row.groupBy[g]) ?? '(none)');
-  return parts.length > 0 ? parts.join(' · ') : 'total';
+  return parts.length > 0 ? parts.join(' · ') : whole;
+}
+
+/** The shortest whole window of each size (a DST day has 23 hours, February 28 days). */
+const WHOLE_MS: Record<string, number> = { MINUTE: 60_000, HOUR: 3_600_000, DAY: 23 * 3_600_000, MONTH: 28 * 86_400_000 };
+
+/**
+ * Window starts of the windows that cover only part of their span: clipped by the range's
+ * `from` or `to`, or still open at `now`. Their values are not comparable with whole windows.
+ */
+export function partialWindows(r: UsageResult, now: number): Set<string> {
+  const out = new Set<string>();
+  const whole = r.windowSize ? WHOLE_MS[r.windowSize] : undefined;
+  if (whole === undefined) return out;
+  for (const row of r.data) {
+    const start = Date.parse(row.windowStart);
+    const end = Date.parse(row.windowEnd);
+    if (end - start < whole || end > now) out.add(row.windowStart);
+  }
+  return out;
+}
+
+/** The offset of `timeZone` from UTC at `t`, in ms (wall clock minus UTC). */
+function zoneOffset(t: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' }).formatToParts(new Date(t));
+  const n = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second')) - Math.floor(t / 1000) * 1000;
+}
+
+/** Midnight of the next local day after the local midnight `t`, in `timeZone` (23, 24 or 25 hours later). */
+function nextLocalDay(t: number, timeZone: string, dir: 1 | -1): number {
+  const guess = t + dir * 86_400_000;
+  return guess + (zoneOffset(t, timeZone) - zoneOffset(guess, timeZone));
 }
 
 /**
@@ -44,16 +76,23 @@ export function windowStarts(r: UsageResult): number[] {
     for (let t = anchor; t > from; t -= step) starts.add(t);
     for (let t = anchor; t < to; t += step) starts.add(t);
   }
+  // Day windows follow the zone's midnights (23–25 hours apart); fill them from a returned one.
+  const dayAnchor = [...starts].find((s) => s !== from);
+  if (r.windowSize === 'DAY' && dayAnchor !== undefined && (to - from) / 86_400_000 <= 2_000) {
+    starts.add(from);
+    for (let t = nextLocalDay(dayAnchor, r.windowTimeZone, -1); t > from; t = nextLocalDay(t, r.windowTimeZone, -1)) starts.add(t);
+    for (let t = dayAnchor; t < to; t = nextLocalDay(t, r.windowTimeZone, 1)) starts.add(t);
+  }
   return [...starts].sort((a, b) => a - b);
 }
 
 /** Splits an answer into one series per group, largest total first, at most `maxSeries`. */
-export function toChartData(r: UsageResult, groupBy: readonly string[], maxSeries = 8): ChartData & { hidden: number } {
+export function toChartData(r: UsageResult, groupBy: readonly string[], maxSeries = 8, whole = 'total'): ChartData & { hidden: number } {
   const xs = windowStarts(r);
   const index = new Map(xs.map((x, i) => [x, i]));
   const groups = new Map<string, { raw: (string | null)[]; total: number }>();
   for (const row of r.data) {
-    const label = groupLabel(row, groupBy);
+    const label = groupLabel(row, groupBy, whole);
     let g = groups.get(label);
     if (!g) groups.set(label, (g = { raw: xs.map(() => null), total: 0 }));
     g.raw[index.get(Date.parse(row.windowStart))!] = row.value;

@@ -1,3 +1,5 @@
+import type { WindowSize } from './api.ts';
+
 /** Query ranges, aligned so the API can answer from rollups. */
 
 const MINUTE = 60_000;
@@ -21,3 +23,12 @@ export type RangeId = (typeof RANGES)[number]['id'];
 
 /** Common IANA zones offered in the explorer (plus the browser's and UTC). */
 export const TIME_ZONES = ['UTC', 'America/Los_Angeles', 'America/New_York', 'America/Sao_Paulo', 'Europe/London', 'Europe/Berlin', 'Africa/Johannesburg', 'Asia/Dubai', 'Asia/Kolkata', 'Asia/Singapore', 'Asia/Tokyo', 'Australia/Sydney'];
+
+/**
+ * A new range keeps the window size the reader chose when it still fits (minute windows only
+ * up to a day); otherwise it takes the range's default.
+ */
+export function rangeChange(window: WindowSize, rangeId: string): { range: RangeId; window: WindowSize } {
+  const r = RANGES.find((x) => x.id === rangeId) ?? RANGES[2];
+  return { range: r.id, window: window === 'MINUTE' && r.minutes > 1440 ? r.window : window };
+}

@@ -214,6 +214,46 @@ describe.skipIf(!available)('dashboard in real Chromium against a demo-filled se
     await page.screenshot({ path: join(shots, '05-explorer.png'), fullPage: true });
   });
 
+  it('explorer keeps a chosen day window across ranges, marks the open day partial, shows units; tenants can be searched; an unknown tenant says so', async () => {
+    await page.goto(`${srv.url}/#/explorer?meter=api_requests&range=24h&window=DAY&tz=UTC`);
+    await page.getByTestId('explorer-table').waitFor();
+    await page.getByTestId('range-select').selectOption('7d');
+    await expect.poll(() => page.evaluate(() => decodeURIComponent(location.hash))).toContain('range=7d&window=DAY');
+    await expect.poll(async () => (await page.getByTestId('explorer-table').locator('tbody tr').count()) > 0, { timeout: 15_000 }).toBe(true);
+    expect(await page.getByTestId('explorer-table').locator('thead').innerText()).toContain('(REQUESTS)');
+    const chart = await chartOf(page, 'explorer-chart');
+    const api = await q(`/v1/meters/api_requests/query?windowSize=DAY&windowTimeZone=UTC&from=${chart.from}&to=${chart.to}`);
+    // The day still open (its window ends after now) is marked, and only windows that are cut are.
+    const rows = page.getByTestId('explorer-table').locator('tbody tr');
+    const marked = await rows.evaluateAll((trs) => trs.filter((t) => t.querySelector('[data-testid=partial-window]')).map((t) => t.getAttribute('data-window')));
+    const open = api.data.filter((r) => Date.parse((r as unknown as { windowEnd: string }).windowEnd) - Date.parse(r.windowStart) < 23 * 3_600_000 || Date.parse((r as unknown as { windowEnd: string }).windowEnd) > Date.now()).map((r) => r.windowStart);
+    expect(marked).toEqual(open);
+    expect(marked).toContain(api.data.at(-1)!.windowStart);
+    const sum = api.data.reduce((a, r) => a + BigInt(r.value ?? '0'), 0n);
+    expect(await page.getByTestId('range-total').innerText()).toBe(`${sum.toLocaleString('en-US')} requests in range`);
+
+    await page.goto(`${srv.url}/#/tenants`);
+    await page.getByTestId('tenant-table').waitFor();
+    const all = await page.getByTestId('tenant-table').locator('tbody tr').count();
+    expect(all).toBeGreaterThan(5);
+    const listed = await page.getByTestId('tenant-table').locator('tbody tr').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-tenant')!));
+    await page.getByTestId('tenant-search').fill('GLO');
+    const month = await q(`/v1/meters/api_requests/query?groupBy=tenant&from=${new Date(Date.now() - 40 * 86_400_000).toISOString().slice(0, 10)}T00:00:00Z`);
+    const known = month.data.map((r) => r.tenant!);
+    await expect.poll(() => page.getByTestId('tenant-table').locator('tbody tr').evaluateAll((trs) => trs.map((t) => t.getAttribute('data-tenant')).sort())).toEqual(known.filter((t) => t.toLowerCase().includes('glo')).sort());
+    expect(listed.length).toBe(known.length);
+    await page.getByTestId('tenant-table').getByRole('link', { name: 'globex', exact: true }).click();
+    await expect.poll(() => page.getByTestId('tenant-title').innerText()).toBe('globex');
+
+    await page.goto(`${srv.url}/#/tenants/acmee`);
+    await page.getByTestId('unknown-tenant').waitFor();
+    const notice = await page.getByTestId('unknown-tenant').innerText();
+    expect(notice).toContain('No usage from a tenant named “acmee” in the last 30 days');
+    expect(notice).toContain('Did you mean acme');
+    expect(await page.getByTestId('meter-card-api_requests').count()).toBe(0);
+    await page.screenshot({ path: join(shots, '05b-unknown-tenant.png'), fullPage: true });
+  });
+
   it('tenant view: every meter over time, charts and totals equal the API', async () => {
     await page.goto(`${srv.url}/#/tenants/acme`);
     await page.getByTestId('tenant-title').waitFor();

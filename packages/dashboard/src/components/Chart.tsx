@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { formatCompact } from '../format.ts';
+import { formatCompact, formatValue, formatWindow, type ValueFormat } from '../format.ts';
 import type { ChartData } from '../series.ts';
 
 /** Series colours, in order (chosen to stay distinct on the dark background). */
@@ -24,6 +24,10 @@ export interface ChartProps {
   seriesStyle?: Partial<uPlot.Series>[];
   /** The queried range, exposed as data-from / data-to next to the data. */
   range?: { from: string; to: string };
+  /** The answer's window size: the legend names the hovered window as the table does. */
+  windowSize?: string | null;
+  /** How values read in the legend (unit, precision); plain grouped digits without it. */
+  format?: ValueFormat;
 }
 
 /** 24-hour axis labels: [tick size, label, then the extra line when the day/year changes…]. */
@@ -36,13 +40,19 @@ const TIME_AXIS: uPlot.Axis.Values = [
   [1, '{HH}:{mm}:{ss}', '\n{D} {MMM}', null, '\n{D} {MMM}', null, null, null, 1],
 ] as unknown as uPlot.Axis.Values;
 
-/** The value a legend shows: the hovered window's, or the latest when the cursor is away. */
-function legendValue(raw: (string | null)[], values: (number | null)[], idx: number | null): string {
-  if (idx === null) {
-    for (let i = raw.length - 1; i >= 0; i--) if (raw[i] !== null) return raw[i]!;
-    return '–';
-  }
-  return raw[idx] ?? (values[idx] === 0 ? '0' : '–');
+/** Tick steps of an axis of day (or month) windows: whole days only, never hours. */
+const DAY_INCRS = [1, 2, 7, 14, 28, 56, 91, 182, 365].map((d) => d * 86_400);
+
+/** The exact value a legend shows for window `idx` (0 where an additive series has no row). */
+function legendValue(raw: (string | null)[], values: (number | null)[], idx: number | null): string | null {
+  if (idx === null) return null;
+  return raw[idx] ?? (values[idx] === 0 ? '0' : null);
+}
+
+/** The index the legend describes: the hovered one, or the latest window with a value. */
+function latestIndex(data: ChartData): number | null {
+  for (let i = data.x.length - 1; i >= 0; i--) if (data.series.some((s) => s.raw[i] !== null)) return i;
+  return null;
 }
 
 function stack(values: (number | null)[][]): number[][] {
@@ -60,7 +70,7 @@ function stack(values: (number | null)[][]): number[][] {
  * exposed as `data-chart` (window starts and the API's value strings per series), so tests and
  * curious users can check the drawing against the API.
  */
-export function Chart({ data, kind = 'line', height = 260, colors = PALETTE, timeZone = 'UTC', legend = true, testId, yMinZero = true, range, seriesStyle }: ChartProps) {
+export function Chart({ data, kind = 'line', height = 260, colors = PALETTE, timeZone = 'UTC', legend = true, testId, yMinZero = true, range, seriesStyle, windowSize, format }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const exposed = useMemo(
@@ -86,11 +96,20 @@ export function Chart({ data, kind = 'line', height = 260, colors = PALETTE, tim
       cursor: { points: { size: 7 }, drag: { x: true, y: false } },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [yMinZero ? Math.min(0, min) : min, max <= 0 && min >= 0 ? 1 : max + (max - Math.min(0, min)) * 0.08] } },
       axes: [
-        { values: TIME_AXIS, stroke: '#8b93a7', grid: { stroke: 'rgba(139,147,167,0.10)', width: 1 }, ticks: { stroke: 'rgba(139,147,167,0.2)' }, font: '11px Inter, system-ui, sans-serif' },
+        { values: TIME_AXIS, ...(windowSize === 'DAY' || windowSize === 'MONTH' ? { incrs: DAY_INCRS } : {}), stroke: '#8b93a7', grid: { stroke: 'rgba(139,147,167,0.10)', width: 1 }, ticks: { stroke: 'rgba(139,147,167,0.2)' }, font: '11px Inter, system-ui, sans-serif' },
         { stroke: '#8b93a7', grid: { stroke: 'rgba(139,147,167,0.10)', width: 1 }, ticks: { show: false }, size: 52, values: (_u, vals) => vals.map((v) => formatCompact(v)), font: '11px Inter, system-ui, sans-serif' },
       ],
       series: [
-        { label: 'window', value: '{D} {MMM} {HH}:{mm}' },
+        {
+          // The legend says which window its numbers are for: the hovered one, else the latest.
+          label: 'at',
+          value: (_u, _v, _si, idx) => {
+            const i = idx ?? latestIndex(data);
+            if (i === null) return '–';
+            const when = formatWindow(new Date(data.x[i]! * 1000).toISOString(), windowSize ?? null, timeZone);
+            return idx === null ? `${when} (latest)` : when;
+          },
+        },
         ...order.map((i) => {
           const color = colors[i % colors.length]!;
           const s: uPlot.Series = {
@@ -98,7 +117,10 @@ export function Chart({ data, kind = 'line', height = 260, colors = PALETTE, tim
             stroke: color,
             width: bars ? 0 : 2,
             points: { show: !bars && data.x.length <= 48, size: 5, fill: color },
-            value: (_u, _v, _si, idx) => legendValue(data.series[i]!.raw, data.series[i]!.values, idx),
+            value: (_u, _v, _si, idx) => {
+              const v = legendValue(data.series[i]!.raw, data.series[i]!.values, idx ?? latestIndex(data));
+              return v === null ? '–' : format ? formatValue(v, format) : formatValue(v, { aggregation: 'SUM' });
+            },
           };
           if (bars) {
             s.paths = barPath;
@@ -117,7 +139,7 @@ export function Chart({ data, kind = 'line', height = 260, colors = PALETTE, tim
       u.destroy();
       plot.current = null;
     };
-  }, [data, kind, height, colors, timeZone, legend, yMinZero, seriesStyle]);
+  }, [data, kind, height, colors, timeZone, legend, yMinZero, seriesStyle, windowSize, format]);
 
   return <div className="chart" ref={box} data-testid={testId} data-chart={exposed} data-from={range?.from} data-to={range?.to} />;
 }

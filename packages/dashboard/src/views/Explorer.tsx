@@ -3,10 +3,10 @@ import { WINDOW_SIZES, type Meter, type UsageQuery, type UsageResult, type Windo
 import { Chart } from '../components/Chart.tsx';
 import { Card, Empty, ErrorBox, Loading } from '../components/States.tsx';
 import { groupDigits, sumDecimals } from '../decimal.ts';
-import { browserTimeZone, formatWindow } from '../format.ts';
+import { browserTimeZone, formatValue, formatWindow } from '../format.ts';
 import { useLoad, useSession } from '../hooks.ts';
-import { groupLabel, toChartData, zeroWhenEmpty } from '../series.ts';
-import { RANGES, TIME_ZONES, lastMinutes, type RangeId } from '../time.ts';
+import { groupLabel, partialWindows, toChartData, zeroWhenEmpty } from '../series.ts';
+import { RANGES, TIME_ZONES, lastMinutes, rangeChange, type RangeId } from '../time.ts';
 
 const TABLE_ROWS = 500;
 
@@ -78,7 +78,7 @@ export function Explorer({ meters, params }: { meters: Meter[]; params: URLSearc
         </label>
         <label className="field">
           <span>Range</span>
-          <select data-testid="range-select" value={state.range} onChange={(e) => { const r = RANGES.find((x) => x.id === e.target.value)!; set({ range: r.id, window: r.window }); }}>
+          <select data-testid="range-select" value={state.range} onChange={(e) => set(rangeChange(state.window, e.target.value))}>
             {RANGES.map((r) => (
               <option key={r.id} value={r.id}>
                 {r.label}
@@ -158,7 +158,8 @@ function TenantPicker({ options, selected, onChange }: { options: string[]; sele
 
 function Results({ meter, result, query, groupBy }: { meter: Meter; result: UsageResult; query: UsageQuery; groupBy: string[] }) {
   const { api } = useSession();
-  const chart = useMemo(() => toChartData(result, groupBy, 10), [result, groupBy]);
+  const chart = useMemo(() => toChartData(result, groupBy, 10, meter.slug), [result, groupBy, meter.slug]);
+  const partial = partialWindows(result, Date.now());
   const [downloading, setDownloading] = useState<string | undefined>();
   if (result.data.length === 0) {
     return <Empty title={`No ${meter.slug} usage in this range`} />;
@@ -191,10 +192,11 @@ function Results({ meter, result, query, groupBy }: { meter: Meter; result: Usag
           </>
         }
         subtitle={`${meter.description ?? meter.eventType} · ${result.windowSize?.toLowerCase()} windows in ${result.windowTimeZone} · served from ${result.resolution}${chart.hidden ? ` · chart shows the top ${chart.series.length} of ${chart.series.length + chart.hidden} groups (the table has all)` : ''}`}
-        right={additive ? <span className="total-badge">total {groupDigits(sumDecimals(result.data.map((r) => r.value)))}</span> : null}
+        right={additive ? <span className="total-badge" title="the sum of every window and group in the range" data-testid="range-total">{formatValue(sumDecimals(result.data.map((r) => r.value)), meter)} in range</span> : null}
         testId="explorer-chart-card"
       >
-        <Chart data={chart} kind={chart.series.length === 1 ? 'area' : 'line'} timeZone={result.windowTimeZone} height={320} testId="explorer-chart" range={result} />
+        <Chart data={chart} kind={chart.series.length === 1 ? 'area' : 'line'} timeZone={result.windowTimeZone} windowSize={result.windowSize} format={meter} height={320} testId="explorer-chart" range={result} />
+        {partial.size > 0 ? <p className="muted small" data-testid="partial-note">Windows marked “partial” are cut by the range or still open: their value covers only part of the window.</p> : null}
       </Card>
       <Card
         title="Rows"
@@ -216,18 +218,21 @@ function Results({ meter, result, query, groupBy }: { meter: Meter; result: Usag
                 {groupBy.map((g) => (
                   <th key={g}>{g}</th>
                 ))}
-                <th className="num">value</th>
+                <th className="num">value{meter.unit ? ` (${meter.unit})` : ''}</th>
               </tr>
             </thead>
             <tbody>
               {result.data.slice(0, TABLE_ROWS).map((r) => (
                 <tr key={`${r.windowStart}|${groupLabel(r, groupBy)}`} data-window={r.windowStart} data-group={groupLabel(r, groupBy)}>
-                  <td>{formatWindow(r.windowStart, result.windowSize, result.windowTimeZone)}</td>
+                  <td>
+                    {formatWindow(r.windowStart, result.windowSize, result.windowTimeZone)}
+                    {partial.has(r.windowStart) ? <span className="badge partial" data-testid="partial-window">partial</span> : null}
+                  </td>
                   {groupBy.map((g) => (
                     <td key={g}>{(g === 'tenant' ? r.tenant : r.groupBy[g]) ?? <span className="muted">(none)</span>}</td>
                   ))}
                   <td className="num" data-testid="cell-value" data-value={r.value ?? ''}>
-                    {r.value === null ? '–' : groupDigits(r.value)}
+                    {formatValue(r.value, meter, false)}
                   </td>
                 </tr>
               ))}

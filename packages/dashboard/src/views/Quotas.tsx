@@ -68,6 +68,15 @@ function quotaChart(e: Entitlement, history: UsageResult, now: number): ChartDat
   };
 }
 
+/** How the projection was made, and how far to trust it this early in the period. */
+export function projectionBasis(e: Pick<Entitlement, 'periodStart' | 'resetAt'>, now: number): string {
+  const start = Date.parse(e.periodStart);
+  const span = Date.parse(e.resetAt) - start;
+  const elapsed = Math.min(1, Math.max(0, (now - start) / span));
+  const base = `Linear: the usage so far at the same pace for the rest of the period (${formatPercent(elapsed)} of it has passed).`;
+  return elapsed < 0.1 ? `${base} Early in a period this is rough: a busy first hours or a quiet weekend moves it a lot.` : base;
+}
+
 function Quota({ e }: { e: Entitlement }) {
   const { api } = useSession();
   const history = useLoad(
@@ -107,6 +116,7 @@ function Quota({ e }: { e: Entitlement }) {
         {e.overageProjected ? ' — on track to exceed it' : ''}
         {!e.hasAccess ? ' — hard limit reached: calls are denied' : ''}
       </p>
+      <p className="small muted" data-testid="projection-basis">{projectionBasis(e, Date.now())}</p>
       <p className="quota-key small muted">
         <i className="k usage" /> usage this period <i className="k proj" /> projection <i className="k limit" /> limit
       </p>

@@ -116,10 +116,15 @@ export async function sendDemo(o: SendDemoOptions): Promise<DemoTotals> {
     const tickMs = 250;
     const shapedRate = o.shaped ? new ShapedRate(rate) : undefined;
     let carry = 0;
+    let last = Date.now();
     while (!o.signal?.aborted) {
       let n: number;
-      if (shapedRate) n = shapedRate.due(Date.now() - tickMs, tickMs);
-      else {
+      if (shapedRate) {
+        // Due for the time that really passed: a tick delayed by a slow answer catches up.
+        const now = Date.now();
+        n = shapedRate.due(last, now - last);
+        last = now;
+      } else {
         carry += (rate * tickMs) / 1000;
         n = Math.floor(carry);
         carry -= n;
