@@ -62,10 +62,10 @@ describe('the tarballs', () => {
     expect(files).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']));
   });
 
-  it('@tally/server ships its compiled JavaScript and bin, no TypeScript, tests or benchmarks', () => {
+  it('@tally/server ships its compiled JavaScript, bin and the dashboard build, no TypeScript, tests or benchmarks', () => {
     const files = packed.server.files.map((f) => f.path);
-    expect(files.filter((f) => !/^(dist\/.+\.js|bin\/tally\.js|package\.json|README\.md|LICENSE)$/.test(f))).toEqual([]);
-    expect(files).toEqual(expect.arrayContaining(['bin/tally.js', 'dist/cli/main.js', 'dist/app.js']));
+    expect(files.filter((f) => !/^(dist\/.+\.js|bin\/tally\.js|dashboard\/(index\.html|assets\/[\w.-]+\.(js|css))|package\.json|README\.md|LICENSE)$/.test(f))).toEqual([]);
+    expect(files).toEqual(expect.arrayContaining(['bin/tally.js', 'dist/cli/main.js', 'dist/app.js', 'dashboard/index.html']));
   });
 });
 
@@ -133,6 +133,12 @@ describe('a plain project with the server, limiter and SDK tarballs and Express'
     const health = await fetch(`${tally.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
+    // The dashboard ships inside the package: `/` is the app, not the "not built yet" page.
+    const page = await fetch(`${tally.url}/`);
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(html).toContain('<div id="root">');
+    expect(html).not.toContain('has not been built');
     // The installed bin runs dist/, never a TypeScript loader.
     expect(readFileSync(join(dir, 'node_modules', '@tally', 'server', 'bin', 'tally.js'), 'utf8')).not.toMatch(/tsx|\.ts['"]/);
   }, 90_000);

@@ -57,7 +57,9 @@ export function queryCommand(program: Command): void {
       }
       const dims = [...new Set(r.data.flatMap((row) => Object.keys(row.groupBy)))];
       const showTenant = r.data.some((row) => row.tenant !== null);
-      const headers = ['window start', 'window end', ...(showTenant ? ['tenant'] : []), ...dims, r.aggregation.toLowerCase()];
+      // The meter's unit names the value column; the values themselves stay exact, as stored.
+      const unit = ((await api(c, 'GET', `/v1/meters/${encodeURIComponent(r.meter)}`)).json as { unit?: string }).unit;
+      const headers = ['window start', 'window end', ...(showTenant ? ['tenant'] : []), ...dims, `${r.aggregation.toLowerCase()}${unit ? ` (${unit})` : ''}`];
       const rows = r.data.map((row) => [row.windowStart, row.windowEnd, ...(showTenant ? [row.tenant] : []), ...dims.map((d) => row.groupBy[d] ?? null), row.value]);
       process.stdout.write(renderTable(headers, rows) + '\n');
       process.stdout.write(`${r.data.length} rows · ${r.meter} (${r.aggregation}) · ${r.from} → ${r.to} · served from ${r.resolution === 'raw' ? 'raw events' : `${r.resolution} rollups`}\n`);

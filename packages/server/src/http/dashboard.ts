@@ -3,8 +3,12 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
-/** Where `npm run build -w @tally/dashboard` writes the dashboard's production build. */
-export const DASHBOARD_DIST = fileURLToPath(new URL('../../../dashboard/dist/', import.meta.url));
+/**
+ * The dashboard's production build: in the repository, where `npm run build -w
+ * @tally/dashboard` writes it (so a rebuild shows at once); in an installed @tally/server, the
+ * copy its build put into the package (`scripts/copy-dashboard.mjs`).
+ */
+export const DASHBOARD_DIST = [new URL('../../../dashboard/dist/', import.meta.url), new URL('../../dashboard/', import.meta.url)].map((u) => fileURLToPath(u)).find((dir) => existsSync(`${dir}index.html`)) ?? fileURLToPath(new URL('../../../dashboard/dist/', import.meta.url));
 
 const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Tally</title>
 <style>body{font:15px/1.6 system-ui,sans-serif;background:#0b0f1a;color:#e6e9f2;display:grid;place-items:center;min-height:100vh;margin:0}
