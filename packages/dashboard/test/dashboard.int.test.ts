@@ -321,7 +321,7 @@ describe.skipIf(!available)('dashboard in real Chromium against a demo-filled se
       await p.evaluate((k) => localStorage.setItem('tally.dashboard.key', k), empty.adminToken);
       await p.reload();
       await p.getByTestId('empty').waitFor();
-      expect(await p.getByTestId('empty').innerText()).toContain('npm run tally -- demo');
+      expect(await p.getByTestId('empty').innerText()).toContain(`npm run tally -- demo --url ${new URL(empty.url).origin}`);
       await p.screenshot({ path: join(shots, '07-empty.png') });
       // A stored key the server does not know (e.g. after wiping .tally) is said so.
       await p.evaluate(() => localStorage.setItem('tally.dashboard.key', 'tally_revoked_1234'));

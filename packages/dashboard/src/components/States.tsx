@@ -36,10 +36,13 @@ export function Empty({ title = 'No usage yet', children }: { title?: string; ch
 
 /** How to get demo data into a running server. */
 export function DemoHint() {
+  // The CLI's default server is 127.0.0.1:8787; any other server is named so the command reaches it.
+  const origin = window.location.origin;
+  const url = origin === 'http://127.0.0.1:8787' ? '' : ` --url ${origin}`;
   return (
-    <p>
-      Send demo traffic to this server from another terminal: <code>npm run tally -- demo</code> (24 h of realistic history), or live traffic with{' '}
-      <code>npm run tally -- demo --rate 40</code>. Starting the server with <code>npm start</code> seeds demo data by itself.
+    <p data-testid="demo-hint">
+      Send demo traffic to this server from another terminal: <code>npm run tally -- demo{url}</code> (24 h of realistic history), or live traffic with{' '}
+      <code>npm run tally -- demo --rate 5{url}</code>. Starting the server with <code>npm start</code> seeds demo data by itself.
     </p>
   );
 }

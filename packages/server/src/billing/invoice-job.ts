@@ -4,6 +4,18 @@ import { MICROS_PER_MS, type EpochMicros } from '../shared/time.ts';
 import type { InvoiceRepo } from './invoice-repo.ts';
 import type { InvoiceIssuer } from './issue.ts';
 import { INVOICE_ISSUER } from './numbering.ts';
+import type { PlanTimeline } from './plan-timeline.ts';
+
+/** How the job finalizes: never (review by hand), or once a draft's review delay has passed. */
+export interface AutoFinalize {
+  autoFinalize: boolean;
+  /** How long a due draft stays open for review (recomputed each run) before it is finalized. */
+  reviewMicros?: number;
+  /** The grace after a period's end before it is due (billing.graceHours). */
+  graceMicros?: number;
+  /** Finds the period of an older draft still under review, to recompute it before finalizing. */
+  timeline?: PlanTimeline;
+}
 
 /** The UTC hour holding `now`, `YYYY-MM-DDTHH` (the range of an hourly run). */
 export function utcHour(now: EpochMicros): string {
@@ -14,9 +26,13 @@ export function utcHour(now: EpochMicros): string {
  * `invoices:<hour>`: every hour (5 past), drafts the invoice of each tenant's period that ended
  * at least the grace ago (recomputed from raw events until finalized; late events of finalized
  * periods become adjustment lines) and, with `billing.autoFinalize`, finalizes the reconciled
- * ones. Idempotent: one invoice per tenant and period whatever the number of runs or crashes.
+ * ones once their review delay (`billing.reviewHours` after period end + grace) has passed; a
+ * draft under review is recomputed on every run, so events arriving during the review land on it.
+ * Idempotent: one invoice per tenant and period whatever the number of runs or crashes.
  */
-export function invoicesJob(issuer: InvoiceIssuer, repo: InvoiceRepo, opts: { autoFinalize: boolean }): JobDefinition {
+export function invoicesJob(issuer: InvoiceIssuer, repo: InvoiceRepo, opts: AutoFinalize): JobDefinition {
+  const review = opts.reviewMicros ?? 0;
+  const grace = opts.graceMicros ?? 0;
   return {
     name: 'invoices',
     description: 'drafts (and with billing.autoFinalize finalizes) the invoices of periods that ended',
@@ -28,7 +44,18 @@ export function invoicesJob(issuer: InvoiceIssuer, repo: InvoiceRepo, opts: { au
       let blocked = 0;
       let untouched = 0;
       let adjustments = 0;
-      const drafts = await issuer.draftMany(issuer.duePeriods(ctx.now), ctx.now, ctx.assertHeld);
+      const dues = issuer.duePeriods(ctx.now);
+      // Older drafts still waiting for their review delay are recomputed too (a review longer
+      // than a period leaves more than the last period open).
+      if (opts.autoFinalize && review > 0 && opts.timeline) {
+        const seen = new Set(dues.map((d) => `${d.tenant}|${d.period.start}`));
+        for (const open of await repo.list({ status: 'draft' })) {
+          const period = opts.timeline.periodAt(open.tenant, open.periodStart);
+          if (period && period.start === open.periodStart && !seen.has(`${open.tenant}|${period.start}`)) dues.push({ tenant: open.tenant, period });
+        }
+      }
+      const drafts = await issuer.draftMany(dues, ctx.now, ctx.assertHeld);
+      let reviewing = 0;
       for (const inv of drafts) {
         if (inv.status !== 'draft') {
           untouched++;
@@ -37,13 +64,14 @@ export function invoicesJob(issuer: InvoiceIssuer, repo: InvoiceRepo, opts: { au
         drafted++;
         adjustments += inv.lines.filter((l) => l.kind === 'adjustment').length;
         if (!inv.reconciled) blocked++;
+        else if (opts.autoFinalize && inv.periodEnd + grace + review > ctx.now) reviewing++;
         else if (opts.autoFinalize) {
           await ctx.assertHeld();
           await repo.finalize(inv.id, INVOICE_ISSUER, ctx.now);
           finalized++;
         }
       }
-      return { drafted, finalized, blocked, alreadyFinal: untouched, adjustmentLines: adjustments };
+      return { drafted, finalized, blocked, inReview: reviewing, alreadyFinal: untouched, adjustmentLines: adjustments };
     },
   };
 }

@@ -48,5 +48,11 @@ export const billingConfigSchema = z
     issuerName: z.string().min(1).max(200).default('Tally').describe('who issues the invoices (printed on the PDF)'),
     creditNotes: z.enum(['credit', 'refund']).default('credit').describe('what a void does with the amount paid: keep it as a credit grant for later invoices, or leave it to be refunded outside Tally'),
     autoFinalize: z.boolean().default(false).describe('finalize reconciled drafts automatically (else POST /v1/invoices/{id}/finalize after review)'),
+    reviewHours: z
+      .number()
+      .min(0)
+      .max(24 * 35)
+      .default(0)
+      .describe('with autoFinalize: a draft stays open for review this many hours after it is due (period end + graceHours), recomputed every run, then is finalized'),
   })
   .strict();
