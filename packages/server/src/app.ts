@@ -24,6 +24,7 @@ import { QuotaService } from './quota/quota-service.ts';
 import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
 import { openBilling, type Billing } from './billing/setup.ts';
+import { DataMinimiser } from './privacy/minimise.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
 
 /** Version reported by the API. */
@@ -72,9 +73,13 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     await (distributed ? distributed.close() : store.close());
   };
   try {
-    const meters = new MeterService(store, registry);
+    const minimiser = new DataMinimiser(config.privacy.allowedProperties);
+    const meters = new MeterService(store, registry, (def) => minimiser.meterProblem(def));
     const registerMeters = async () => {
       await meters.load();
+      // A stored meter reading a property the allow-lists now drop would stop counting it.
+      const blocked = registry.all().flatMap((m) => minimiser.meterProblem(m.def) ?? []);
+      if (blocked.length > 0) throw new ConfigError('config', blocked.map((message) => ({ path: 'privacy.allowedProperties', message })));
       // Rollups of events committed after the last flush are replayed with the stored meters.
       await embedded?.recover();
       for (const [i, def] of config.meters.entries()) {
@@ -104,6 +109,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const ingest = new IngestService(store, registry, new ActorHasher(secret), clock, {
       backfillDays: config.ingest.backfillDays,
       maxFutureMicros: config.ingest.maxFutureSeconds * 1000 * MICROS_PER_MS,
+      minimiser,
     });
     const queries = new QueryService(store, registry, clock);
     const { catalog, problems } = PlanCatalog.compile(config, registry);

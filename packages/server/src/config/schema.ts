@@ -1,3 +1,4 @@
+import { DataMinimiser, privacySchema } from '../privacy/minimise.ts';
 import { z } from 'zod';
 import { meterSchema } from '../meters/meter.ts';
 import { billingConfigSchema, tenantBillingSchema } from '../billing/profile.ts';
@@ -93,6 +94,7 @@ export const configSchema = z
     tenants: z.array(tenantSchema).default([]),
     plans: plansSchema,
     billing: billingConfigSchema.default(billingConfigSchema.parse({})).describe('invoicing: grace period and finalization'),
+    privacy: privacySchema.default(privacySchema.parse({})).describe('data minimisation (docs/privacy.md)'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -109,6 +111,11 @@ export const configSchema = z
     c.meters.forEach((m, i) => {
       if (seen.has(m.slug)) ctx.addIssue({ code: 'custom', path: ['meters', i, 'slug'], message: `duplicate meter slug "${m.slug}"` });
       seen.add(m.slug);
+    });
+    const minimiser = new DataMinimiser(c.privacy.allowedProperties);
+    c.meters.forEach((m, i) => {
+      const problem = minimiser.meterProblem(m);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['meters', i], message: problem });
     });
     const plans = new Set(c.plans.map((p) => p.id));
     c.tenants.forEach((t, i) => {

@@ -8,6 +8,7 @@ import type { ErrorCode } from '../errors/registry.ts';
 import { evaluateMeter, isMeterProblem, type MeterProblem, type MeterReading } from '../meters/evaluate.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
 import { MICROS_PER_DAY, MICROS_PER_MINUTE, formatMicros, parseRfc3339, type Clock } from '../shared/time.ts';
+import type { DataMinimiser } from '../privacy/minimise.ts';
 import type { UsageStore } from '../store/port.ts';
 
 /**
@@ -15,8 +16,8 @@ import type { UsageStore } from '../store/port.ts';
  * `time` carries `time`: the receive time it was stored with.
  */
 export type Receipt =
-  | { id: string | null; status: 'accepted'; time?: string }
-  | { id: string | null; status: 'duplicate'; conflict: boolean }
+  | { id: string | null; status: 'accepted'; time?: string; dropped?: string[] }
+  | { id: string | null; status: 'duplicate'; conflict: boolean; dropped?: string[] }
   | { id: string | null; status: 'rejected'; code: ErrorCode; message: string };
 
 /** Ingest limits and horizons (from config). */
@@ -25,6 +26,8 @@ export interface IngestPolicy {
   backfillDays: number;
   /** Events further in the future than this are rejected. */
   maxFutureMicros: number;
+  /** Data minimisation (privacy.allowedProperties): unlisted properties are dropped before storage. */
+  minimiser?: DataMinimiser;
 }
 
 /** Default policy: 5 minutes of clock skew, 35 days of backfill. */
@@ -87,7 +90,15 @@ export class IngestService {
     const internal = opts.internal === true;
     // Events without a time are stamped with this request's receive time (one per request).
     const defaulted = new Set<number>();
-    raw.forEach((item, i) => {
+    const minimiser = this.policy.minimiser !== undefined && !this.policy.minimiser.empty ? this.policy.minimiser : undefined;
+    const dropped = minimiser ? new Map<number, string[]>() : undefined;
+    raw.forEach((sent, i) => {
+      let item = sent;
+      if (minimiser) {
+        const m = minimiser.apply(sent);
+        item = m.item;
+        if (m.dropped) dropped!.set(i, m.dropped);
+      }
       const r = this.normalise(item, now, internal);
       if ('code' in r) receipts[i] = r;
       else {
@@ -103,7 +114,10 @@ export class IngestService {
         const e = valid[k]!;
         if (o.status === 'accepted') stored.push(e);
         const at = positions[k]!;
-        receipts[at] = o.status === 'accepted' ? (defaulted.has(at) ? { id: e.id, status: 'accepted', time: formatMicros(e.time) } : { id: e.id, status: 'accepted' }) : { id: e.id, status: 'duplicate', conflict: o.conflict };
+        const r: Receipt = o.status === 'accepted' ? (defaulted.has(at) ? { id: e.id, status: 'accepted', time: formatMicros(e.time) } : { id: e.id, status: 'accepted' }) : { id: e.id, status: 'duplicate', conflict: o.conflict };
+        const gone = dropped?.get(at);
+        if (gone) r.dropped = gone;
+        receipts[at] = r;
       });
       if (stored.length > 0) for (const l of this.acceptedListeners) l(stored);
     }

@@ -32,6 +32,8 @@ export class MeterService {
   constructor(
     private readonly store: UsageStore,
     private readonly registry: MeterRegistry,
+    /** Refuses definitions the deployment forbids (a meter reading a property privacy drops). */
+    private readonly problem: (def: MeterDefinition) => string | undefined = () => undefined,
   ) {}
 
   /** Loads stored meters into the registry (call once at start). */
@@ -71,6 +73,8 @@ export class MeterService {
         existing: existing.def,
       });
     }
+    const problem = this.problem(def);
+    if (problem) throw new TallyError('VALIDATION_FAILED', problem);
     const meter = compileMeter(def);
     // A series another meter already fills holds every stored event already: no backfill.
     const shared = this.registry.all().some((m) => m.series === meter.series);

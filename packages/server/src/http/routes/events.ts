@@ -9,6 +9,7 @@ const receipt = z.object({
   id: z.string().nullable(),
   status: z.enum(['accepted', 'duplicate', 'rejected']),
   conflict: z.boolean().optional().describe('duplicate only: the stored event with this id has different content'),
+  dropped: z.array(z.string()).optional().describe('data properties dropped before storage by privacy.allowedProperties'),
   time: z.string().optional().describe('accepted events sent without `time` only: the receive time they were stored with'),
   code: z.string().optional(),
   message: z.string().optional(),
