@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/scratch/**', '**/node_modules/**', '**/dist/**', 'artifacts/**', '**/.tally/**'] },
+  { ignores: ['**/scratch/**', '**/node_modules/**', '**/dist/**', 'artifacts/**', '**/.tally/**', 'packages/server/dashboard/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
