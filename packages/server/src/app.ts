@@ -25,6 +25,7 @@ import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
 import { openBilling, type Billing } from './billing/setup.ts';
 import { DataMinimiser } from './privacy/minimise.ts';
+import { openAccessLog, type AccessLog } from './privacy/access-log/setup.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
 
 /** Version reported by the API. */
@@ -66,10 +67,12 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   const store: UsageStore = distributed ? distributed.store : embedded!;
   let jobs: Awaited<ReturnType<typeof startJobs>> | undefined;
   let billing: Billing | undefined;
+  let accessLog: AccessLog | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
     await billing?.close();
+    await accessLog?.close();
     await (distributed ? distributed.close() : store.close());
   };
   try {
@@ -122,6 +125,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock) };
     const leases = leaseStoreFor(config, distributed);
     billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
+    accessLog = await openAccessLog(config, embedded);
     jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job] });
     let draining = false;
     const app = buildHttpApp({
@@ -135,6 +139,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       upcomingInvoices: billing.upcoming,
       invoices: billing.invoices,
       jobs: jobs.runner,
+      accessLog: { ...accessLog, nowMicros: () => clock.nowMicros() },
       maxBodyBytes: config.ingest.maxBodyBytes,
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
       limits: config.server,

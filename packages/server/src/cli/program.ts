@@ -4,6 +4,7 @@ import { configCommand } from './config.ts';
 import { demoCommand } from './demo.ts';
 import { invoicesCommand } from './invoices.ts';
 import { jobsCommand } from './jobs.ts';
+import { accessLogCommand } from './access-log.ts';
 import { keysCommand } from './keys.ts';
 import { metersCommand } from './meters.ts';
 import { queryCommand } from './query.ts';
@@ -24,6 +25,7 @@ export function buildCli(): Command {
   metersCommand(program);
   keysCommand(program);
   jobsCommand(program);
+  accessLogCommand(program);
   invoicesCommand(program);
   configCommand(program);
   return program;

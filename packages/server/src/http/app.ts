@@ -1,3 +1,6 @@
+import type { AccessLogRepo } from '../privacy/access-log/repo.ts';
+import type { AccessRecorder } from '../privacy/access-log/recorder.ts';
+import { accessLogRoutes } from './routes/access-log.ts';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { KeyService } from '../auth/keys.ts';
 import { TallyError } from '../errors/registry.ts';
@@ -44,6 +47,8 @@ export interface HttpDeps {
   quota?: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits };
   /** The batch layer's job runner. */
   jobs?: JobRunner;
+  /** The access log: read and admin calls are recorded before they are answered; `GET /v1/audit`. */
+  accessLog?: { repo: AccessLogRepo; recorder: AccessRecorder; nowMicros: () => number };
   /** Issued invoices (billing). */
   invoices?: InvoiceService;
   /** The upcoming invoice of a tenant (billing). */
@@ -99,7 +104,8 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
     for (const method of [r.method].flat()) registered.push({ method, url: r.url });
   });
   app.decorate('registeredRoutes', registered);
-  const router = new Router(app, d.keys);
+  const router = new Router(app, d.keys, d.accessLog);
+  if (d.accessLog) accessLogRoutes(router, d.accessLog);
   eventRoutes(router, d.ingest, d.metrics, d.maxEventsPerRequest);
   segmentRoutes(router, d);
   openMeterRoutes(router, app, d);

@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { requireScope, type KeyService, type Principal, type Scope } from '../auth/keys.ts';
 import { TallyError } from '../errors/registry.ts';
+import { accessRecord } from '../privacy/access-log/record.ts';
+import type { AccessRecorder } from '../privacy/access-log/recorder.ts';
 import { parseRfc3339 } from '../shared/time.ts';
 
 /** One documented response of a route. */
@@ -61,6 +63,8 @@ export class Router {
   constructor(
     private readonly app: FastifyInstance,
     private readonly keys: KeyService,
+    /** The access log: every call of a read or admin route is recorded before it is answered (docs/privacy.md). */
+    private readonly access?: { recorder: AccessRecorder; nowMicros: () => number },
   ) {}
 
   add<Q extends z.ZodType, B extends z.ZodType, P extends z.ZodType>(
@@ -73,21 +77,40 @@ export class Router {
       url: spec.url,
       handler: async (req, reply) => {
         let principal: Principal | null = null;
-        if (spec.scope !== null) {
-          const h = req.headers.authorization;
-          principal = this.keys.verify(h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined);
-          requireScope(principal, spec.scope);
+        const logged = this.access !== undefined && (spec.scope === 'read' || spec.scope === 'admin');
+        try {
+          if (spec.scope !== null) {
+            const h = req.headers.authorization;
+            principal = this.keys.verify(h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined);
+            requireScope(principal, spec.scope);
+          }
+          const input = {
+            query: parseWith(spec.query, req.query, 'query'),
+            body: spec.validateBody === false ? (req.body as z.infer<B>) : parseWith(spec.body, req.body, 'body'),
+            params: parseWith(spec.params, req.params, 'params'),
+            principal,
+            req,
+            reply,
+          };
+          const result = await handler(input);
+          // A handler that sent a stream itself returns the reply: its rows are not countable here.
+          if (logged) await this.log(spec, req, principal, reply.statusCode, result === reply ? undefined : result);
+          return result;
+        } catch (err) {
+          // Refused and failed calls are accesses too; the original error is what the caller gets.
+          if (logged) await this.log(spec, req, principal, err instanceof TallyError ? err.status : 500, undefined).catch(() => undefined);
+          throw err;
         }
-        const input = {
-          query: parseWith(spec.query, req.query, 'query'),
-          body: spec.validateBody === false ? (req.body as z.infer<B>) : parseWith(spec.body, req.body, 'body'),
-          params: parseWith(spec.params, req.params, 'params'),
-          principal,
-          req,
-          reply,
-        };
-        return handler(input);
       },
     });
+  }
+
+  /** Appends the call's access entry (a failure to store it fails the call: reads are logged or not served). */
+  private async log(spec: RouteSpec, req: FastifyRequest, principal: Principal | null, status: number, result: unknown): Promise<void> {
+    try {
+      await this.access!.recorder.record(accessRecord({ at: this.access!.nowMicros(), principal, scope: spec.scope!, method: spec.method, endpoint: spec.url, params: req.params, query: req.query, body: req.body, status, result }));
+    } catch (err) {
+      throw new TallyError('STORE_UNAVAILABLE', `the access log could not record this call, so it is not answered: ${(err as Error).message}`);
+    }
   }
 }
