@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventQueue, batchBody } from './queue.ts';
+import { EventQueue, batchBody, idsOf } from './queue.ts';
 
 const push = (q: EventQueue, id: string, bytes = 10) => q.push(id, `{"id":"${id}"}`, bytes);
 
@@ -10,9 +10,9 @@ describe('EventQueue', () => {
     let next = 0;
     for (let round = 0; round < 50; round++) {
       for (let k = 0; k < 7; k++) push(q, String(next++));
-      out.push(...q.take(5, Infinity).ids);
+      out.push(...idsOf(q.take(5, Infinity)));
     }
-    out.push(...q.take(Infinity, Infinity).ids);
+    out.push(...idsOf(q.take(Infinity, Infinity)));
     expect(out).toEqual(Array.from({ length: next }, (_, i) => String(i)));
     expect(q.length).toBe(0);
     expect(q.bytes).toBe(0);
