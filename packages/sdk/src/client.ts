@@ -4,7 +4,7 @@ import type { ClientStats, FlushResult, ShutdownResult, TallyError, TrackEvent }
 import type { Attempt } from './transport.ts';
 import type { Batch } from './queue.ts';
 import { resolveOptions } from './options.ts';
-import { EventQueue, batchBody, idsOf } from './queue.ts';
+import { EventQueue, batchChunks, idsOf } from './queue.ts';
 import { Transport } from './transport.ts';
 import { classify } from './response.ts';
 import { nextDelay } from './backoff.ts';
@@ -377,7 +377,8 @@ class Client implements TallyClient {
   private send(batch: Batch): void {
     this.expire(batch);
     if (batch.ids.length === 0) return;
-    const f: InFlight = { batch, attempt: this.transport.post(batchBody(batch)), abandoned: false };
+    const { chunks, length } = batchChunks(batch);
+    const f: InFlight = { batch, attempt: this.transport.post(chunks, length), abandoned: false };
     this.inFlight.add(f);
     this.n.requests++;
     this.n.sent += batch.ids.length;
