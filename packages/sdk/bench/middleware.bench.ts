@@ -21,8 +21,8 @@ import autocannon from 'autocannon';
 import { load } from './light-load.ts';
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
-const PAIRS = Number(process.env.BENCH_PAIRS ?? 8);
-const SLICE = Number(process.env.BENCH_SLICE ?? 3);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 12);
+const SLICE = Number(process.env.BENCH_SLICE ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 /** The load generator: bench/light-load.ts (default, a few µs per request) or autocannon. */
 const AUTOCANNON = process.env.BENCH_LOADGEN === 'autocannon';
