@@ -3,8 +3,7 @@
  * each sending the same GET again as soon as the previous answer is complete (no pipelining).
  * It parses only what it must (status line, Content-Length) and keeps no histograms, so it does
  * far less per request than autocannon and leaves the host under test as much CPU as it can.
- * Responses must carry
- * Content-Length (a hello-world does); anything else counts as an error.
+ * Responses must carry Content-Length (a hello-world does); anything else counts as an error.
  */
 import net from 'node:net';
 
