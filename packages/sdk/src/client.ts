@@ -4,15 +4,14 @@ import type { ClientStats, FlushResult, ShutdownResult, TallyError, TrackEvent }
 import type { Attempt } from './transport.ts';
 import type { Batch } from './queue.ts';
 import { resolveOptions } from './options.ts';
-import { EventQueue, batchBody } from './queue.ts';
+import { EventQueue, batchChunks, idsOf } from './queue.ts';
 import { Transport } from './transport.ts';
 import { classify } from './response.ts';
 import { nextDelay } from './backoff.ts';
 import { DropLedger } from './drops.ts';
 import { Spool } from './spool.ts';
-import { uuidv7 } from './uuid.ts';
-import { CloudEventEncoder, invalidReason } from './event.ts';
-import { quotedIsoOf, requestDataJson } from './encode.ts';
+import { invalidReason, quotedTimeOf } from './event.ts';
+import { EventWriter, ID_OFFSET } from './bytes.ts';
 import { applyReceipts } from './receipts.ts';
 
 interface InFlight {
@@ -93,7 +92,7 @@ class Client implements TallyClient {
   private closing: Promise<ShutdownResult> | undefined;
   private closed = false;
   private readonly live = () => this.liveEvents();
-  private readonly encoder: CloudEventEncoder;
+  private readonly writer: EventWriter;
   // Staged request events, column by column (no object per request).
   private staged = 0;
   private readonly sRefs: (string | undefined)[] = new Array<string | undefined>(STAGE * 6).fill(undefined);
@@ -103,7 +102,7 @@ class Client implements TallyClient {
     this.queue = new EventQueue(o.maxQueueEvents, o.maxQueueBytes);
     this.transport = new Transport(o.url, o.apiKey, o.requestTimeoutMs, o.gzip, o.maxConcurrentRequests);
     this.drops = new DropLedger(o.onDrop);
-    this.encoder = new CloudEventEncoder(o.source);
+    this.writer = new EventWriter(o.source);
     if (o.spool) {
       this.spool = new Spool(o.spool.path, o.spool.maxBytes, (err) => this.error({ kind: 'spool', message: `spool disabled: ${err.message}`, retriable: false }));
       for (const [id, json] of this.spool.load()) {
@@ -128,9 +127,15 @@ class Client implements TallyClient {
       }
       if (this.staged > 0) this.unstage(); // keep the queue in tracking order
       const now = this.o.now();
-      const generated = event.id === undefined;
-      const id = generated ? uuidv7(now) : (event.id as string);
-      return this.enqueue(id, this.encoder.event(event, id, generated, now)) ? id : undefined;
+      const p = event.properties;
+      const data = p === undefined ? '{}' : JSON.stringify(p);
+      if (typeof data !== 'string') throw new TypeError('properties cannot be serialised');
+      const time = event.time === undefined ? undefined : quotedTimeOf(event.time, now);
+      const w = this.queue.writer;
+      const len = this.writer.event(w, this.o.maxEventBytes, now, event.id, event.source, event.type, event.tenant, event.actor, time, data);
+      const id = event.id ?? (len > 0 ? w.buf.toString('latin1', w.pos + ID_OFFSET, w.pos + ID_OFFSET + 36) : undefined);
+      // A generated id is not kept as a string: the queue reads it back from the bytes if needed.
+      return this.enqueue(event.id === undefined && len > 0 && len <= this.o.maxEventBytes ? undefined : id, len) ? id : undefined;
     } catch (err) {
       this.drops.add('invalid', [], 1, err instanceof Error ? err.message : String(err));
       return undefined;
@@ -176,32 +181,31 @@ class Client implements TallyClient {
     this.staged = 0;
     const r = this.sRefs;
     const n = this.sNums;
+    const w = this.queue.writer;
     for (let k = 0; k < count; k++) {
       const i = k * 6;
       try {
-        const ms = n[i] as number;
-        const id = uuidv7(ms);
-        const data = requestDataJson(r[i + 3] as string, r[i + 4] as string, n[i + 1] as number, n[i + 2] as number, n[i + 3] as number, n[i + 4] as number, n[i + 5] === 1, r[i + 5]);
-        this.enqueue(id, this.encoder.encode(id, true, r[i] as string, r[i + 1] as string, r[i + 2], undefined, quotedIsoOf(ms), data), true);
+        const len = this.writer.request(w, n[i] as number, r[i] as string, r[i + 1] as string, r[i + 2], r[i + 3] as string, r[i + 4] as string, n[i + 1] as number, n[i + 2] as number, n[i + 3] as number, n[i + 4] as number, n[i + 5] === 1, r[i + 5]);
+        this.enqueue(undefined, len, true); // the id string is made only if it is ever needed (idsOf)
       } catch (err) {
         this.n.tracked--; // dropped as invalid instead
         this.drops.add('invalid', [], 1, err instanceof Error ? err.message : String(err));
       }
     }
+    r.fill(undefined, 0, count * 6); // do not keep the strings alive
   }
 
   /**
-   * Writes a serialised event into the queue's slab and queues it (spooling it first, if on).
-   * `staged` events were counted as tracked when they were staged.
+   * Queues the event just written (uncommitted) at the slab writer's position, `len` bytes, or
+   * drops it as invalid when it is larger than maxEventBytes (`len` -1: larger for certain),
+   * spooling it first if on. `staged` events were counted as tracked when they were staged.
    */
-  private enqueue(id: string, json: string, staged = false): boolean {
+  private enqueue(id: string | undefined, len: number, staged = false): boolean {
     const max = this.o.maxEventBytes;
-    // UTF-8 needs at least one byte per UTF-16 unit: a string this long is too big already.
     const w = this.queue.writer;
-    const len = json.length > max ? Buffer.byteLength(json) : w.write(json);
-    if (len > max) {
+    if (len < 0 || len > max) {
       if (staged) this.n.tracked--; // dropped as invalid instead
-      this.drops.add('invalid', [id], 1, `event is ${len} bytes, more than maxEventBytes`);
+      this.drops.add('invalid', id === undefined ? [] : [id], 1, len < 0 ? `event is larger than maxEventBytes (${max})` : `event is ${len} bytes, more than maxEventBytes (${max})`);
       return false;
     }
     const slab = w.buf;
@@ -286,7 +290,7 @@ class Client implements TallyClient {
     for (const f of this.inFlight) {
       f.abandoned = true;
       f.attempt.abort();
-      left.ids.push(...f.batch.ids);
+      left.ids.push(...idsOf(f.batch));
     }
     this.inFlight.clear();
     this.n.inFlight = 0;
@@ -296,7 +300,7 @@ class Client implements TallyClient {
       this.n.parked = spooled;
       this.spool.close();
     } else if (left.ids.length > 0) {
-      this.drops.add('shutdown', left.ids);
+      this.drops.add('shutdown', idsOf(left));
     }
     this.transport.close();
     this.drops.report();
@@ -312,7 +316,8 @@ class Client implements TallyClient {
     yield* this.queue.entries();
     for (const f of this.inFlight) {
       const b = f.batch;
-      for (let k = 0; k < b.ids.length; k++) yield [b.ids[k] as string, (b.slabs[k] as Buffer).subarray(b.offs[k] as number, (b.offs[k] as number) + (b.lens[k] as number))];
+      const ids = idsOf(b);
+      for (let k = 0; k < ids.length; k++) yield [ids[k] as string, (b.slabs[k] as Buffer).subarray(b.offs[k] as number, (b.offs[k] as number) + (b.lens[k] as number))];
     }
   }
 
@@ -372,7 +377,8 @@ class Client implements TallyClient {
   private send(batch: Batch): void {
     this.expire(batch);
     if (batch.ids.length === 0) return;
-    const f: InFlight = { batch, attempt: this.transport.post(batchBody(batch)), abandoned: false };
+    const { chunks, length } = batchChunks(batch);
+    const f: InFlight = { batch, attempt: this.transport.post(chunks, length), abandoned: false };
     this.inFlight.add(f);
     this.n.requests++;
     this.n.sent += batch.ids.length;
@@ -393,7 +399,7 @@ class Client implements TallyClient {
     const budget = this.o.retry.budgetMs;
     const keep = b.failedAt.map((t) => !(now - t > budget)); // NaN (never failed) compares false
     if (keep.every(Boolean)) return;
-    const expired = b.ids.filter((_, k) => !keep[k]);
+    const expired = idsOf(b).filter((_, k) => !keep[k]);
     for (const key of ['ids', 'slabs', 'offs', 'lens', 'bytes', 'failedAt', 'seqs'] as const) (b[key] as unknown[]) = (b[key] as unknown[]).filter((_, k) => keep[k]);
     this.drops.add('retry_budget', expired);
     this.spool?.resolve(expired);
@@ -402,12 +408,12 @@ class Client implements TallyClient {
   private settle(batch: Batch, outcome: ReturnType<typeof classify>): void {
     if (outcome.type === 'answered') {
       this.failures = 0;
-      const r = applyReceipts(batch.ids, outcome.receipts);
+      const r = applyReceipts(batch.ids.length, outcome.receipts);
       this.n.acknowledged += r.accepted;
       this.n.duplicates += r.duplicates;
       this.n.rejected += r.rejected.length;
       this.n.conflicts += r.conflicts.length;
-      this.spool?.resolve(batch.ids);
+      if (this.spool) this.spool.resolve(idsOf(batch));
       if (outcome.error) this.error(outcome.error);
       if (r.rejected.length > 0) this.error({ kind: 'rejected', message: `${r.rejected.length} event(s) rejected`, retriable: false, receipts: r.rejected });
       if (r.conflicts.length > 0) this.error({ kind: 'conflict', message: `${r.conflicts.length} id(s) reused for different events`, retriable: false, receipts: r.conflicts });
@@ -419,8 +425,9 @@ class Client implements TallyClient {
       this.backoffUntil = Date.now() + nextDelay(this.failures++, outcome.retryAfterMs, this.o.retry);
       this.error(outcome.error);
     } else {
-      this.drops.add('http_error', batch.ids, batch.ids.length, outcome.error.message);
-      this.spool?.resolve(batch.ids);
+      const ids = idsOf(batch);
+      this.drops.add('http_error', ids, ids.length, outcome.error.message);
+      this.spool?.resolve(ids);
       this.error(outcome.error);
     }
   }

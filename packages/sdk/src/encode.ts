@@ -131,9 +131,10 @@ export function statusClassOf(status: number): string {
 }
 
 /**
- * The `data` of an `api.request` event, serialised field by field (no intermediate object, no
- * JSON.stringify): route, method, status, statusClass, durationMs (microsecond precision), request
- * and response bytes, and `aborted` / `error` when set.
+ * The `data` of an `api.request` event as a string: route, method, status, statusClass,
+ * durationMs (microsecond precision), request and response bytes, and `aborted` / `error` when
+ * set. The client writes these bytes directly (bytes.ts); this string form is the reference that
+ * bytes.test.ts checks it against.
  */
 export function requestDataJson(route: string, method: string, status: number, durationMs: number, requestBytes: number, responseBytes: number, aborted: boolean, error: string | undefined): string {
   return (

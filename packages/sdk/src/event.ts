@@ -2,7 +2,7 @@ import type { TrackEvent } from './types.ts';
 import { CE, Quoted, quotedIsoOf } from './encode.ts';
 
 /** `"<time>"` for a given time; throws on an invalid one (track() reports it as invalid). */
-function quotedTimeOf(t: TrackEvent['time'], nowMs: number): string {
+export function quotedTimeOf(t: TrackEvent['time'], nowMs: number): string {
   if (t === undefined) return quotedIsoOf(nowMs);
   if (typeof t === 'string') {
     if (Number.isNaN(Date.parse(t))) throw new TypeError('time is not a date');

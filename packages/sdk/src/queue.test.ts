@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EventQueue, batchBody } from './queue.ts';
+import { EventQueue, batchBody, batchChunks, idsOf } from './queue.ts';
 
 const push = (q: EventQueue, id: string, bytes = 10) => q.push(id, `{"id":"${id}"}`, bytes);
 
@@ -10,9 +10,9 @@ describe('EventQueue', () => {
     let next = 0;
     for (let round = 0; round < 50; round++) {
       for (let k = 0; k < 7; k++) push(q, String(next++));
-      out.push(...q.take(5, Infinity).ids);
+      out.push(...idsOf(q.take(5, Infinity)));
     }
-    out.push(...q.take(Infinity, Infinity).ids);
+    out.push(...idsOf(q.take(Infinity, Infinity)));
     expect(out).toEqual(Array.from({ length: next }, (_, i) => String(i)));
     expect(q.length).toBe(0);
     expect(q.bytes).toBe(0);
@@ -77,5 +77,19 @@ describe('EventQueue', () => {
     const first = q.take(2, Infinity);
     q.unshiftBatch(first); // back in place: still one run per slab
     expect(JSON.parse(batchBody(q.take(10, Infinity)).toString('utf8'))).toEqual([0, 1, 2, 3, 4].map((n) => ({ id: `id${n}`, n, s: 'é✓' })));
+  });
+
+  it('writes a body spread over several slabs as runs of slab slices that add up to it', () => {
+    const q = new EventQueue(100, 100_000_000);
+    const pad = 'p'.repeat(10_000); // a few events per 64 KiB slab
+    for (let k = 0; k < 7; k++) q.push(`id${k}`, JSON.stringify({ id: `id${k}`, pad }), 10);
+    q.take(1, Infinity); // the batch starts mid-slab
+    const b = q.take(10, Infinity);
+    const { chunks, length } = batchChunks(b);
+    const slabs = new Set(b.slabs).size;
+    expect(slabs).toBeGreaterThan(1);
+    expect(chunks).toHaveLength(2 + slabs); // [ + one run per slab + ]
+    expect(chunks.reduce((n, c) => n + c.length, 0)).toBe(length);
+    expect((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: string }[]).map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6].map((k) => `id${k}`));
   });
 });

@@ -1,11 +1,13 @@
 import { SlabWriter } from './encode.ts';
+import { ID_OFFSET } from './bytes.ts';
 
 /**
  * A batch of serialised events taken from the queue, kept in parallel arrays to avoid per-event
  * objects. Event `k` is the `lens[k]` bytes at `offs[k]` of `slabs[k]`, followed there by `,\n`.
  */
 export interface Batch {
-  ids: string[];
+  /** Undefined for a generated id not needed as a string yet: see {@link idsOf}. */
+  ids: (string | undefined)[];
   slabs: Buffer[];
   offs: number[];
   lens: number[];
@@ -19,23 +21,36 @@ export interface Batch {
   totalBytes: number;
 }
 
+/**
+ * The id of an event whose id was generated into its bytes (see bytes.ts): the middleware's
+ * events get no id string unless one is asked for (a drop report, the spool), which is rare.
+ */
+function idIn(slab: Buffer, off: number): string {
+  return slab.toString('latin1', off + ID_OFFSET, off + ID_OFFSET + 36);
+}
+
+/** The batch's ids as strings, made now for events that had none yet. */
+export function idsOf(b: Batch): string[] {
+  const ids = b.ids;
+  for (let k = 0; k < ids.length; k++) if (ids[k] === undefined) ids[k] = idIn(b.slabs[k] as Buffer, b.offs[k] as number);
+  return ids as string[];
+}
+
 /** Called with the ids of events evicted to make room. */
 export type Evict = (ids: string[]) => void;
 
-const OPEN = 0x5b; // [
-const CLOSE = 0x5d; // ]
+const OPEN = Buffer.from('[');
+const CLOSE = Buffer.from(']');
 
 /**
- * The request body for a batch: `[e1,\ne2,\n…]`. Events tracked one after another sit next to
- * each other in a slab with their separators, so a batch is a few `copy` calls, not one per event.
+ * The request body for a batch, `[e1,\ne2,\n…]`, as slices of the slabs the events sit in (no
+ * copy): events tracked one after another sit next to each other with their `,\n` separators,
+ * so a batch is a few runs, written with one writev.
  */
-export function batchBody(b: Batch): Buffer {
+export function batchChunks(b: Batch): { chunks: Buffer[]; length: number } {
   const n = b.ids.length;
-  let size = 2;
-  for (let k = 0; k < n; k++) size += (b.lens[k] as number) + (k > 0 ? 2 : 0);
-  const body = Buffer.allocUnsafe(size);
-  body[0] = OPEN;
-  let pos = 1;
+  const chunks: Buffer[] = [OPEN];
+  let length = 2;
   let k = 0;
   while (k < n) {
     const slab = b.slabs[k] as Buffer;
@@ -44,15 +59,19 @@ export function batchBody(b: Batch): Buffer {
     let j = k + 1;
     // Extend the run while the next event starts right after this one's separator.
     while (j < n && b.slabs[j] === slab && b.offs[j] === end + 2) end = (b.offs[j] as number) + (b.lens[j++] as number);
-    if (k > 0) {
-      body[pos++] = 0x2c;
-      body[pos++] = 0x0a;
-    }
-    pos += slab.copy(body, pos, start, end);
+    if (j < n) end += 2; // this run's last separator, before the next run
+    chunks.push(slab.subarray(start, end));
+    length += end - start;
     k = j;
   }
-  body[pos] = CLOSE;
-  return body;
+  chunks.push(CLOSE);
+  return { chunks, length };
+}
+
+/** The request body for a batch as one buffer (for compression); see {@link batchChunks}. */
+export function batchBody(b: Batch): Buffer {
+  const { chunks, length } = batchChunks(b);
+  return Buffer.concat(chunks, length);
 }
 
 /**
@@ -102,7 +121,7 @@ export class EventQueue {
    * Appends an event already written to a slab at the tail, first evicting from the head until it
    * fits; returns the evicted ids.
    */
-  pushEncoded(id: string, slab: Buffer, off: number, len: number, bytes = len, failedAt = NaN): string[] | undefined {
+  pushEncoded(id: string | undefined, slab: Buffer, off: number, len: number, bytes = len, failedAt = NaN): string[] | undefined {
     const evicted = this.count + 1 > this.maxEvents || this.byteCount + bytes > this.maxBytes ? this.makeRoom(1, bytes) : undefined;
     if (this.count === this.ids.length) this.grow();
     const i = (this.head + this.count) & (this.ids.length - 1);
@@ -158,7 +177,7 @@ export class EventQueue {
       const h = this.head;
       const size = this.sizes[h] as number;
       if (b.ids.length > 0 && b.totalBytes + size > maxBytes) break;
-      b.ids.push(this.ids[h] as string);
+      b.ids.push(this.ids[h]);
       b.slabs.push(this.slabs[h] as Buffer);
       b.offs.push(this.offs[h] as number);
       b.lens.push(this.lens[h] as number);
@@ -180,17 +199,19 @@ export class EventQueue {
     for (let k = 0; k < this.count; k++) {
       const i = (this.head + k) & mask;
       const off = this.offs[i] as number;
-      yield [this.ids[i] as string, (this.slabs[i] as Buffer).subarray(off, off + (this.lens[i] as number))];
+      const slab = this.slabs[i] as Buffer;
+      yield [this.ids[i] ?? idIn(slab, off), slab.subarray(off, off + (this.lens[i] as number))];
     }
   }
 
   private makeRoom(events: number, bytes: number): string[] | undefined {
     let evicted: string[] | undefined;
     while (this.count > 0 && (this.count + events > this.maxEvents || this.byteCount + bytes > this.maxBytes)) {
-      (evicted ??= []).push(this.ids[this.head] as string);
-      this.byteCount -= this.sizes[this.head] as number;
-      this.clear(this.head);
-      this.head = (this.head + 1) & (this.ids.length - 1);
+      const h = this.head;
+      (evicted ??= []).push(this.ids[h] ?? idIn(this.slabs[h] as Buffer, this.offs[h] as number));
+      this.byteCount -= this.sizes[h] as number;
+      this.clear(h);
+      this.head = (h + 1) & (this.ids.length - 1);
       this.count--;
     }
     return evicted;

@@ -9,13 +9,13 @@ export interface ReceiptTally {
 }
 
 /**
- * Counts receipts for a batch sent with `ids`. Without receipts (an unreadable 2xx) every event
+ * Counts receipts for a batch of `count` events. Without receipts (an unreadable 2xx) every event
  * counts as accepted; a receipt of unknown status counts as accepted too, since the server took it.
  */
-export function applyReceipts(ids: readonly string[], receipts: readonly Receipt[] | undefined): ReceiptTally {
+export function applyReceipts(count: number, receipts: readonly Receipt[] | undefined): ReceiptTally {
   const t: ReceiptTally = { accepted: 0, duplicates: 0, rejected: [], conflicts: [] };
   if (!receipts) {
-    t.accepted = ids.length;
+    t.accepted = count;
     return t;
   }
   for (const r of receipts) {

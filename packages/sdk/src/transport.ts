@@ -32,18 +32,21 @@ export class Transport {
     this.request = secure ? https.request : http.request;
   }
 
-  /** Sends a CloudEvents batch body (`[json,json,…]`, see batchBody()). */
-  post(raw: Buffer): Attempt {
+  /**
+   * Sends a CloudEvents batch body (`[json,json,…]`) given as `chunks` of `length` bytes in all
+   * (see batchChunks()): written as they are, or joined and compressed when gzip applies.
+   */
+  post(chunks: Buffer[], length: number): Attempt {
     let req: http.ClientRequest | undefined;
     let aborted = false;
-    const result = this.encode(raw).then(
+    const result = this.encode(chunks, length).then(
       ({ body, encoded }) =>
         new Promise<HttpResult>((resolve) => {
           if (aborted) return resolve({ kind: 'network', code: 'ABORTED', message: 'aborted at shutdown' });
           const headers: http.OutgoingHttpHeaders = {
             authorization: `Bearer ${this.apiKey}`,
             'content-type': 'application/cloudevents-batch+json',
-            'content-length': body.length,
+            'content-length': encoded ? (body as Buffer).length : length,
           };
           if (encoded) headers['content-encoding'] = 'gzip';
           req = this.request(this.url, { method: 'POST', agent: this.agent, headers, timeout: this.timeoutMs }, (res) => {
@@ -61,7 +64,11 @@ export class Transport {
           });
           req.on('timeout', () => req?.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
           req.on('error', (e: NodeJS.ErrnoException) => resolve({ kind: 'network', code: e.code ?? 'ENETWORK', message: e.message }));
-          req.end(body);
+          if (encoded) req.end(body as Buffer);
+          else {
+            for (const c of body as Buffer[]) req.write(c);
+            req.end();
+          }
         }),
     );
     return {
@@ -78,12 +85,13 @@ export class Transport {
     this.agent.destroy();
   }
 
-  private encode(raw: Buffer): Promise<{ body: Buffer; encoded: boolean }> {
+  private encode(chunks: Buffer[], length: number): Promise<{ body: Buffer | Buffer[]; encoded: boolean }> {
     const gz = this.gzipOpts;
-    if (!gz || raw.length < gz.minBytes) return Promise.resolve({ body: raw, encoded: false });
+    if (!gz || length < gz.minBytes) return Promise.resolve({ body: chunks, encoded: false });
+    const raw = Buffer.concat(chunks, length);
     // zlib's async API compresses on the libuv pool, off the host's event loop.
     return new Promise((resolve) => {
-      gzip(raw, { level: gz.level }, (err, out) => resolve(err ? { body: raw, encoded: false } : { body: out, encoded: true }));
+      gzip(raw, { level: gz.level }, (err, out) => resolve(err ? { body: [raw], encoded: false } : { body: out, encoded: true }));
     });
   }
 }
