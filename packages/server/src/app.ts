@@ -24,6 +24,8 @@ import { QuotaService } from './quota/quota-service.ts';
 import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
 import { openBilling, type Billing } from './billing/setup.ts';
+import { openAnalytics } from './analytics/setup.ts';
+import type { AnalyticsService } from './analytics/service.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
 
 /** Version reported by the API. */
@@ -65,10 +67,12 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   const store: UsageStore = distributed ? distributed.store : embedded!;
   let jobs: Awaited<ReturnType<typeof startJobs>> | undefined;
   let billing: Billing | undefined;
+  let analytics: AnalyticsService | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
     await billing?.close();
+    await analytics?.close();
     await (distributed ? distributed.close() : store.close());
   };
   try {
@@ -116,6 +120,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock) };
     const leases = leaseStoreFor(config, distributed);
     billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
+    analytics = await openAnalytics({ config, store, embedded, meters: registry, queries });
     jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job] });
     let draining = false;
     const app = buildHttpApp({
@@ -128,6 +133,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       quota,
       upcomingInvoices: billing.upcoming,
       invoices: billing.invoices,
+      analytics: { service: analytics, clock },
       jobs: jobs.runner,
       maxBodyBytes: config.ingest.maxBodyBytes,
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
