@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildCli } from '../src/cli/program.ts';
+import { CliError } from '../src/cli/client.ts';
 import { startTestServer, type TestServer } from '../src/testing.ts';
 import { ce, fixedClock, TEST_METERS } from './helpers.ts';
 
@@ -97,5 +99,40 @@ describe('/v1/analytics', () => {
     const mine = await s.request('POST', '/v1/analytics/funnel', { steps: [{ eventType: 'signup' }], windowSeconds: 60, ...range }, { token: key });
     expect(mine.body.steps[0].count).toBe(1);
     expect((await s.request('POST', '/v1/analytics/funnel', { steps: [{ eventType: 'signup' }], windowSeconds: 60, tenant: 'acme', ...range }, { token: key })).status).toBe(403);
+  });
+});
+
+/** Runs `tally …` in this process against the test server; returns what it printed. */
+async function tally(...args: string[]): Promise<string> {
+  let printed = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    printed += String(chunk);
+    return true;
+  });
+  try {
+    await buildCli().parseAsync(['node', 'tally', ...args, '--url', s.url, '--key', s.adminToken]);
+  } finally {
+    spy.mockRestore();
+  }
+  return printed;
+}
+
+describe('tally analytics', () => {
+  const r = ['--from', range.from, '--to', range.to];
+  it('prints funnels, retention and adoption as tables (labelled exact), JSON or CSV', async () => {
+    const table = await tally('analytics', 'funnel', 'signup', 'project.created', 'member.invited', '--window', '3600', ...r);
+    expect(table).toMatch(/project\.created\s+│?\s*2\s/);
+    expect(table).toContain('66.7 %');
+    expect(table).toContain('exact (approximate: false)');
+    expect(JSON.parse(await tally('analytics', 'funnel', 'signup', 'project.created', '--json', ...r)).steps[1].count).toBe(2);
+    expect((await tally('analytics', 'retention', '--start', 'signup', '--return', 'feature.used', '--periods', '2', '--csv', ...r)).split('\n')[0]).toBe('cohort,size,week_0,week_1,week_2,observedPeriods,approximate');
+    expect(await tally('analytics', 'adoption', '--period', 'MONTH', ...r)).toMatch(/export.*100\.0 %.*broad/);
+  });
+
+  it('labels approximate answers with their bound, and refuses a bad question with the API\'s code', async () => {
+    expect(await tally('analytics', 'percentiles', '--meter', 'latency_avg', '--approximate', ...r)).toContain('approximate: true, bound {"relative":0.01}');
+    expect(await tally('analytics', 'top', '--meter', 'requests', '--by', 'route', '--limit', '3', ...r)).toContain('total 40; exact');
+    await expect(tally('analytics', 'top', '--meter', 'latency_avg', ...r)).rejects.toThrow(CliError);
+    await expect(tally('analytics', 'funnel', 'signup:plan', ...r)).rejects.toThrow(/type:property=value/);
   });
 });
