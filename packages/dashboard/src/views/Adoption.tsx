@@ -50,7 +50,7 @@ export function Adoption({ meters }: { meters: Meter[] }) {
   const a = answer.data;
   const curve: ChartData | null = a && a.features[0] ? { x: a.features[0].series.map((p) => Date.parse(`${p.period}T00:00:00Z`) / 1000), series: a.features.map((f) => ({ label: f.feature, values: f.series.map((p) => p.cumulativeTenants), raw: f.series.map((p) => String(p.cumulativeTenants)) })) } : null;
   return (
-    <div data-testid="adoption-view">
+    <div className="stack" data-testid="adoption-view">
       {answer.error ? <ErrorBox error={answer.error} /> : !a ? <Loading height={240} label="Computing adoption…" /> : null}
       {a ? (
         <Card
@@ -106,7 +106,7 @@ export function Adoption({ meters }: { meters: Meter[] }) {
           </table>
         </Card>
       ) : null}
-      <div className="grid2" style={{ marginTop: 18 }}>
+      <div className="grid2">
         {curve ? (
           <Card title="Adoption curve" subtitle="tenants that have used each feature by the end of each period">
             <Chart data={curve} kind="line" height={240} timeZone="UTC" testId="adoption-curve" />

@@ -35,7 +35,7 @@ export function Funnels() {
   const answer = useLoad((signal) => analytics<FunnelAnswer>(api, '/v1/analytics/funnel', body, signal), [api, asked]);
   const top = answer.data?.steps[0]?.count ?? 0;
   return (
-    <div data-testid="funnels-view">
+    <div className="stack" data-testid="funnels-view">
       <section className="controls card">
         <label className="field grow">
           <span>steps (event types, in order)</span>

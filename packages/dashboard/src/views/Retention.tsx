@@ -28,7 +28,7 @@ export function Retention() {
   const answer = useLoad((signal) => analytics<RetentionAnswer>(api, '/v1/analytics/retention', body, signal), [api, asked]);
   const unit = asked.period.toLowerCase();
   return (
-    <div data-testid="retention-view">
+    <div className="stack" data-testid="retention-view">
       <section className="controls card">
         {(['startEvent', 'returnEvent'] as const).map((k) => (
           <label key={k} className="field">
