@@ -83,14 +83,17 @@ export class ClickHouseAnalytics implements AnalyticsStore {
     const cs = stepExpr(this.reader, q.startEvent.eventType, q.startEvent.filter);
     const cr = stepExpr(this.reader, q.returnEvent.eventType, q.returnEvent.filter);
     const where = [...rangeWhere(q.from, q.to, q.tenants, [q.startEvent.eventType, q.returnEvent.eventType]), s.where];
-    const users = q.by === 'actor' ? 'uniqExact(tenant, assumeNotNull(actor))' : 'uniqExact(tenant)';
-    // One row per return event (index 0: the subject itself, its cohort's size) rather than an
-    // array lambda: 18.16 drops subquery columns that only a lambda reads ("Unknown identifier").
-    const sql = `SELECT cohort, off, ${users} FROM (
-        SELECT ${s.keys}, cohort, arrayJoin(arrayConcat([0], arrayEnumerate(rt))) AS i, if(i = 0, -1, if(rt[i] >= t_first, rp[i] - cohort, -2)) AS off FROM (
-          SELECT ${s.keys}, minIf(time_us, is_s) AS t_first, argMinIf(p, time_us, is_s) AS cohort, groupArrayIf(time_us, is_r) AS rt, groupArrayIf(p, is_r) AS rp
-          FROM (SELECT ${s.keys}, time_us, ${periodExpr(q.period, q.timeZone)} AS p, ${cs} AS is_s, ${cr} AS is_r FROM events WHERE ${where.join(' AND ')})
-          GROUP BY ${s.keys} HAVING countIf(is_s) > 0))
+    // Per (subject, period) first the earliest start and the latest return (far fewer rows
+    // than events), then per subject its first start, cohort and return periods; one row per
+    // return period (index 0: the subject itself, its cohort's size) rather than an array
+    // lambda: 18.16 drops subquery columns that only a lambda reads ("Unknown identifier").
+    const sql = `SELECT cohort, off, count() FROM (
+        SELECT cohort, arrayJoin(arrayConcat([toUInt32(0)], arrayEnumerate(rp))) AS i, if(i = 0, -1, if(rmaxs[i] >= t_first, rp[i] - cohort, -2)) AS off FROM (
+          SELECT min(smin) AS t_first, argMin(p, smin) AS cohort, groupArrayIf(p, has_r) AS rp, groupArrayIf(rmax, has_r) AS rmaxs FROM (
+            SELECT ${s.keys}, p, if(countIf(is_s) > 0, minIf(time_us, is_s), toInt64(${NEVER})) AS smin, maxIf(time_us, is_r) AS rmax, countIf(is_r) > 0 AS has_r
+            FROM (SELECT ${s.keys}, time_us, ${periodExpr(q.period, q.timeZone)} AS p, ${cs} AS is_s, ${cr} AS is_r FROM events WHERE ${where.join(' AND ')})
+            GROUP BY ${s.keys}, p)
+          GROUP BY ${s.keys} HAVING t_first < ${NEVER}))
       WHERE off = -1 OR (off >= 0 AND off <= ${int(q.periods)})
       GROUP BY cohort, off`;
     return (await this.rows(sql)).map((r) => ({ cohort: Number(r[0]), offset: Number(r[1]), count: readBig(r[2]!) }));

@@ -3,7 +3,7 @@ import { int, readBig, SqlParams } from '../../store/duckdb/sql.ts';
 import { toAdoptionRows } from '../adoption-rows.ts';
 import type { AdoptionQuery, AdoptionRows, FunnelQuery, FunnelStepRow, RetentionCell, RetentionQuery, SubjectKind } from '../model.ts';
 import type { AnalyticsStore } from '../port.ts';
-import { periodExpr, propertyExpr, stepExpr } from './sql.ts';
+import { periodsRelation, propertyExpr, stepExpr } from './sql.ts';
 
 /** The subject's key columns and the condition that it has one. */
 function subject(by: SubjectKind): { keys: string; where: string } {
@@ -62,23 +62,25 @@ export class DuckDbAnalytics implements AnalyticsStore {
     const cr = stepExpr(p, q.returnEvent.eventType, q.returnEvent.filter);
     const where = [...rangeWhere(p, q.from, q.to, q.tenants, [q.startEvent.eventType, q.returnEvent.eventType]), s.where];
     const on = s.keys.split(', ').map((k) => `e.${k} = f.${k}`).join(' AND ');
-    const sql = `WITH e AS (SELECT ${s.keys}, time_us, ${periodExpr(p, q.period, q.timeZone)} AS p, ${cs} AS is_s, ${cr} AS is_r FROM events WHERE ${where.join(' AND ')}),
-      f AS (SELECT ${s.keys}, min(time_us) FILTER (WHERE is_s) AS first, arg_min(p, time_us) FILTER (WHERE is_s) AS cohort FROM e GROUP BY ${s.keys} HAVING first IS NOT NULL),
-      r AS (SELECT DISTINCT ${s.keys.split(', ').map((k) => `f.${k}`).join(', ')}, f.cohort, e.p - f.cohort AS off FROM e JOIN f ON ${on}
-            WHERE e.is_r AND e.time_us >= f.first AND e.p - f.cohort BETWEEN 0 AND ${int(q.periods)})
-      SELECT cohort, -1 AS off, count(*) FROM f GROUP BY cohort UNION ALL SELECT cohort, off, count(*) FROM r GROUP BY cohort, off`;
+    // Per (subject, period) first: the earliest start and the latest return (far fewer rows
+    // than events); a subject returns at an offset when its period's latest return is at or
+    // after its first start, and each (subject, period) row is counted once, so no DISTINCT.
+    const sql = `WITH e AS (SELECT ${s.keys}, periods.n AS p, min(time_us) FILTER (WHERE ${cs}) AS smin, max(time_us) FILTER (WHERE ${cr}) AS rmax
+          FROM events ASOF JOIN ${periodsRelation(q.from, q.to, q.period, q.timeZone)} ON time_us >= periods.s WHERE ${where.join(' AND ')} GROUP BY ${s.keys}, periods.n),
+      f AS (SELECT ${s.keys}, min(smin) AS first, arg_min(p, smin) AS cohort FROM e WHERE smin IS NOT NULL GROUP BY ${s.keys})
+      SELECT cohort, -1 AS off, count(*) FROM f GROUP BY cohort
+      UNION ALL SELECT f.cohort, e.p - f.cohort AS off, count(*) FROM e JOIN f ON ${on} WHERE e.rmax >= f.first AND e.p - f.cohort BETWEEN 0 AND ${int(q.periods)} GROUP BY f.cohort, e.p - f.cohort`;
     const rows = (await this.conn.runAndReadAll(sql, p.values)).getRows();
     return rows.map((r) => ({ cohort: Number(r[0]), offset: Number(r[1]), count: readBig(r[2]) }));
   }
 
   async adoption(q: AdoptionQuery): Promise<AdoptionRows> {
     const p = new SqlParams();
-    const period = periodExpr(p, q.period, q.timeZone);
     const feature = propertyExpr(q.dimension);
     const type = p.add(q.eventType);
     const where = rangeWhere(p, q.from, q.to, q.tenants).join(' AND ');
     const users = `count(DISTINCT CASE WHEN actor IS NOT NULL THEN [tenant, actor] END)`;
-    const sql = `WITH e AS (SELECT tenant, actor, time_us, ${period} AS p, CASE WHEN type = ${type} THEN ${feature} END AS f FROM events WHERE ${where})
+    const sql = `WITH e AS (SELECT tenant, actor, time_us, periods.n AS p, CASE WHEN type = ${type} THEN ${feature} END AS f FROM events ASOF JOIN ${periodsRelation(q.from, q.to, q.period, q.timeZone)} ON time_us >= periods.s WHERE ${where})
       SELECT 'a', p, NULL, count(DISTINCT tenant), ${users}, NULL FROM e GROUP BY p
       UNION ALL SELECT 'u', p, f, count(DISTINCT tenant), ${users}, NULL FROM e WHERE f IS NOT NULL GROUP BY p, f
       UNION ALL SELECT 't', NULL, NULL, count(DISTINCT tenant), ${users}, NULL FROM e

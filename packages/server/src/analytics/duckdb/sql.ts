@@ -1,6 +1,8 @@
 import type { SqlParams } from '../../store/duckdb/sql.ts';
 import type { Period, PropertyFilter } from '../model.ts';
 import { checkProperty } from '../property.ts';
+import { periodNumber, periodStart } from '../period.ts';
+import { int } from '../../store/sql-int.ts';
 
 /** A top-level string property of `data` (NULL when missing, not a string, or empty). */
 export function propertyExpr(key: string): string {
@@ -15,10 +17,16 @@ export function stepExpr(p: SqlParams, type: string, filter: PropertyFilter | un
   return `(${parts.join(' AND ')})`;
 }
 
-/** The period number (see period.ts) of `time_us` in zone. */
-export function periodExpr(p: SqlParams, period: Period, zone: string): string {
-  const local = `timezone(${p.add(zone)}, make_timestamptz(time_us))`;
-  if (period === 'MONTH') return `(year(${local}) * 12 + month(${local}) - 1)`;
-  const day = `(${local}::DATE - DATE '1970-01-01')`;
-  return period === 'DAY' ? day : `((${day} + 3) // 7)`;
+/**
+ * The periods over [from, to) as a relation `periods(n, s)` (period number, start µs), for an
+ * ASOF join: an event's period is the last start at or before it. Period starts come from the
+ * zone rules once per period (period.ts) rather than a time-zone conversion per event, which
+ * made DuckDB's retention about twice as slow as a plain join.
+ */
+export function periodsRelation(from: number, to: number, period: Period, zone: string): string {
+  const first = periodNumber(from, period, zone);
+  const last = periodNumber(to - 1, period, zone);
+  const rows: string[] = [];
+  for (let n = first; n <= last; n++) rows.push(`(${int(n)}, ${int(n === first ? Math.min(from, periodStart(n, period, zone)) : periodStart(n, period, zone))}::BIGINT)`);
+  return `(VALUES ${rows.join(', ')}) periods(n, s)`;
 }
