@@ -35,6 +35,7 @@ export function demoCommand(program: Command): void {
         bar.start(events, 0, { rate: 0, accepted: 0, duplicates: 0, rejected: 0 });
         totals = await sendDemo({ ...common, events, historyHours: num(o.historyHours, 'history-hours'), ...(o.journeys !== undefined ? { journeyWeeks: num(o.journeys, 'journeys') } : {}), onProgress: (t) => {
           const done = t.accepted + t.duplicates + t.rejected;
+          if (done > bar.getTotal()) bar.setTotal(done); // journeys come on top of --events
           bar.update(done, { rate: Math.round(done / ((Date.now() - started) / 1000)), accepted: t.accepted, duplicates: t.duplicates, rejected: t.rejected });
         } });
         bar.stop();
