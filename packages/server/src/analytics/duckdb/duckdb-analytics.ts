@@ -31,13 +31,20 @@ export class DuckDbAnalytics implements AnalyticsStore {
     const p = new SqlParams();
     const s = subject(q.by);
     const conds = q.steps.map((st) => stepExpr(p, st.eventType, st.filter));
-    const where = [...rangeWhere(p, q.from, q.to, q.tenants, q.steps.map((st) => st.eventType)), s.where];
-    // arg_min skips NULL arguments: '' stands for "missing" inside it (both mean null in answers).
-    const group = q.breakdown ? `NULLIF(arg_min(COALESCE(${propertyExpr(q.breakdown)}, ''), (time_us, id)) FILTER (WHERE ${conds[0]}), '')` : 'NULL::VARCHAR';
-    const lists = conds.slice(1).map((c, i) => `list(time_us) FILTER (WHERE ${c}) AS a${i + 2}`);
     const w = int(q.windowMicros);
-    let sql = `WITH p1 AS (SELECT min(time_us) FILTER (WHERE ${conds[0]}) AS t1, ${group} AS g${lists.map((l) => `, ${l}`).join('')}
-      FROM events WHERE ${where.join(' AND ')} GROUP BY ${s.keys} HAVING t1 IS NOT NULL)`;
+    // arg_min skips NULL arguments: '' stands for "missing" inside it (both mean null in answers).
+    const group = q.breakdown ? `NULLIF(arg_min(COALESCE(${propertyExpr(q.breakdown)}, ''), (time_us, id)), '')` : 'NULL::VARCHAR';
+    // Anchors first (each subject's first step-1 event), then only the later steps' events inside
+    // its window are joined and listed: lists stay short, and the raw table is read twice, not once per step.
+    const anchors = `SELECT ${s.keys}, min(time_us) AS t1, ${group} AS g FROM events WHERE ${[...rangeWhere(p, q.from, q.to, q.tenants), s.where, conds[0]].join(' AND ')} GROUP BY ${s.keys}`;
+    const later = q.steps.slice(1);
+    let sql: string;
+    if (later.length === 0) sql = `WITH p1 AS (${anchors})`;
+    else {
+      const on = [...s.keys.split(', ').map((k) => `e.${k} = a.${k}`), 'e.time_us > a.t1', `e.time_us <= a.t1 + ${w}`, `e.time_us < ${int(q.to)}`, p.in('e.type', [...new Set(later.map((st) => st.eventType))])];
+      const lists = conds.slice(1).map((c, i) => `list(e.time_us) FILTER (WHERE ${c.replace(/\b(type|data)\b/g, 'e.$1')}) AS a${i + 2}`);
+      sql = `WITH a AS (${anchors}), p1 AS (SELECT a.t1, a.g, ${lists.join(', ')} FROM a LEFT JOIN events e ON ${on.join(' AND ')} GROUP BY ${s.keys.split(', ').map((k) => `a.${k}`).join(', ')}, a.t1, a.g)`;
+    }
     for (let k = 2; k <= q.steps.length; k++) {
       sql += `, p${k} AS (SELECT *, list_min(list_filter(a${k}, x -> x > t${k - 1} AND x <= t1 + ${w})) AS t${k} FROM p${k - 1})`;
     }
@@ -60,16 +67,17 @@ export class DuckDbAnalytics implements AnalyticsStore {
     const s = subject(q.by);
     const cs = stepExpr(p, q.startEvent.eventType, q.startEvent.filter);
     const cr = stepExpr(p, q.returnEvent.eventType, q.returnEvent.filter);
-    const where = [...rangeWhere(p, q.from, q.to, q.tenants, [q.startEvent.eventType, q.returnEvent.eventType]), s.where];
     const on = s.keys.split(', ').map((k) => `e.${k} = f.${k}`).join(' AND ');
-    // Per (subject, period) first: the earliest start and the latest return (far fewer rows
-    // than events); a subject returns at an offset when its period's latest return is at or
-    // after its first start, and each (subject, period) row is counted once, so no DISTINCT.
-    const sql = `WITH e AS (SELECT ${s.keys}, periods.n AS p, min(time_us) FILTER (WHERE ${cs}) AS smin, max(time_us) FILTER (WHERE ${cr}) AS rmax
-          FROM events ASOF JOIN ${periodsRelation(q.from, q.to, q.period, q.timeZone)} ON time_us >= periods.s WHERE ${where.join(' AND ')} GROUP BY ${s.keys}, periods.n),
-      f AS (SELECT ${s.keys}, min(smin) AS first, arg_min(p, smin) AS cohort FROM e WHERE smin IS NOT NULL GROUP BY ${s.keys})
+    const periods = periodsRelation(q.from, q.to, q.period, q.timeZone);
+    const base = [...rangeWhere(p, q.from, q.to, q.tenants), s.where];
+    // First starts per subject (start events only), then the return events at or after them
+    // (return events only, joined on the subject); periods by ASOF joins on the period starts.
+    const sql = `WITH f0 AS (SELECT ${s.keys}, min(time_us) AS first FROM events WHERE ${[...base, cs].join(' AND ')} GROUP BY ${s.keys}),
+      f AS (SELECT f0.*, periods.n AS cohort FROM f0 ASOF JOIN ${periods} ON f0.first >= periods.s),
+      r AS (SELECT DISTINCT ${s.keys.split(', ').map((k) => `f.${k}`).join(', ')}, f.cohort, e.time_us AS t FROM f JOIN events e ON ${on} AND e.time_us >= f.first WHERE ${[...base, cr].map((c) => c.replace(/\b(type|data|time_us|tenant|actor)\b/g, 'e.$1')).join(' AND ')}),
+      rp AS (SELECT DISTINCT ${s.keys}, cohort, periods.n - cohort AS off FROM r ASOF JOIN ${periods} ON r.t >= periods.s)
       SELECT cohort, -1 AS off, count(*) FROM f GROUP BY cohort
-      UNION ALL SELECT f.cohort, e.p - f.cohort AS off, count(*) FROM e JOIN f ON ${on} WHERE e.rmax >= f.first AND e.p - f.cohort BETWEEN 0 AND ${int(q.periods)} GROUP BY f.cohort, e.p - f.cohort`;
+      UNION ALL SELECT cohort, off, count(*) FROM rp WHERE off BETWEEN 0 AND ${int(q.periods)} GROUP BY cohort, off`;
     const rows = (await this.conn.runAndReadAll(sql, p.values)).getRows();
     return rows.map((r) => ({ cohort: Number(r[0]), offset: Number(r[1]), count: readBig(r[2]) }));
   }
