@@ -20,8 +20,9 @@ function rangeWhere(p: SqlParams, from: number, to: number, tenants: string[] | 
 
 /**
  * Analytics on the embedded store's raw `events` table (a connection of its own on the same
- * DuckDB instance). One grouped pass per question; funnel steps are found per subject with
- * list lambdas, so the raw table is read once however many steps there are.
+ * DuckDB instance). Funnels: anchors, then the later steps' events inside each anchor's window
+ * as per-step lists (two reads of the raw table however many steps); retention: first starts,
+ * then the return events joined to them; periods by ASOF joins on the period starts.
  */
 export class DuckDbAnalytics implements AnalyticsStore {
   readonly engine = 'duckdb';
