@@ -31,36 +31,30 @@ export class DuckDbAnalytics implements AnalyticsStore {
   async funnel(q: FunnelQuery): Promise<FunnelStepRow[]> {
     const p = new SqlParams();
     const s = subject(q.by);
+    const keys = s.keys.split(', ');
     const conds = q.steps.map((st) => stepExpr(p, st.eventType, st.filter));
     const w = int(q.windowMicros);
     // arg_min skips NULL arguments: '' stands for "missing" inside it (both mean null in answers).
     const group = q.breakdown ? `NULLIF(arg_min(COALESCE(${propertyExpr(q.breakdown)}, ''), (time_us, id)), '')` : 'NULL::VARCHAR';
-    // Anchors first (each subject's first step-1 event), then only the later steps' events inside
-    // its window are joined and listed: lists stay short, and the raw table is read twice, not once per step.
-    const anchors = `SELECT ${s.keys}, min(time_us) AS t1, ${group} AS g FROM events WHERE ${[...rangeWhere(p, q.from, q.to, q.tenants), s.where, conds[0]].join(' AND ')} GROUP BY ${s.keys}`;
-    const later = q.steps.slice(1);
-    let sql: string;
-    if (later.length === 0) sql = `WITH p1 AS (${anchors})`;
-    else {
-      const on = [...s.keys.split(', ').map((k) => `e.${k} = a.${k}`), 'e.time_us > a.t1', `e.time_us <= a.t1 + ${w}`, `e.time_us < ${int(q.to)}`, p.in('e.type', [...new Set(later.map((st) => st.eventType))])];
-      const lists = conds.slice(1).map((c, i) => `list(e.time_us) FILTER (WHERE ${c.replace(/\b(type|data)\b/g, 'e.$1')}) AS a${i + 2}`);
-      sql = `WITH a AS (${anchors}), p1 AS (SELECT a.t1, a.g, ${lists.join(', ')} FROM a LEFT JOIN events e ON ${on.join(' AND ')} GROUP BY ${s.keys.split(', ').map((k) => `a.${k}`).join(', ')}, a.t1, a.g)`;
-    }
+    // Step 1: each subject's anchor. Step k: the earliest matching event strictly after step k−1
+    // and within the window of the anchor, joined on the subject; only survivors go on.
+    const ctes = [`s1 AS (SELECT ${s.keys}, min(time_us) AS t1, ${group} AS g FROM events WHERE ${[...rangeWhere(p, q.from, q.to, q.tenants), s.where, conds[0]].join(' AND ')} GROUP BY ${s.keys})`];
     for (let k = 2; k <= q.steps.length; k++) {
-      sql += `, p${k} AS (SELECT *, list_min(list_filter(a${k}, x -> x > t${k - 1} AND x <= t1 + ${w})) AS t${k} FROM p${k - 1})`;
+      const prev = Array.from({ length: k - 1 }, (_, i) => `s.t${i + 1}`).join(', ');
+      const on = [...keys.map((c) => `e.${c} = s.${c}`), `e.time_us > s.t${k - 1}`, `e.time_us <= s.t1 + ${w}`, `e.time_us < ${int(q.to)}`];
+      ctes.push(`s${k} AS (SELECT ${keys.map((c) => `s.${c}`).join(', ')}, s.g, ${prev}, min(e.time_us) AS t${k} FROM s${k - 1} s JOIN events e ON ${on.join(' AND ')} WHERE ${conds[k - 1]!.replace(/\b(type|data)\b/g, 'e.$1')} GROUP BY ${keys.map((c) => `s.${c}`).join(', ')}, s.g, ${prev})`);
     }
-    const measures = q.steps.map((_, i) => (i === 0 ? 'count(*)' : `count(t${i + 1}), quantile_disc(t${i + 1} - t${i}, 0.5)`));
-    sql += ` SELECT g, ${measures.join(', ')} FROM p${q.steps.length} GROUP BY g`;
-    const rows = (await this.conn.runAndReadAll(sql, p.values)).getRows();
-    return rows.flatMap((r) => {
-      const group = r[0] as string | null;
-      return q.steps.map((_, i) => ({
-        group,
-        step: i,
-        count: readBig(r[i === 0 ? 1 : 2 * i]),
-        medianMicrosFromPrevious: i === 0 || r[2 * i + 1] === null ? null : Number(r[2 * i + 1]),
-      }));
-    });
+    const parts = q.steps.map((_, i) => (i === 0 ? 'SELECT g, 0 AS step, count(*) AS n, NULL::BIGINT AS m FROM s1 GROUP BY g' : `SELECT g, ${i}, count(*), quantile_disc(t${i + 1} - t${i}, 0.5) FROM s${i + 1} GROUP BY g`));
+    const rows = (await this.conn.runAndReadAll(`WITH ${ctes.join(', ')} ${parts.join(' UNION ALL ')}`, p.values)).getRows();
+    const groups = new Map<string | null, FunnelStepRow[]>();
+    for (const r of rows) {
+      const g = r[0] as string | null;
+      if (!groups.has(g)) groups.set(g, q.steps.map((_, step) => ({ group: g, step, count: 0n, medianMicrosFromPrevious: null })));
+      const row = groups.get(g)![Number(r[1])]!;
+      row.count = readBig(r[2]);
+      row.medianMicrosFromPrevious = r[3] === null ? null : Number(r[3]);
+    }
+    return [...groups.values()].flat();
   }
 
   async retention(q: RetentionQuery): Promise<RetentionCell[]> {
