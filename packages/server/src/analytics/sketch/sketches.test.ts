@@ -38,7 +38,7 @@ describe('analytics sketches hold their stated error bounds', () => {
       expect(parts[0]!.at(q)).toBe(est);
     }
     expect(whole.count).toBe(1_000_000);
-  });
+  }, 300_000);
 
   it('DDSketch: within ±1 % on random small streams too (negative values included)', () => {
     fc.assert(
@@ -68,7 +68,7 @@ describe('analytics sketches hold their stated error bounds', () => {
     const small = new HyperLogLog();
     for (let i = 0; i < 1000; i++) small.add(`k${i % 500}`);
     expect(Math.abs(small.estimate() - 500)).toBeLessThanOrEqual(500 * 3 * HLL_STANDARD_ERROR);
-  });
+  }, 300_000); // 2 M MD5 hashes: about 20 s alone, several times that on a loaded machine
 
   it('Space-Saving: every reported count overestimates by at most its error ≤ total/capacity, and no heavier key is missed', () => {
     fc.assert(
