@@ -3,10 +3,13 @@ import { TallyApi, type ApiError, type Meter } from './api.ts';
 import { KeyScreen, Logo, type KeyProblem } from './components/KeyScreen.tsx';
 import { ErrorBox, Loading } from './components/States.tsx';
 import { SessionContext, useHashRoute, useLoad, useSession, type Session } from './hooks.ts';
+import { Adoption } from './views/Adoption.tsx';
 import { Billing } from './views/Billing.tsx';
 import { Events } from './views/Events.tsx';
 import { Explorer } from './views/Explorer.tsx';
+import { Funnels } from './views/Funnels.tsx';
 import { Overview } from './views/Overview.tsx';
+import { Retention } from './views/Retention.tsx';
 import { TenantView } from './views/Tenant.tsx';
 
 const KEY_STORAGE = 'tally.dashboard.key';
@@ -57,6 +60,9 @@ const NAV = [
   { id: 'tenants', label: 'Tenants' },
   { id: 'billing', label: 'Billing' },
   { id: 'events', label: 'Events' },
+  { id: 'adoption', label: 'Adoption' },
+  { id: 'funnels', label: 'Funnels' },
+  { id: 'retention', label: 'Retention' },
 ] as const;
 
 function Shell({ onSignOut }: { onSignOut: () => void }) {
@@ -107,5 +113,8 @@ function Routed({ view, path, params, meters }: { view: string; path: string[]; 
   if (view === 'tenants') return <TenantView meters={meters} tenant={path[1]} />;
   if (view === 'billing') return <Billing id={path[1]} />;
   if (view === 'events') return <Events meters={meters} />;
+  if (view === 'adoption') return <Adoption meters={meters} />;
+  if (view === 'funnels') return <Funnels />;
+  if (view === 'retention') return <Retention />;
   return <Overview meters={meters} />;
 }

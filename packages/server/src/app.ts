@@ -26,6 +26,8 @@ import { QuotaWarnings } from './quota/warnings.ts';
 import { openBilling, type Billing } from './billing/setup.ts';
 import { DataMinimiser } from './privacy/minimise.ts';
 import { openAccessLog, type AccessLog } from './privacy/access-log/setup.ts';
+import { openAnalytics } from './analytics/setup.ts';
+import type { AnalyticsService } from './analytics/service.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
 
 /** Version reported by the API. */
@@ -68,11 +70,13 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   let jobs: Awaited<ReturnType<typeof startJobs>> | undefined;
   let billing: Billing | undefined;
   let accessLog: AccessLog | undefined;
+  let analytics: AnalyticsService | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
     await billing?.close();
     await accessLog?.close();
+    await analytics?.close();
     await (distributed ? distributed.close() : store.close());
   };
   try {
@@ -126,6 +130,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const leases = leaseStoreFor(config, distributed);
     billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
     accessLog = await openAccessLog(config, embedded);
+    analytics = await openAnalytics({ config, store, embedded, meters: registry, queries });
     jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job] });
     let draining = false;
     const app = buildHttpApp({
@@ -138,6 +143,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       quota,
       upcomingInvoices: billing.upcoming,
       invoices: billing.invoices,
+      analytics: { service: analytics, clock },
       jobs: jobs.runner,
       accessLog: { ...accessLog, nowMicros: () => clock.nowMicros() },
       maxBodyBytes: config.ingest.maxBodyBytes,

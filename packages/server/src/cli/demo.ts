@@ -18,7 +18,8 @@ export function demoCommand(program: Command): void {
     .option('--batch <n>', 'events per request', '500')
     .option('--concurrency <n>', 'requests in flight', '4')
     .option('--seed <n>', 'PRNG seed', '42')
-    .action(async (o: { url?: string; key?: string; events?: string; historyHours: string; rate?: string; duration?: string; tenants: string; batch: string; concurrency: string; seed: string }) => {
+    .option('--journeys <weeks>', 'volume mode: also send product journeys (signup → project → invite → upgrade, returning users) over this many weeks (the server must accept events that old: ingest.backfillDays)')
+    .action(async (o: { url?: string; key?: string; events?: string; historyHours: string; rate?: string; duration?: string; tenants: string; batch: string; concurrency: string; seed: string; journeys?: string }) => {
       const c = resolveClient(o);
       const num = (v: string, name: string) => {
         const n = Number(v);
@@ -32,8 +33,9 @@ export function demoCommand(program: Command): void {
         const events = num(o.events ?? '10000', 'events');
         const bar = new SingleBar({ format: 'demo |{bar}| {percentage}% {value}/{total} events  {rate} ev/s  accepted {accepted} dup {duplicates} rejected {rejected}' }, Presets.shades_classic);
         bar.start(events, 0, { rate: 0, accepted: 0, duplicates: 0, rejected: 0 });
-        totals = await sendDemo({ ...common, events, historyHours: num(o.historyHours, 'history-hours'), onProgress: (t) => {
+        totals = await sendDemo({ ...common, events, historyHours: num(o.historyHours, 'history-hours'), ...(o.journeys !== undefined ? { journeyWeeks: num(o.journeys, 'journeys') } : {}), onProgress: (t) => {
           const done = t.accepted + t.duplicates + t.rejected;
+          if (done > bar.getTotal()) bar.setTotal(done); // journeys come on top of --events
           bar.update(done, { rate: Math.round(done / ((Date.now() - started) / 1000)), accepted: t.accepted, duplicates: t.duplicates, rejected: t.rejected });
         } });
         bar.stop();

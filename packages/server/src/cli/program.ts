@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { VERSION } from '../app.ts';
+import { analyticsCommand } from './analytics.ts';
 import { configCommand } from './config.ts';
 import { demoCommand } from './demo.ts';
 import { invoicesCommand } from './invoices.ts';
@@ -27,6 +28,7 @@ export function buildCli(): Command {
   jobsCommand(program);
   accessLogCommand(program);
   invoicesCommand(program);
+  analyticsCommand(program);
   configCommand(program);
   return program;
 }

@@ -65,7 +65,7 @@ export function serveCommand(program: Command): void {
             const total = historyEvents(rate, days, endMs);
             out.write(`  Demo       seeding ${days} days of history at the same rate (${total.toLocaleString('en-US')} events, newest first)…\n`);
             let shown = 0;
-            const seeded = await sendDemo({ url: t.url, key, tenants, rate, shaped: { ...shaped, historyDays: days }, batchSize: 2000, concurrency: 2, signal: abort.signal, seed: 7, onProgress: (p) => {
+            const seeded = await sendDemo({ url: t.url, key, tenants, rate, shaped: { ...shaped, historyDays: days }, journeyWeeks: Math.ceil(days / 7), batchSize: 2000, concurrency: 2, signal: abort.signal, seed: 7, onProgress: (p) => {
               const pct = Math.floor(((p.accepted + p.duplicates + p.rejected) / Math.max(1, total)) * 4) * 25;
               if (pct > shown && pct < 100) out.write(`  Demo       history ${(shown = pct)} %\n`);
             } });

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DemoTraffic, type DemoEvent } from './generator.ts';
 import { ShapedRate } from './shape.ts';
+import { journeyEvents } from './journeys.ts';
 
 /** Totals of a demo run. */
 export interface DemoTotals {
@@ -20,6 +21,8 @@ export interface SendDemoOptions {
   /** Volume mode: this many events, timestamps spread over the last `historyHours`. */
   events?: number;
   historyHours?: number;
+  /** Also send product journeys (signup → project → invite → upgrade, returning sessions) over this many weeks. */
+  journeyWeeks?: number;
   /** Live mode: events per second at the current time, until `signal` aborts. */
   rate?: number;
   /**
@@ -132,6 +135,10 @@ export async function sendDemo(o: SendDemoOptions): Promise<DemoTotals> {
       if (n > 0) await launch(Array.from({ length: n }, () => traffic.next(Date.now())));
       await sleep(tickMs, undefined, { signal: o.signal }).catch(() => undefined);
     }
+  }
+  if (o.journeyWeeks !== undefined && o.journeyWeeks > 0) {
+    const journeys = journeyEvents({ tenants: traffic.tenants.map((t) => t.id), weeks: o.journeyWeeks, endMs: Date.now(), seed: o.seed ?? 42 });
+    for (let i = 0; i < journeys.length; i += batchSize) await launch(journeys.slice(i, i + batchSize));
   }
   await Promise.all(inFlight);
   return totals;

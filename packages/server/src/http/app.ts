@@ -16,6 +16,8 @@ import type { QuotaWarnings } from '../quota/warnings.ts';
 import type { InvoiceService } from '../billing/invoice-service.ts';
 import type { UpcomingInvoices } from '../billing/upcoming.ts';
 import type { JobRunner } from '../jobs/runner.ts';
+import type { AnalyticsService } from '../analytics/service.ts';
+import type { Clock } from '../shared/time.ts';
 import { registerBodyParsers } from './body.ts';
 import { registerDashboard } from './dashboard.ts';
 import { newRequestId, sendClientError, sendError, sendExpectationFailed } from './errors.ts';
@@ -34,6 +36,7 @@ import { queryRoutes } from './routes/query.ts';
 import { quotaRoutes } from './routes/quota.ts';
 import { segmentRoutes } from './routes/segment.ts';
 import { openMeterRoutes } from './routes/openmeter/index.ts';
+import { analyticsRoutes } from './routes/analytics.ts';
 
 /** Everything the HTTP edge needs, already wired. */
 export interface HttpDeps {
@@ -53,6 +56,8 @@ export interface HttpDeps {
   invoices?: InvoiceService;
   /** The upcoming invoice of a tenant (billing). */
   upcomingInvoices?: UpcomingInvoices;
+  /** Product analytics (`/v1/analytics`) and the clock its default ranges end at. */
+  analytics?: { service: AnalyticsService; clock: Clock };
   maxBodyBytes: number;
   maxEventsPerRequest: number;
   /** `GET /metrics` needs a read key without a tenant binding. */
@@ -117,6 +122,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   if (d.jobs) jobRoutes(router, d.jobs);
   if (d.invoices) invoiceRoutes(router, d.invoices);
   eventListRoutes(router, d.store);
+  if (d.analytics) analyticsRoutes(router, d.analytics.service, d.analytics.clock);
   opsRoutes(router, d.store, d.metrics, d.isDraining, d.metricsRequireKey ? d.keys : undefined);
   const openapi = buildOpenApi(router.specs, d.version);
   app.get('/openapi.json', async () => openapi);

@@ -91,7 +91,8 @@ function toUsageQuery(slug: string, p: z.infer<typeof queryBodySchema>, principa
   return q;
 }
 
-function wantsCsv(accept: string | undefined, format: string | undefined): boolean {
+/** Whether a data answer goes out as CSV: `format` wins, else the Accept header (406 for anything else). */
+export function wantsCsv(accept: string | undefined, format: string | undefined): boolean {
   if (format) return format === 'csv';
   if (!accept) return false;
   if (accept.includes('text/csv')) return true;
