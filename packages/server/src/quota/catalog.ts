@@ -3,6 +3,7 @@ import type { TallyConfig } from '../config/schema.ts';
 import type { Problem } from '../errors/registry.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
 import { parseQuantity } from '../shared/decimal.ts';
+import type { EnforcementMode, FailurePolicyName } from './counters.ts';
 import type { PeriodSpec } from './period.ts';
 import { toPolicy, type PlanConfig } from './plan-schema.ts';
 import { checkPrices } from '../billing/plan-check.ts';
@@ -19,6 +20,10 @@ export interface Entitlement {
   readonly period: PeriodSpec;
   readonly limit: bigint;
   readonly hard: boolean;
+  /** How checks reach the shared counters (distributed profile). */
+  readonly mode: EnforcementMode;
+  /** What decides while the shared counters are unreachable. */
+  readonly failurePolicy: FailurePolicyName;
 }
 
 /** A compiled plan. */
@@ -64,7 +69,7 @@ export class PlanCatalog {
           problems.push({ path: `plans.${i}.entitlements.${j}.meter`, message: `meter "${e.meter}" is ${aggregation}; quotas need an additive meter (${QUOTA_AGGREGATIONS.join(' or ')})` });
         } else {
           const period: PeriodSpec = { unit: e.period, timeZone: e.timeZone, anchor: e.anchor };
-          entitlements.push({ plan: p.id, meter: e.meter, aggregation, period, limit: parseQuantity(e.limit) as bigint, hard: e.enforcement === 'hard' });
+          entitlements.push({ plan: p.id, meter: e.meter, aggregation, period, limit: parseQuantity(e.limit) as bigint, hard: e.enforcement === 'hard', mode: e.mode, failurePolicy: e.failurePolicy ?? (e.enforcement === 'hard' ? 'closed' : 'open') });
         }
       });
       problems.push(...checkPrices(p.prices, i, meters));

@@ -3,6 +3,7 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { planBillingFields } from '../billing/pricing/price-schema.ts';
 import { parseQuantity } from '../shared/decimal.ts';
+import { ENFORCEMENT_MODES, FAILURE_POLICIES } from './counters.ts';
 import { PERIOD_UNITS, parseAnchor } from './period.ts';
 
 /** One entitlement of a plan: a limit on a meter's usage per period. */
@@ -30,6 +31,8 @@ export const entitlementSchema = z
       })
       .describe('exact decimal; usage above it is denied (hard) or warned about (soft)'),
     enforcement: z.enum(['hard', 'soft']).default('hard').describe('hard: consumption beyond the limit is denied; soft: recorded and warned about'),
+    mode: z.enum(ENFORCEMENT_MODES).default('central').describe('distributed profile: central (Redis on every check, exact), leased (nodes lease chunks of the remaining allowance), local (per-node counters synced periodically, soft limits)'),
+    failurePolicy: z.enum(FAILURE_POLICIES).optional().describe('while Redis is unreachable: open admits, closed denies, open-then-closed admits for quotas.failOpenSeconds then denies (default: closed for hard, open for soft)'),
   })
   .strict();
 

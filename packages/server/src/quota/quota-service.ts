@@ -7,7 +7,7 @@ import { parseQuantity, SCALE } from '../shared/decimal.ts';
 import type { Clock, EpochMicros } from '../shared/time.ts';
 import type { QueryService } from '../usage/query-service.ts';
 import type { Entitlement, PlanCatalog } from './catalog.ts';
-import type { QuotaCounters } from './counters.ts';
+import type { CounterItem, CounterKey, QuotaCounters } from './counters.ts';
 import { cachedPeriodAt, periodAt, type Period } from './period.ts';
 import { snapshot, type Snapshot } from './status.ts';
 import { QUOTA_SOURCE, type QuotaWarnings } from './warnings.ts';
@@ -27,6 +27,7 @@ export class QuotaService {
   /** Feed failures (the feed never throws into ingest, which has already committed). */
   feedErrors = 0;
   private readonly currentStart = new Map<Entitlement, EpochMicros>();
+  private readonly feeding = new Set<Promise<void>>();
 
   constructor(
     readonly catalog: PlanCatalog,
@@ -51,18 +52,19 @@ export class QuotaService {
           const r = await queries.query({ meter: ent.meter, from: p.start, to: p.end, tenants: [...plan.tenants], groupBy: ['tenant'] });
           for (const row of r.data) {
             const usage = parseQuantity(row.value ?? '0');
-            if (row.tenant !== null && typeof usage === 'bigint') this.counters.set({ tenant: row.tenant, meter: ent.meter, period: p.start }, usage);
+            if (row.tenant !== null && typeof usage === 'bigint') await this.counters.set({ tenant: row.tenant, meter: ent.meter, period: p.start }, usage);
           }
         }
       }
     }
   }
 
-  /** The `onAccepted` listener: adds stored events to the live counters. */
+  /** The `onAccepted` listener: adds stored events to the live counters (never throws into ingest). */
   readonly feed = (events: readonly EventRecord[]): void => {
     try {
       const now = this.clock.nowMicros();
       const touched = new Map<string, [string, Entitlement]>();
+      const deltas: (CounterKey & { delta: bigint })[] = [];
       for (const e of events) {
         if (this.catalog.planOf(e.tenant) === undefined || (e.source === QUOTA_SOURCE && this.reserved.get(eventKey(e.tenant, e.id)) === e.time)) continue;
         const meters = e.cached?.meters ?? this.meters.forType(e.type);
@@ -74,36 +76,59 @@ export class QuotaService {
           const p = cachedPeriodAt(ent.period, e.time);
           const cur = this.periodNow(ent, now);
           if (p.start < cur.start) return;
-          this.counters.add({ tenant: e.tenant, meter: ent.meter, period: p.start }, ent.aggregation === 'COUNT' ? SCALE : (reading.quantity ?? 0n));
+          deltas.push({ tenant: e.tenant, meter: ent.meter, period: p.start, delta: ent.aggregation === 'COUNT' ? SCALE : (reading.quantity ?? 0n) });
           if (p.start === cur.start) touched.set(`${e.tenant}\u0000${ent.meter}`, [e.tenant, ent]);
         });
       }
-      for (const [tenant, ent] of touched.values()) this.snapshotOf(tenant, ent, now);
+      if (deltas.length === 0) return;
+      const p = this.counters
+        .add(deltas)
+        .then(() => Promise.all([...touched.values()].map(([tenant, ent]) => this.snapshotOf(tenant, ent, now))))
+        .then(
+          () => undefined,
+          () => void this.feedErrors++,
+        )
+        .finally(() => this.feeding.delete(p));
+      this.feeding.add(p);
     } catch {
       this.feedErrors++;
     }
   };
 
+  /** Waits for feed updates in flight (tests, shutdown). */
+  async settle(): Promise<void> {
+    while (this.feeding.size > 0) await Promise.all([...this.feeding]);
+  }
+
   /** The tenant's standing on a meter now; NOT_FOUND when its plan has no such entitlement. */
-  status(tenant: string, meter: string): Snapshot {
+  async status(tenant: string, meter: string): Promise<Snapshot> {
     const ent = this.catalog.entitlement(tenant, meter);
     if (ent === undefined) throw new TallyError('NOT_FOUND', `tenant "${tenant}" has no entitlement for meter "${meter}"`);
+    await this.settle();
     return this.snapshotOf(tenant, ent, this.clock.nowMicros());
   }
 
   /** Every entitlement of the tenant's plan (empty without a plan). */
-  list(tenant: string): { plan: string | null; data: Snapshot[] } {
+  async list(tenant: string): Promise<{ plan: string | null; data: Snapshot[] }> {
     const plan = this.catalog.planOf(tenant);
     const now = this.clock.nowMicros();
-    return { plan: plan?.id ?? null, data: (plan?.entitlements ?? []).map((e) => this.snapshotOf(tenant, e, now)) };
+    await this.settle();
+    return { plan: plan?.id ?? null, data: await Promise.all((plan?.entitlements ?? []).map((e) => this.snapshotOf(tenant, e, now))) };
   }
 
   /** Reads the live counter and raises any warning it has reached. */
-  snapshotOf(tenant: string, ent: Entitlement, now: EpochMicros): Snapshot {
+  async snapshotOf(tenant: string, ent: Entitlement, now: EpochMicros): Promise<Snapshot> {
     const p = this.periodNow(ent, now);
-    const s = snapshot(tenant, ent, p, now, this.counters.usage({ tenant, meter: ent.meter, period: p.start }));
+    const [usage] = await this.counters.usages([{ tenant, meter: ent.meter, period: p.start }]);
+    const s = snapshot(tenant, ent, p, now, usage!);
     this.warnings.check(s);
     return s;
+  }
+
+  /** The counter item of consuming `amount` on `ent` at `now` (with the next period, for a boundary). */
+  itemOf(tenant: string, ent: Entitlement, amount: bigint, now: EpochMicros): CounterItem {
+    const p = this.periodNow(ent, now);
+    return { tenant, meter: ent.meter, period: p.start, next: { period: p.end, at: p.end }, limit: ent.limit, amount, hard: ent.hard, mode: ent.mode, failurePolicy: ent.failurePolicy };
   }
 
   /** The current period of an entitlement; on rollover, drops counters of ended periods. */
@@ -122,7 +147,7 @@ export class QuotaService {
     // Counters exist at most for the period that was current and the one after it (early events).
     for (let start = from, i = 0; start < to && i < 2; start = periodAt(ent.period, start).end, i++) {
       for (const tenant of tenants) {
-        this.counters.forget({ tenant, meter: ent.meter, period: start });
+        this.counters.forget({ tenant, meter: ent.meter, period: start }).catch(() => undefined);
         this.warnings.forgetPeriod(tenant, ent.meter, start);
       }
     }

@@ -68,7 +68,7 @@ export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: 
     { method: 'GET', url: '/v1/tenants/:tenant/entitlements', summary: "All of a tenant's entitlements, live", tag: 'quota', scope: 'read', params: tenantParams, responses: { 200: { description: 'Entitlements of the plan (empty without one)', schema: z.object({ tenant: z.string(), plan: z.string().nullable(), data: z.array(status) }) } } },
     async ({ params, principal }) => {
       checkTenant(principal, params.tenant);
-      const r = d.quota.list(params.tenant);
+      const r = await d.quota.list(params.tenant);
       return { tenant: params.tenant, plan: r.plan, data: r.data.map(toStatus) };
     },
   );
@@ -76,7 +76,7 @@ export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: 
     { method: 'GET', url: '/v1/tenants/:tenant/entitlements/:meter', summary: 'One entitlement, live (in-process counters)', tag: 'quota', scope: 'read', params: z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant), meter: z.string() }), responses: { 200: { description: 'The entitlement', schema: status } } },
     async ({ params, principal }) => {
       checkTenant(principal, params.tenant);
-      return toStatus(d.quota.status(params.tenant, params.meter));
+      return toStatus(await d.quota.status(params.tenant, params.meter));
     },
   );
   router.add(
