@@ -19,7 +19,7 @@ import { deriveRollups } from './usage/derive-rollups.ts';
 import { QueryService } from './usage/query-service.ts';
 import { PlanCatalog } from './quota/catalog.ts';
 import { QuotaConsumer } from './quota/consume.ts';
-import { MemoryQuotaCounters } from './quota/memory/memory-counters.ts';
+import { openQuotaCounters, type QuotaCountersSetup } from './quota/setup.ts';
 import { QuotaService } from './quota/quota-service.ts';
 import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
@@ -65,10 +65,12 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   const store: UsageStore = distributed ? distributed.store : embedded!;
   let jobs: Awaited<ReturnType<typeof startJobs>> | undefined;
   let billing: Billing | undefined;
+  let quotaCounters: QuotaCountersSetup | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
     await billing?.close();
+    await quotaCounters?.close();
     await (distributed ? distributed.close() : store.close());
   };
   try {
@@ -109,9 +111,11 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const { catalog, problems } = PlanCatalog.compile(config, registry);
     if (problems.length > 0) throw new ConfigError('config', problems);
     const warnings = new QuotaWarnings(ingest);
-    const quotas = new QuotaService(catalog, new MemoryQuotaCounters(), warnings, registry, clock);
+    quotaCounters = await openQuotaCounters(config, clock);
+    const quotas = new QuotaService(catalog, quotaCounters.counters, warnings, registry, clock);
     // Seeded before listening: no event can be both in the seed and fed live.
-    await quotas.seed(queries);
+    await quotaCounters.seed(quotas, queries);
+    quotaCounters.registerMetrics(metrics.registry, quotas);
     ingest.onAccepted(quotas.feed);
     const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock) };
     const leases = leaseStoreFor(config, distributed);

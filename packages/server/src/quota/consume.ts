@@ -74,7 +74,8 @@ export class QuotaConsumer {
     }
     // Given back only where it was counted (not when a failure policy admitted it uncounted).
     const release = () => (decidedBy.by === 'counters' ? this.quota.counters.add(items.map((it, i) => ({ ...it, period: periods[i]!, delta: -it.amount }))).catch(() => void this.quota.feedErrors++) : undefined);
-    this.quota.reserved.set(key, now);
+    // Admitted uncounted by a failure policy: the feed counts the stored event (when Redis returns).
+    if (decidedBy.by === 'counters') this.quota.reserved.set(key, now);
     let receipt;
     try {
       receipt = (await this.ingest.ingest([event], { internal: true })).receipts[0]!;
@@ -95,7 +96,7 @@ export class QuotaConsumer {
     // The snapshot is the usage this call left (no second round trip); warnings are raised from it.
     const s = snapshot(req.tenant, own, this.quota.periodNow(own, now), now, usages[mine]!);
     this.quota.warnings.check(s);
-    return { granted: true, duplicate: receipt.status === 'duplicate', snapshot: s, decidedBy };
+    return { granted: true, duplicate: false, snapshot: s, decidedBy };
   }
 
   /** Every entitlement of the tenant the event counts toward, with its amount. */

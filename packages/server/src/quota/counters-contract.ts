@@ -60,7 +60,7 @@ export function describeQuotaCountersContract(name: string, make: (clock: TestMs
       expect(await counters.usages([{ tenant, meter: 'tokens', period: DEC }])).toEqual([-7n]);
     });
 
-    it('adds signed deltas, replaces with set, reads missing counters as 0 and forgets', async () => {
+    it('adds signed deltas, replaces with set, raises to at least a value, reads missing counters as 0 and forgets', async () => {
       const { counters, tenant } = setup();
       const k = { tenant, meter: 'calls', period: DEC };
       const other = { ...k, period: JAN };
@@ -69,6 +69,10 @@ export function describeQuotaCountersContract(name: string, make: (clock: TestMs
       expect(await counters.usages([k, other])).toEqual([units(2) - 1n, 5n]);
       await counters.set(k, units(9));
       expect(await counters.usages([k])).toEqual([units(9)]);
+      await counters.raise(k, units(4));
+      expect(await counters.usages([k])).toEqual([units(9)]);
+      await counters.raise(k, units(11));
+      expect(await counters.usages([k])).toEqual([units(11)]);
       await counters.forget(k);
       expect(await counters.usages([k, other])).toEqual([0n, 5n]);
     });

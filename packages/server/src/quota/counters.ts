@@ -57,6 +57,11 @@ export interface QuotaCounters {
   usages(keys: readonly CounterKey[]): Promise<bigint[]>;
   /** Replaces usage (seeding from the exact rollups). */
   set(k: CounterKey, usage: bigint): Promise<void>;
+  /**
+   * Raises usage to at least `usage` (re-seeding while traffic flows: the counter and the rollups
+   * are both lower bounds of the true usage, so their maximum never over-counts).
+   */
+  raise(k: CounterKey, usage: bigint): Promise<void>;
   /** Adds a signed delta to each key unconditionally (ingest feed, giving back a reservation). */
   add(deltas: readonly (CounterKey & { delta: bigint })[]): Promise<void>;
   /** Records every item, or none when a hard item would exceed its limit. */

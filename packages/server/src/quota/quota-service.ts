@@ -42,7 +42,7 @@ export class QuotaService {
    * hold events stamped slightly in the future). Call before the server accepts traffic, so no
    * event is both in a seed and fed live.
    */
-  async seed(queries: QueryService): Promise<void> {
+  async seed(queries: QueryService, opts: { raiseOnly?: boolean } = {}): Promise<void> {
     const now = this.clock.nowMicros();
     for (const plan of this.catalog.plans) {
       if (plan.tenants.length === 0) continue;
@@ -52,7 +52,7 @@ export class QuotaService {
           const r = await queries.query({ meter: ent.meter, from: p.start, to: p.end, tenants: [...plan.tenants], groupBy: ['tenant'] });
           for (const row of r.data) {
             const usage = parseQuantity(row.value ?? '0');
-            if (row.tenant !== null && typeof usage === 'bigint') await this.counters.set({ tenant: row.tenant, meter: ent.meter, period: p.start }, usage);
+            if (row.tenant !== null && typeof usage === 'bigint') await (opts.raiseOnly ? this.counters.raise : this.counters.set).call(this.counters, { tenant: row.tenant, meter: ent.meter, period: p.start }, usage);
           }
         }
       }

@@ -1,6 +1,7 @@
 import { formatScaled } from '../shared/decimal.ts';
 import { formatMicros, type EpochMicros } from '../shared/time.ts';
 import type { Entitlement } from './catalog.ts';
+import type { EnforcementMode, FailurePolicyName } from './counters.ts';
 import type { Period } from './period.ts';
 
 /**
@@ -25,6 +26,8 @@ export interface EntitlementStatus {
   meter: string;
   plan: string;
   enforcement: 'hard' | 'soft';
+  mode: EnforcementMode;
+  failurePolicy: FailurePolicyName;
   period: string;
   timeZone: string;
   periodStart: string;
@@ -68,6 +71,8 @@ export function toStatus(s: Snapshot): EntitlementStatus {
     meter: e.meter,
     plan: e.plan,
     enforcement: e.hard ? 'hard' : 'soft',
+    mode: e.mode,
+    failurePolicy: e.failurePolicy,
     period: e.period.unit,
     timeZone: e.period.timeZone,
     periodStart: formatMicros(s.period.start),

@@ -3,6 +3,7 @@ import { IDENTIFIER_LIMITS, identifierSchema } from '../../events/identifiers.ts
 import type { Principal } from '../../auth/keys.ts';
 import { TallyError } from '../../errors/registry.ts';
 import type { QuotaConsumer } from '../../quota/consume.ts';
+import { ENFORCEMENT_MODES, FAILURE_POLICIES } from '../../quota/counters.ts';
 import type { QuotaService } from '../../quota/quota-service.ts';
 import type { QuotaRateLimits } from '../../quota/rate-limits.ts';
 import { toStatus } from '../../quota/status.ts';
@@ -18,6 +19,8 @@ const status = z.object({
   meter: z.string(),
   plan: z.string(),
   enforcement: z.enum(['hard', 'soft']),
+  mode: z.enum(ENFORCEMENT_MODES).describe('how checks reach the shared counters (distributed profile)'),
+  failurePolicy: z.enum(FAILURE_POLICIES).describe('what decides while Redis is unreachable'),
   period: z.enum(['hour', 'day', 'month']),
   timeZone: z.string(),
   periodStart: z.string(),
@@ -30,6 +33,12 @@ const status = z.object({
   projected: decimal.describe('usage × period length / elapsed time; equals usage during the first tenth of the period'),
   overageProjected: z.boolean().describe('projected > limit'),
 });
+const decidedBy = z
+  .union([
+    z.object({ by: z.literal('counters'), mode: z.enum(ENFORCEMENT_MODES) }),
+    z.object({ by: z.literal('failure-policy'), policy: z.enum(FAILURE_POLICIES), cause: z.string() }),
+  ])
+  .describe('who decided: the shared counters (in which mode), or a failure policy while Redis was unreachable');
 const consumeBody = z
   .object({
     tenant: identifierSchema(IDENTIFIER_LIMITS.tenant),
@@ -87,7 +96,11 @@ export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: 
       tag: 'quota',
       scope: 'ingest',
       body: consumeBody,
-      responses: { 200: { description: 'Granted and recorded (or a retried key: duplicate = true)', schema: status.extend({ granted: z.literal(true), duplicate: z.boolean(), amount: decimal }) }, 429: { description: 'QUOTA_EXCEEDED (nothing recorded) or RATE_LIMITED' } },
+      responses: {
+        200: { description: 'Granted and recorded (or a retried key: duplicate = true)', schema: status.extend({ granted: z.literal(true), duplicate: z.boolean(), amount: decimal, decidedBy: decidedBy.optional() }) },
+        429: { description: 'QUOTA_EXCEEDED (nothing recorded) or RATE_LIMITED' },
+        503: { description: 'QUOTA_UNAVAILABLE: Redis unreachable and the failure policy denied (details.decidedBy)' },
+      },
     },
     async ({ body, reply }) => {
       const amount = parseQuantity(body.amount);
@@ -98,14 +111,18 @@ export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: 
         if (!limited.proceed) throw new TallyError('RATE_LIMITED', limited.body?.detail ?? 'rate limit exceeded', { violated: limited.body?.violated });
       }
       const r = await d.consumer.consume({ tenant: body.tenant, meter: body.meter, amount, idempotencyKey: body.idempotencyKey, ...(body.data ? { data: body.data } : {}) });
+      if (!r.granted && r.decidedBy.by === 'failure-policy') {
+        void reply.header('retry-after', '1');
+        throw new TallyError('QUOTA_UNAVAILABLE', `the quota counters are unreachable and the "${r.decidedBy.policy}" failure policy denied; nothing was recorded`, { decidedBy: r.decidedBy });
+      }
       if (!r.granted) {
         const now = d.quota.clock.nowMicros();
         const wait = Math.min(...r.violated.map((s) => s.period.end - now));
         void reply.header('retry-after', String(Math.max(1, Math.ceil(wait / 1_000_000))));
         const violated = r.violated.map(toStatus);
-        throw new TallyError('QUOTA_EXCEEDED', `hard quota exceeded: ${violated.map((v) => `${v.meter} ${v.usage}/${v.limit} per ${v.period}`).join(', ')}; nothing was recorded`, { violated });
+        throw new TallyError('QUOTA_EXCEEDED', `hard quota exceeded: ${violated.map((v) => `${v.meter} ${v.usage}/${v.limit} per ${v.period}`).join(', ')}; nothing was recorded`, { violated, decidedBy: r.decidedBy });
       }
-      return { granted: true, duplicate: r.duplicate, amount: formatScaled(amount), ...toStatus(r.snapshot) };
+      return { granted: true, duplicate: r.duplicate, amount: formatScaled(amount), ...toStatus(r.snapshot), ...(r.decidedBy ? { decidedBy: r.decidedBy } : {}) };
     },
   );
   router.add(

@@ -32,6 +32,11 @@ export class MemoryQuotaCounters implements QuotaCounters {
     return Promise.resolve();
   }
 
+  raise(k: CounterKey, usage: bigint): Promise<void> {
+    if (this.usagesNow([k])[0]! < usage) this.counters.set(keyOf(k), String(k.period), usage);
+    return Promise.resolve();
+  }
+
   addNow(deltas: readonly (CounterKey & { delta: bigint })[]): void {
     for (const d of deltas) this.counters.record(keyOf(d), String(d.period), d.delta);
   }

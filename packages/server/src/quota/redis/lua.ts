@@ -68,18 +68,32 @@ for i = 1, n do
 end
 return out`;
 
-/** Adds signed deltas. KEYS: counters; ARGV[1] ttl ms, then per key: delta hi, delta lo (lo ≥ 0). */
+/**
+ * Adds signed deltas (a zero delta only reads). KEYS: counters; ARGV[1] ttl ms, then per key:
+ * delta hi, delta lo (lo ≥ 0). Reply per key: usage hi, usage lo after the add.
+ */
 export const ADD_LUA = `${PRELUDE}
+local out = {}
 for i = 1, #KEYS do
   local h, l = get(KEYS[i])
-  h, l = norm(h + tonumber(ARGV[i * 2]), l + tonumber(ARGV[i * 2 + 1]))
-  put(KEYS[i], h, l, ARGV[1])
+  local dh, dl = tonumber(ARGV[i * 2]), tonumber(ARGV[i * 2 + 1])
+  if dh ~= 0 or dl ~= 0 then
+    h, l = norm(h + dh, l + dl)
+    put(KEYS[i], h, l, ARGV[1])
+  end
+  out[#out + 1] = fmt(h)
+  out[#out + 1] = fmt(l)
 end
-return #KEYS`;
+return out`;
 
-/** Replaces a counter. KEYS[1]; ARGV: hi, lo, ttl ms. */
+/** Replaces a counter, or with ARGV[4] = 'max' raises it to at least the value. KEYS[1]; ARGV: hi, lo, ttl ms, mode. */
 export const SET_LUA = `${PRELUDE}
-put(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])
+local h, l = tonumber(ARGV[1]), tonumber(ARGV[2])
+if ARGV[4] == 'max' then
+  local ch, cl = get(KEYS[1])
+  if le(h, l, ch, cl) then return 0 end
+end
+put(KEYS[1], h, l, ARGV[3])
 return 1`;
 
 /**

@@ -85,25 +85,35 @@ export class RedisQuotaCounters implements QuotaCounters {
   }
 
   async set(k: CounterKey, usage: bigint): Promise<void> {
-    await this.run('set', [this.key(k)], [...split(usage), String(TTL_MS)]);
+    await this.run('set', [this.key(k)], [...split(usage), String(TTL_MS), 'set']);
+  }
+
+  async raise(k: CounterKey, usage: bigint): Promise<void> {
+    await this.run('set', [this.key(k)], [...split(usage), String(TTL_MS), 'max']);
   }
 
   async add(deltas: readonly (CounterKey & { delta: bigint })[]): Promise<void> {
+    await this.addAndRead(deltas.filter((d) => d.delta !== 0n));
+  }
+
+  /** Adds signed deltas (0 only reads) and answers each key's usage after it, in order. */
+  async addAndRead(deltas: readonly (CounterKey & { delta: bigint })[]): Promise<bigint[]> {
     // One script per tenant: a tenant's keys share a hash slot, different tenants may not.
-    const byTenant = new Map<string, (CounterKey & { delta: bigint })[]>();
-    for (const d of deltas) {
-      if (d.delta === 0n) continue;
-      byTenant.set(d.tenant, [...(byTenant.get(d.tenant) ?? []), d]);
-    }
+    const byTenant = new Map<string, number[]>();
+    deltas.forEach((d, i) => byTenant.set(d.tenant, [...(byTenant.get(d.tenant) ?? []), i]));
+    const out: bigint[] = new Array<bigint>(deltas.length);
     await Promise.all(
-      [...byTenant.values()].map((list) =>
-        this.run(
+      [...byTenant.values()].map(async (idx) => {
+        const list = idx.map((i) => deltas[i]!);
+        const r = (await this.run(
           'add',
           list.map((d) => this.key(d)),
           [String(TTL_MS), ...list.flatMap((d) => split(d.delta))],
-        ),
-      ),
+        )) as string[];
+        idx.forEach((i, j) => (out[i] = join(r[j * 2]!, r[j * 2 + 1]!)));
+      }),
     );
+    return out;
   }
 
   async consumeAll(items: readonly CounterItem[]): Promise<ConsumeOutcome> {
