@@ -8,7 +8,7 @@ export const quotasConfigSchema = z
       .regex(/^rediss?:\/\/\S+$/, 'a Redis URL such as redis://127.0.0.1:6379')
       .optional()
       .describe('Redis holding the quota counters (default: distributed.redisUrl)'),
-    commandTimeoutMs: z.number().int().min(1).default(250).describe('a quota script slower than this counts as Redis unreachable (the failure policy decides)'),
+    commandTimeoutMs: z.number().int().min(1).default(1000).describe('a quota script slower than this counts as Redis unreachable (the failure policy decides)'),
     syncMs: z.number().int().min(10).default(1000).describe('local mode: how often a node pushes its consumption and reads the global usage'),
     leaseMs: z.number().int().min(10).default(2000).describe('leased mode: life of a lease; unspent units go back when it ends'),
     leaseChunkPermille: z.number().int().min(1).max(1000).default(10).describe('leased mode: share of the limit leased per refill, in ‰ (at least one unit)'),
