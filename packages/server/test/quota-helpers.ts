@@ -1,3 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { canConnect } from '@tally/testkit';
 import { KEY } from './distributed-helpers.ts';
 
 /** What a burst of consumptions got. */
@@ -50,4 +53,38 @@ export async function usageOn(url: string, tenant: string, meter = 'calls'): Pro
   const res = await fetch(`${url}/v1/tenants/${tenant}/entitlements/${meter}`, { headers: { authorization: `Bearer ${KEY}` } });
   if (res.status !== 200) throw new Error(`entitlement of ${tenant} via ${url}: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { usage: string }).usage;
+}
+
+/**
+ * A private redis-server on its own port (no persistence: a restart comes back empty, as a lost
+ * Redis does), for tests that stop Redis; the shared one on 6379 is never stopped.
+ */
+export class PrivateRedis {
+  private child: ChildProcess | undefined;
+
+  constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server and waits until it answers PING. */
+  async start(): Promise<void> {
+    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    for (let i = 0; i < 200; i++) {
+      if (await canConnect('127.0.0.1', this.port, 100)) return;
+      if (this.child.exitCode !== null) throw new Error(`redis-server exited with ${this.child.exitCode}`);
+      await sleep(50);
+    }
+    throw new Error('the private redis-server did not start');
+  }
+
+  /** Stops the server (SIGKILL: an abrupt loss) and waits until it is gone. */
+  async stop(): Promise<void> {
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const gone = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await gone;
+  }
 }

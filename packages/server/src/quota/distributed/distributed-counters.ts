@@ -52,24 +52,16 @@ export class DistributedQuotaCounters implements QuotaCounters {
       return c < ONE_UNIT ? ONE_UNIT : c;
     });
     this.local = new LocalSync(redis);
+    // Every Redis call reports to the outage clock; the call that ends an outage checks for a data loss.
+    redis.observer = { ok: () => void (this.outage.ok() && this.recovered()), fail: () => this.outage.fail() };
+    const quietly = (p: Promise<unknown>) => void p.catch(() => undefined);
     this.timers.push(
-      setInterval(() => void this.guard(() => this.local.sync()), o.syncMs).unref(),
-      setInterval(() => void this.guard(() => this.leases.sweep()), Math.max(10, Math.floor(o.leaseMs / 2))).unref(),
-      setInterval(() => void this.flushUnsent(), 250).unref(),
+      setInterval(() => quietly(this.local.sync()), o.syncMs).unref(),
+      setInterval(() => quietly(this.leases.sweep()), Math.max(10, Math.floor(o.leaseMs / 2))).unref(),
+      setInterval(() => quietly(this.flushUnsent()), 250).unref(),
     );
   }
 
-  /** Runs a Redis call, tracking the outage; rethrows its error. */
-  private async guard<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      const r = await fn();
-      if (this.outage.ok()) void this.recovered();
-      return r;
-    } catch (err) {
-      this.outage.fail();
-      throw err;
-    }
-  }
 
   private async recovered(): Promise<void> {
     try {
@@ -89,7 +81,7 @@ export class DistributedQuotaCounters implements QuotaCounters {
   async usages(keys: readonly CounterKey[]): Promise<bigint[]> {
     let global: bigint[];
     try {
-      global = await this.guard(() => this.redis.usages(keys));
+      global = await this.redis.usages(keys);
       keys.forEach((k, i) => this.lastKnown.set(id(k), global[i]!));
     } catch {
       global = keys.map((k) => this.lastKnown.get(id(k)) ?? 0n);
@@ -99,16 +91,16 @@ export class DistributedQuotaCounters implements QuotaCounters {
   }
 
   async set(k: CounterKey, usage: bigint): Promise<void> {
-    await this.guard(() => this.redis.set(k, usage));
+    await this.redis.set(k, usage);
   }
 
   async raise(k: CounterKey, usage: bigint): Promise<void> {
-    await this.guard(() => this.redis.raise(k, usage));
+    await this.redis.raise(k, usage);
   }
 
   async add(deltas: readonly (CounterKey & { delta: bigint })[]): Promise<void> {
     try {
-      await this.guard(() => this.redis.add(deltas));
+      await this.redis.add(deltas);
     } catch {
       this.keep(deltas);
     }
@@ -126,7 +118,7 @@ export class DistributedQuotaCounters implements QuotaCounters {
     const list = [...this.unsent.values()];
     this.unsent = new Map();
     try {
-      await this.guard(() => this.redis.add(list));
+      await this.redis.add(list);
     } catch {
       this.keep(list);
     }
@@ -147,14 +139,14 @@ export class DistributedQuotaCounters implements QuotaCounters {
     try {
       if (idx.leased.length > 0) {
         const part = pick(idx.leased);
-        const r = await this.guard(() => this.leases.consume(part));
+        const r = await this.leases.consume(part);
         idx.leased.forEach((i, j) => (usages[i] = r.usages[j]!));
         if (!r.recorded) return done(false);
         taken.push(() => this.leases.giveBack(part));
       }
       if (idx.local.length > 0) {
         const part = pick(idx.local);
-        await this.guard(() => this.local.ensure(part));
+        await this.local.ensure(part);
         const r = this.local.consume(part);
         idx.local.forEach((i, j) => (usages[i] = r.usages[j]!));
         if (!r.recorded) {
@@ -165,7 +157,7 @@ export class DistributedQuotaCounters implements QuotaCounters {
       }
       if (idx.central.length > 0) {
         const part = idx.central.map((i) => items[i]!);
-        const r = await this.guard(() => this.redis.consumeAll(part));
+        const r = await this.redis.consumeAll(part);
         idx.central.forEach((i, j) => ((usages[i] = r.usages[j]!), (periods[i] = r.periods[j]!), this.lastKnown.set(id({ ...items[i]!, period: r.periods[j]! }), r.usages[j]!)));
         if (!r.recorded) {
           undo();
@@ -190,7 +182,7 @@ export class DistributedQuotaCounters implements QuotaCounters {
 
   async forget(k: CounterKey): Promise<void> {
     this.lastKnown.delete(id(k));
-    await this.guard(() => this.redis.forget(k));
+    await this.redis.forget(k);
   }
 
   async close(): Promise<void> {

@@ -88,7 +88,7 @@ export class LeaseBook {
           held.usage = g.usage;
           held.expiresAt = now + this.leaseMs;
         } else {
-          if (held !== undefined && held.tokens > 0n) void this.giveBackToRedis([held]);
+          if (held !== undefined && held.tokens > 0n) this.giveBackToRedis([held]).catch(() => undefined);
           this.leases.set(id(k), { key: k, tokens: g.granted, usage: g.usage, expiresAt: now + this.leaseMs });
         }
       });
@@ -117,9 +117,10 @@ export class LeaseBook {
     if (leases.length === 0) return;
     try {
       await this.redis.add(leases.map((l) => ({ ...l.key, delta: -l.tokens })));
-    } catch {
+    } catch (err) {
       // Redis unreachable: returned on a later sweep (expired units are never spent).
       this.returning.push(...leases);
+      throw err;
     }
   }
 }

@@ -41,6 +41,8 @@ export interface RedisQuotaCountersOptions {
  */
 export class RedisQuotaCounters implements QuotaCounters {
   private readonly shas = new Map<Script, string>();
+  /** Told about every Redis call's outcome (the failure policies' outage clock). */
+  observer: { ok(): void; fail(): void } | undefined;
 
   constructor(
     readonly redis: Redis,
@@ -52,7 +54,22 @@ export class RedisQuotaCounters implements QuotaCounters {
     return `${this.o.prefix}:{${k.tenant}}:${k.meter}:${k.period}`;
   }
 
-  private async run(script: Script, keys: string[], args: string[]): Promise<unknown> {
+  private async observed<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const r = await fn();
+      this.observer?.ok();
+      return r;
+    } catch (err) {
+      this.observer?.fail();
+      throw err;
+    }
+  }
+
+  private run(script: Script, keys: string[], args: string[]): Promise<unknown> {
+    return this.observed(() => this.runScript(script, keys, args));
+  }
+
+  private async runScript(script: Script, keys: string[], args: string[]): Promise<unknown> {
     let sha = this.shas.get(script);
     if (sha === undefined) {
       sha = (await this.redis.script('LOAD', SOURCES[script])) as string;
@@ -64,7 +81,7 @@ export class RedisQuotaCounters implements QuotaCounters {
       // A restarted (empty) Redis has forgotten the script: load it again once.
       if (!/NOSCRIPT/.test((err as Error).message)) throw err;
       this.shas.delete(script);
-      return this.run(script, keys, args);
+      return this.runScript(script, keys, args);
     }
   }
 
@@ -76,12 +93,14 @@ export class RedisQuotaCounters implements QuotaCounters {
     if (keys.length === 0) return [];
     const pipe = this.redis.pipeline();
     for (const k of keys) pipe.hmget(this.key(k), 'hi', 'lo');
-    const res = (await pipe.exec()) ?? [];
-    return res.map(([err, v]) => {
-      if (err) throw err;
-      const [hi, lo] = v as [string | null, string | null];
-      return join(hi ?? 0, lo ?? 0);
-    });
+    // A pipeline resolves with per-command errors: they count as a failed call.
+    return this.observed(async () =>
+      ((await pipe.exec()) ?? []).map(([err, v]) => {
+        if (err) throw err;
+        const [hi, lo] = v as [string | null, string | null];
+        return join(hi ?? 0, lo ?? 0);
+      }),
+    );
   }
 
   async set(k: CounterKey, usage: bigint): Promise<void> {
@@ -145,6 +164,6 @@ export class RedisQuotaCounters implements QuotaCounters {
   }
 
   async forget(k: CounterKey): Promise<void> {
-    await this.redis.del(this.key(k));
+    await this.observed(() => this.redis.del(this.key(k)));
   }
 }
