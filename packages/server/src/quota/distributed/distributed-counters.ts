@@ -71,6 +71,11 @@ export class DistributedQuotaCounters implements QuotaCounters {
     }
   }
 
+  /** Returns the unspent units of lapsed leases now (also done every leaseMs / 2). */
+  sweepLeases(): Promise<void> {
+    return this.leases.sweep();
+  }
+
   /** Forgets what this node holds from before a re-seed (leases, synced views, unsent feed). */
   resetAfterReseed(): void {
     this.leases.clear();

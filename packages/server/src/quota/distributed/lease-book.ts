@@ -21,7 +21,7 @@ const id = (k: CounterKey) => `${k.tenant}\u0000${k.meter}\u0000${k.period}`;
  */
 export class LeaseBook {
   private readonly leases = new Map<string, Lease>();
-  private readonly refills = new Map<string, Promise<void>>();
+  private readonly refills = new Map<string, Promise<Set<string>>>();
   /** Expired leases whose unspent units could not be returned yet (Redis unreachable). */
   private returning: Lease[] = [];
 
@@ -42,7 +42,8 @@ export class LeaseBook {
    * Answers the usage estimate after the call (global usage at the last grant − units unspent here).
    */
   async consume(items: readonly CounterItem[]): Promise<{ recorded: boolean; usages: bigint[] }> {
-    for (let attempt = 0; ; attempt++) {
+    let exhausted = new Set<string>();
+    for (;;) {
       const now = this.nowMs();
       const live = items.map((it) => {
         const l = this.leases.get(id(it));
@@ -53,8 +54,9 @@ export class LeaseBook {
         // Synchronous from the check to the spend: no other consumption interleaves.
         return { recorded: true, usages: items.map((it, i) => ((live[i]!.tokens -= it.amount), live[i]!.usage - live[i]!.tokens)) };
       }
-      if (attempt === 2) return { recorded: false, usages: items.map((it, i) => (live[i] ? live[i].usage - live[i].tokens : 0n)) };
-      await this.refill(short);
+      // Denied only once Redis has nothing left to lease for an item that is still short.
+      if (short.some((it) => exhausted.has(id(it)))) return { recorded: false, usages: items.map((it, i) => (live[i] ? live[i].usage - live[i].tokens : 0n)) };
+      exhausted = await this.refill(short);
     }
   }
 
@@ -66,12 +68,16 @@ export class LeaseBook {
     }
   }
 
-  // One refill in flight per tenant: callers short at the same time share it.
-  private async refill(short: readonly CounterItem[]): Promise<void> {
+  /**
+   * Leases more for the short items; answers the keys Redis had nothing left for. One refill in
+   * flight per tenant: callers short at the same time share it (and look again afterwards).
+   */
+  private async refill(short: readonly CounterItem[]): Promise<Set<string>> {
     const tenant = short[0]!.tenant;
     const running = this.refills.get(tenant);
     if (running) return running;
     const p = (async () => {
+      const exhausted = new Set<string>();
       const now = this.nowMs();
       const want = short.map((it) => {
         const held = this.leases.get(id(it));
@@ -82,6 +88,7 @@ export class LeaseBook {
       const grants = await this.redis.lease(want);
       grants.forEach((g, i) => {
         const k = want[i]!.key;
+        if (g.granted === 0n) exhausted.add(id(k));
         const held = this.leases.get(id(k));
         if (held !== undefined && held.expiresAt > now) {
           held.tokens += g.granted;
@@ -92,6 +99,7 @@ export class LeaseBook {
           this.leases.set(id(k), { key: k, tokens: g.granted, usage: g.usage, expiresAt: now + this.leaseMs });
         }
       });
+      return exhausted;
     })().finally(() => this.refills.delete(tenant));
     this.refills.set(tenant, p);
     return p;
