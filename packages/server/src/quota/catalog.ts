@@ -15,7 +15,11 @@ export const QUOTA_AGGREGATIONS: readonly string[] = ['COUNT', 'SUM'];
 /** A compiled entitlement: the limit as a scaled integer (×10^12). */
 export interface Entitlement {
   readonly plan: string;
+  /** Unique in the plan (default: the meter slug); names the live counter. */
+  readonly id: string;
   readonly meter: string;
+  /** Dimension filters: index into the meter's dimensions, the values that count. */
+  readonly filter: readonly { readonly dim: number; readonly name: string; readonly values: readonly string[] }[];
   readonly aggregation: 'COUNT' | 'SUM';
   readonly period: PeriodSpec;
   readonly limit: bigint;
@@ -42,13 +46,18 @@ export interface Plan {
  */
 export class PlanCatalog {
   private readonly planOfTenant = new Map<string, Plan>();
-  private readonly byTenantMeter = new Map<string, Entitlement>();
+  private readonly byTenantMeter = new Map<string, Entitlement[]>();
+  private readonly byTenantId = new Map<string, Entitlement>();
 
   private constructor(readonly plans: readonly Plan[]) {
     for (const p of plans) {
       for (const t of p.tenants) {
         this.planOfTenant.set(t, p);
-        for (const e of p.entitlements) this.byTenantMeter.set(`${t}\u0000${e.meter}`, e);
+        for (const e of p.entitlements) {
+          const k = `${t}\u0000${e.meter}`;
+          this.byTenantMeter.set(k, [...(this.byTenantMeter.get(k) ?? []), e]);
+          this.byTenantId.set(`${t}\u0000${e.id}`, e);
+        }
       }
     }
   }
@@ -69,7 +78,12 @@ export class PlanCatalog {
           problems.push({ path: `plans.${i}.entitlements.${j}.meter`, message: `meter "${e.meter}" is ${aggregation}; quotas need an additive meter (${QUOTA_AGGREGATIONS.join(' or ')})` });
         } else {
           const period: PeriodSpec = { unit: e.period, timeZone: e.timeZone, anchor: e.anchor };
-          entitlements.push({ plan: p.id, meter: e.meter, aggregation, period, limit: parseQuantity(e.limit) as bigint, hard: e.enforcement === 'hard', mode: e.mode, failurePolicy: e.failurePolicy ?? (e.enforcement === 'hard' ? 'closed' : 'open') });
+          const filter = Object.entries(e.filter ?? {}).flatMap(([name, v]) => {
+            const dim = meter!.dimensions.indexOf(name);
+            if (dim < 0) problems.push({ path: `plans.${i}.entitlements.${j}.filter.${name}`, message: `meter "${e.meter}" has no dimension "${name}" (it has ${meter!.dimensions.map((d) => `"${d}"`).join(', ') || 'none'})` });
+            return dim < 0 ? [] : [{ dim, name, values: typeof v === 'string' ? [v] : v }];
+          });
+          entitlements.push({ plan: p.id, id: e.id ?? e.meter, filter, meter: e.meter, aggregation, period, limit: parseQuantity(e.limit) as bigint, hard: e.enforcement === 'hard', mode: e.mode, failurePolicy: e.failurePolicy ?? (e.enforcement === 'hard' ? 'closed' : 'open') });
         }
       });
       problems.push(...checkPrices(p.prices, i, meters));
@@ -85,8 +99,18 @@ export class PlanCatalog {
     return this.planOfTenant.get(tenant);
   }
 
-  /** The tenant's entitlement on a meter, if its plan has one. */
-  entitlement(tenant: string, meter: string): Entitlement | undefined {
-    return this.byTenantMeter.get(`${tenant}\u0000${meter}`);
+  /** The tenant's entitlement with this id (by default an entitlement's id is its meter), if any. */
+  entitlement(tenant: string, id: string): Entitlement | undefined {
+    return this.byTenantId.get(`${tenant}\u0000${id}`);
   }
+
+  /** Every entitlement of the tenant's plan on a meter (empty without one). */
+  entitlementsOn(tenant: string, meter: string): readonly Entitlement[] {
+    return this.byTenantMeter.get(`${tenant}\u0000${meter}`) ?? [];
+  }
+}
+
+/** Whether a reading's dimensions pass an entitlement's filters. */
+export function passes(ent: Entitlement, dims: readonly (string | null)[]): boolean {
+  return ent.filter.every((f) => f.values.includes(dims[f.dim] as string));
 }

@@ -6,7 +6,7 @@ import type { Meter } from '../meters/meter.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
 import { formatScaled, SCALE } from '../shared/decimal.ts';
 import { formatMicros, type EpochMicros } from '../shared/time.ts';
-import type { Entitlement } from './catalog.ts';
+import { passes, type Entitlement } from './catalog.ts';
 import type { DecidedBy } from './counters.ts';
 import type { QuotaService } from './quota-service.ts';
 import { snapshot, type Snapshot } from './status.ts';
@@ -56,9 +56,9 @@ export class QuotaConsumer {
   }
 
   private async run(req: ConsumeRequest, key: string): Promise<ConsumeResult> {
-    const ent = this.quota.catalog.entitlement(req.tenant, req.meter);
+    const ent = this.quota.catalog.entitlementsOn(req.tenant, req.meter)[0];
     if (ent === undefined) throw new TallyError('NOT_FOUND', `tenant "${req.tenant}" has no entitlement for meter "${req.meter}"`);
-    if (this.recent.has(key)) return { granted: true, duplicate: true, snapshot: await this.quota.status(req.tenant, req.meter) };
+    if (this.recent.has(key)) return { granted: true, duplicate: true, snapshot: await this.quota.status(req.tenant, ent.id) };
     const meter = this.meters.get(req.meter)!;
     if (req.amount <= 0n) throw invalid('amount', 'must be greater than 0');
     if (ent.aggregation === 'COUNT' && req.amount !== SCALE) throw invalid('amount', `meter "${meter.slug}" counts events: amount must be 1`);
@@ -89,10 +89,11 @@ export class QuotaConsumer {
     if (receipt.status !== 'accepted') await release();
     if (receipt.status === 'rejected') throw new TallyError(receipt.code, receipt.message);
     this.remember(key);
+    // The answer shows the first entitlement of the requested meter this consumption counted toward.
     const mine = counted.findIndex(([e]) => e.meter === req.meter);
     for (const [i, [e]] of counted.entries()) if (i !== mine) void this.quota.snapshotOf(req.tenant, e, now).catch(() => undefined);
+    if (receipt.status === 'duplicate' || mine < 0) return { granted: true, duplicate: receipt.status === 'duplicate', snapshot: await this.quota.status(req.tenant, (counted[mine]?.[0] ?? ent).id), decidedBy };
     const own = counted[mine]![0];
-    if (receipt.status === 'duplicate') return { granted: true, duplicate: true, snapshot: await this.quota.status(req.tenant, req.meter), decidedBy };
     // The snapshot is the usage this call left (no second round trip); warnings are raised from it.
     const s = snapshot(req.tenant, own, this.quota.periodNow(own, now), now, usages[mine]!);
     this.quota.warnings.check(s);
@@ -106,11 +107,14 @@ export class QuotaConsumer {
     for (const m of this.meters.forType(type)) {
       const r = evaluateMeter(m, probe);
       if (isMeterProblem(r)) throw new TallyError(r.code, `data: ${r.message}`, [{ path: 'body.data', message: r.message }]);
-      const e = this.quota.catalog.entitlement(tenant, m.slug);
-      if (r === null || e === undefined) continue;
-      const amount = e.aggregation === 'COUNT' ? SCALE : (r.quantity ?? 0n);
-      if (amount < 0n) throw invalid('data', `meter "${m.slug}" would record a negative amount; consumptions only add usage`);
-      out.push([e, amount]);
+      const ents = this.quota.catalog.entitlementsOn(tenant, m.slug);
+      if (r === null || ents.length === 0) continue;
+      for (const e of ents) {
+        if (!passes(e, r.dims)) continue;
+        const amount = e.aggregation === 'COUNT' ? SCALE : (r.quantity ?? 0n);
+        if (amount < 0n) throw invalid('data', `meter "${m.slug}" would record a negative amount; consumptions only add usage`);
+        out.push([e, amount]);
+      }
     }
     return out;
   }

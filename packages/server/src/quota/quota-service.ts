@@ -6,7 +6,7 @@ import type { MeterRegistry } from '../meters/registry.ts';
 import { parseQuantity, SCALE } from '../shared/decimal.ts';
 import type { Clock, EpochMicros } from '../shared/time.ts';
 import type { QueryService } from '../usage/query-service.ts';
-import type { Entitlement, PlanCatalog } from './catalog.ts';
+import { passes, type Entitlement, type PlanCatalog } from './catalog.ts';
 import type { CounterItem, CounterKey, QuotaCounters } from './counters.ts';
 import { cachedPeriodAt, periodAt, type Period } from './period.ts';
 import { snapshot, type Snapshot } from './status.ts';
@@ -49,10 +49,11 @@ export class QuotaService {
       for (const ent of plan.entitlements) {
         const cur = this.periodNow(ent, now);
         for (const p of [cur, periodAt(ent.period, cur.end)]) {
-          const r = await queries.query({ meter: ent.meter, from: p.start, to: p.end, tenants: [...plan.tenants], groupBy: ['tenant'] });
+          const filterGroupBy = Object.fromEntries(ent.filter.map((f) => [f.name, [...f.values]]));
+          const r = await queries.query({ meter: ent.meter, from: p.start, to: p.end, tenants: [...plan.tenants], groupBy: ['tenant'], ...(ent.filter.length > 0 ? { filterGroupBy } : {}) });
           for (const row of r.data) {
             const usage = parseQuantity(row.value ?? '0');
-            if (row.tenant !== null && typeof usage === 'bigint') await (opts.raiseOnly ? this.counters.raise : this.counters.set).call(this.counters, { tenant: row.tenant, meter: ent.meter, period: p.start }, usage);
+            if (row.tenant !== null && typeof usage === 'bigint') await (opts.raiseOnly ? this.counters.raise : this.counters.set).call(this.counters, { tenant: row.tenant, meter: ent.id, period: p.start }, usage);
           }
         }
       }
@@ -69,15 +70,18 @@ export class QuotaService {
         if (this.catalog.planOf(e.tenant) === undefined || (e.source === QUOTA_SOURCE && this.reserved.get(eventKey(e.tenant, e.id)) === e.time)) continue;
         const meters = e.cached?.meters ?? this.meters.forType(e.type);
         meters.forEach((meter, i) => {
-          const ent = this.catalog.entitlement(e.tenant, meter.slug);
-          if (ent === undefined) return;
+          const ents = this.catalog.entitlementsOn(e.tenant, meter.slug);
+          if (ents.length === 0) return;
           const reading = e.cached ? e.cached.readings[i] : evaluateMeter(meter, e);
           if (reading === null || reading === undefined || isMeterProblem(reading)) return;
-          const p = cachedPeriodAt(ent.period, e.time);
-          const cur = this.periodNow(ent, now);
-          if (p.start < cur.start) return;
-          deltas.push({ tenant: e.tenant, meter: ent.meter, period: p.start, delta: ent.aggregation === 'COUNT' ? SCALE : (reading.quantity ?? 0n) });
-          if (p.start === cur.start) touched.set(`${e.tenant}\u0000${ent.meter}`, [e.tenant, ent]);
+          for (const ent of ents) {
+            if (!passes(ent, reading.dims)) continue;
+            const p = cachedPeriodAt(ent.period, e.time);
+            const cur = this.periodNow(ent, now);
+            if (p.start < cur.start) continue;
+            deltas.push({ tenant: e.tenant, meter: ent.id, period: p.start, delta: ent.aggregation === 'COUNT' ? SCALE : (reading.quantity ?? 0n) });
+            if (p.start === cur.start) touched.set(`${e.tenant}\u0000${ent.id}`, [e.tenant, ent]);
+          }
         });
       }
       if (deltas.length === 0) return;
@@ -100,10 +104,10 @@ export class QuotaService {
     while (this.feeding.size > 0) await Promise.all([...this.feeding]);
   }
 
-  /** The tenant's standing on a meter now; NOT_FOUND when its plan has no such entitlement. */
-  async status(tenant: string, meter: string): Promise<Snapshot> {
-    const ent = this.catalog.entitlement(tenant, meter);
-    if (ent === undefined) throw new TallyError('NOT_FOUND', `tenant "${tenant}" has no entitlement for meter "${meter}"`);
+  /** The tenant's standing on an entitlement (by id; by default its meter) now; NOT_FOUND without one. */
+  async status(tenant: string, id: string): Promise<Snapshot> {
+    const ent = this.catalog.entitlement(tenant, id);
+    if (ent === undefined) throw new TallyError('NOT_FOUND', `tenant "${tenant}" has no entitlement "${id}" (an entitlement id, by default its meter)`);
     await this.settle();
     return this.snapshotOf(tenant, ent, this.clock.nowMicros());
   }
@@ -119,7 +123,7 @@ export class QuotaService {
   /** Reads the live counter and raises any warning it has reached. */
   async snapshotOf(tenant: string, ent: Entitlement, now: EpochMicros): Promise<Snapshot> {
     const p = this.periodNow(ent, now);
-    const [usage] = await this.counters.usages([{ tenant, meter: ent.meter, period: p.start }]);
+    const [usage] = await this.counters.usages([{ tenant, meter: ent.id, period: p.start }]);
     const s = snapshot(tenant, ent, p, now, usage!);
     this.warnings.check(s);
     return s;
@@ -128,7 +132,7 @@ export class QuotaService {
   /** The counter item of consuming `amount` on `ent` at `now` (with the next period, for a boundary). */
   itemOf(tenant: string, ent: Entitlement, amount: bigint, now: EpochMicros): CounterItem {
     const p = this.periodNow(ent, now);
-    return { tenant, meter: ent.meter, period: p.start, next: { period: p.end, at: p.end }, limit: ent.limit, amount, hard: ent.hard, mode: ent.mode, failurePolicy: ent.failurePolicy };
+    return { tenant, meter: ent.id, period: p.start, next: { period: p.end, at: p.end }, limit: ent.limit, amount, hard: ent.hard, mode: ent.mode, failurePolicy: ent.failurePolicy };
   }
 
   /** The current period of an entitlement; on rollover, drops counters of ended periods. */
@@ -147,8 +151,8 @@ export class QuotaService {
     // Counters exist at most for the period that was current and the one after it (early events).
     for (let start = from, i = 0; start < to && i < 2; start = periodAt(ent.period, start).end, i++) {
       for (const tenant of tenants) {
-        this.counters.forget({ tenant, meter: ent.meter, period: start }).catch(() => undefined);
-        this.warnings.forgetPeriod(tenant, ent.meter, start);
+        this.counters.forget({ tenant, meter: ent.id, period: start }).catch(() => undefined);
+        this.warnings.forgetPeriod(tenant, ent.id, start);
       }
     }
   }

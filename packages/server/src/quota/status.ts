@@ -23,7 +23,9 @@ export interface Snapshot {
 /** The API's view of a snapshot: quantities as exact decimal strings. */
 export interface EntitlementStatus {
   tenant: string;
+  id: string;
   meter: string;
+  filter: Record<string, string[]>;
   plan: string;
   enforcement: 'hard' | 'soft';
   mode: EnforcementMode;
@@ -68,7 +70,9 @@ export function toStatus(s: Snapshot): EntitlementStatus {
   const over = s.usage - e.limit;
   return {
     tenant: s.tenant,
+    id: e.id,
     meter: e.meter,
+    filter: Object.fromEntries(e.filter.map((f) => [f.name, [...f.values]])),
     plan: e.plan,
     enforcement: e.hard ? 'hard' : 'soft',
     mode: e.mode,

@@ -16,7 +16,9 @@ import type { Router } from '../route.ts';
 const decimal = z.string().describe('exact decimal');
 const status = z.object({
   tenant: z.string(),
+  id: z.string().describe("the entitlement's id in its plan (default: the meter)"),
   meter: z.string(),
+  filter: z.record(z.string(), z.array(z.string())).describe('dimension filters: only usage with these dimension values counts ({} = all)'),
   plan: z.string(),
   enforcement: z.enum(['hard', 'soft']),
   mode: z.enum(ENFORCEMENT_MODES).describe('how checks reach the shared counters (distributed profile)'),
@@ -56,7 +58,7 @@ const warningsQuery = z
     to: z.string().optional().describe('RFC 3339; default now'),
   })
   .strict();
-const warning = z.object({ id: z.string(), tenant: z.string(), meter: z.string(), plan: z.string(), threshold: z.enum(THRESHOLDS), enforcement: z.enum(['hard', 'soft']), periodStart: z.string(), resetAt: z.string(), usage: decimal, limit: decimal, projected: decimal, raisedAt: z.string() });
+const warning = z.object({ id: z.string(), tenant: z.string(), meter: z.string(), entitlement: z.string().optional(), plan: z.string(), threshold: z.enum(THRESHOLDS), enforcement: z.enum(['hard', 'soft']), periodStart: z.string(), resetAt: z.string(), usage: decimal, limit: decimal, projected: decimal, raisedAt: z.string() });
 
 /** Portal keys bound to a tenant read only that tenant. */
 function checkTenant(principal: Principal | null, tenant: string): void {
@@ -82,7 +84,7 @@ export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: 
     },
   );
   router.add(
-    { method: 'GET', url: '/v1/tenants/:tenant/entitlements/:meter', summary: 'One entitlement, live (in-process counters)', tag: 'quota', scope: 'read', params: z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant), meter: z.string() }), responses: { 200: { description: 'The entitlement', schema: status } } },
+    { method: 'GET', url: '/v1/tenants/:tenant/entitlements/:meter', summary: 'One entitlement by id (by default its meter), live', tag: 'quota', scope: 'read', params: z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant), meter: z.string() }), responses: { 200: { description: 'The entitlement', schema: status } } },
     async ({ params, principal }) => {
       checkTenant(principal, params.tenant);
       return toStatus(await d.quota.status(params.tenant, params.meter));
