@@ -76,3 +76,30 @@ describe('entitlements v2 (embedded)', () => {
     expect(String((err as { problems?: unknown }).problems ? JSON.stringify((err as { problems: unknown }).problems) : err)).toContain('plans.0.entitlements.0.filter.region');
   });
 });
+
+describe('default plan (quotas.defaultPlan)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-quota-default-'));
+  const config = { ...CONFIG, plans: [...CONFIG.plans, { id: 'starter', entitlements: [{ meter: 'calls', period: 'month', limit: 2 }] }], quotas: { defaultPlan: 'starter' } };
+  const boot = () => startTestServer({ meters: QUOTA_METERS, clock, dataDir: dir, config });
+  let d: TestServer;
+  afterAll(async () => {
+    await d?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const call = (tenant: string, key: string) => d.request('POST', '/v1/quota/consume', { tenant, meter: 'calls', idempotencyKey: key, data: { ms: 1 } });
+
+  it('limits tenants the config does not list, keeps their usage across a restart, and leaves listed tenants on their plan', async () => {
+    d = await boot();
+    await d.request('POST', '/v1/events', [{ specversion: '1.0', id: 'n1', source: 't', type: 'api.call', subject: 'newco', time: '2026-04-12T00:00:00Z', data: { ms: 1 } }]);
+    expect((await d.request('GET', '/v1/tenants/newco/entitlements')).body).toMatchObject({ plan: 'starter', data: [{ id: 'calls', usage: '1', limit: '2' }] });
+    await d.close();
+    d = await boot();
+    expect((await call('newco', 'k1')).status).toBe(200);
+    expect((await call('newco', 'k2')).body.error.code).toBe('QUOTA_EXCEEDED');
+    expect((await call('other', 'k1')).status).toBe(200); // each unlisted tenant has its own counters
+    expect((await call('acme', 'k1')).status).toBe(404); // listed on "llm", which has no calls entitlement
+    expect((await d.request('GET', '/v1/tenants/acme/entitlements')).body.plan).toBe('llm');
+    const bad = await startTestServer({ meters: QUOTA_METERS, config: { quotas: { defaultPlan: 'nope' } } }).catch((e: unknown) => e);
+    expect(JSON.stringify((bad as { problems?: unknown }).problems)).toContain('quotas.defaultPlan');
+  });
+});

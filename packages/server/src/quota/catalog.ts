@@ -48,8 +48,18 @@ export class PlanCatalog {
   private readonly planOfTenant = new Map<string, Plan>();
   private readonly byTenantMeter = new Map<string, Entitlement[]>();
   private readonly byTenantId = new Map<string, Entitlement>();
+  private readonly defaultOn = new Map<string, Entitlement[]>();
+  private readonly defaultById = new Map<string, Entitlement>();
 
-  private constructor(readonly plans: readonly Plan[]) {
+  private constructor(
+    readonly plans: readonly Plan[],
+    /** The plan of tenants the config does not list (`quotas.defaultPlan`; quotas only, not billing). */
+    readonly defaultPlan?: Plan,
+  ) {
+    for (const e of defaultPlan?.entitlements ?? []) {
+      this.defaultOn.set(e.meter, [...(this.defaultOn.get(e.meter) ?? []), e]);
+      this.defaultById.set(e.id, e);
+    }
     for (const p of plans) {
       for (const t of p.tenants) {
         this.planOfTenant.set(t, p);
@@ -66,7 +76,7 @@ export class PlanCatalog {
    * Compiles the config's plans. Meter references are checked here, not in the config schema,
    * because meters may also have been created through the API; every problem is returned by path.
    */
-  static compile(config: Pick<TallyConfig, 'plans' | 'tenants'>, meters: MeterRegistry): { catalog: PlanCatalog; problems: Problem[] } {
+  static compile(config: Pick<TallyConfig, 'plans' | 'tenants'> & { quotas?: { defaultPlan?: string | undefined } }, meters: MeterRegistry): { catalog: PlanCatalog; problems: Problem[] } {
     const problems: Problem[] = [];
     const plans = config.plans.map((p, i): Plan => {
       const entitlements: Entitlement[] = [];
@@ -91,22 +101,30 @@ export class PlanCatalog {
       return { id: p.id, entitlements, rateLimits: p.rateLimits.map(toPolicy), tenants, config: p };
     });
     problems.push(...checkPlanChanges(config));
-    return { catalog: new PlanCatalog(plans), problems };
+    const defaultId = config.quotas?.defaultPlan;
+    const defaultPlan = defaultId === undefined ? undefined : plans.find((p) => p.id === defaultId);
+    if (defaultId !== undefined && defaultPlan === undefined) problems.push({ path: 'quotas.defaultPlan', message: `unknown plan "${defaultId}"` });
+    return { catalog: new PlanCatalog(plans, defaultPlan), problems };
   }
 
   /** The plan a tenant is on, if any. */
   planOf(tenant: string): Plan | undefined {
-    return this.planOfTenant.get(tenant);
+    return this.planOfTenant.get(tenant) ?? this.defaultPlan;
+  }
+
+  /** True when the config lists the tenant on a plan (false for the default plan's tenants). */
+  listed(tenant: string): boolean {
+    return this.planOfTenant.has(tenant);
   }
 
   /** The tenant's entitlement with this id (by default an entitlement's id is its meter), if any. */
   entitlement(tenant: string, id: string): Entitlement | undefined {
-    return this.byTenantId.get(`${tenant}\u0000${id}`);
+    return this.byTenantId.get(`${tenant}\u0000${id}`) ?? (this.listed(tenant) ? undefined : this.defaultById.get(id));
   }
 
   /** Every entitlement of the tenant's plan on a meter (empty without one). */
   entitlementsOn(tenant: string, meter: string): readonly Entitlement[] {
-    return this.byTenantMeter.get(`${tenant}\u0000${meter}`) ?? [];
+    return this.byTenantMeter.get(`${tenant}\u0000${meter}`) ?? (this.listed(tenant) ? [] : (this.defaultOn.get(meter) ?? []));
   }
 }
 

@@ -8,6 +8,7 @@ export const quotasConfigSchema = z
       .regex(/^rediss?:\/\/\S+$/, 'a Redis URL such as redis://127.0.0.1:6379')
       .optional()
       .describe('Redis holding the quota counters (default: distributed.redisUrl)'),
+    defaultPlan: z.string().min(1).optional().describe('plan (id in `plans`) of every tenant `tenants` does not list: their quotas, not their billing'),
     commandTimeoutMs: z.number().int().min(1).default(1000).describe('a quota script slower than this counts as Redis unreachable (the failure policy decides)'),
     syncMs: z.number().int().min(10).default(1000).describe('local mode: how often a node pushes its consumption and reads the global usage'),
     leaseMs: z.number().int().min(10).default(2000).describe('leased mode: life of a lease; unspent units go back when it ends'),

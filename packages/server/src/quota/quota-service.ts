@@ -28,6 +28,8 @@ export class QuotaService {
   feedErrors = 0;
   private readonly currentStart = new Map<Entitlement, EpochMicros>();
   private readonly feeding = new Set<Promise<void>>();
+  /** Tenants on the default plan seen so far (their counters are dropped at rollover too). */
+  private readonly defaultTenants = new Set<string>();
 
   constructor(
     readonly catalog: PlanCatalog,
@@ -45,15 +47,19 @@ export class QuotaService {
   async seed(queries: QueryService, opts: { raiseOnly?: boolean } = {}): Promise<void> {
     const now = this.clock.nowMicros();
     for (const plan of this.catalog.plans) {
-      if (plan.tenants.length === 0) continue;
+      const isDefault = plan === this.catalog.defaultPlan;
+      if (plan.tenants.length === 0 && !isDefault) continue;
       for (const ent of plan.entitlements) {
         const cur = this.periodNow(ent, now);
         for (const p of [cur, periodAt(ent.period, cur.end)]) {
           const filterGroupBy = Object.fromEntries(ent.filter.map((f) => [f.name, [...f.values]]));
-          const r = await queries.query({ meter: ent.meter, from: p.start, to: p.end, tenants: [...plan.tenants], groupBy: ['tenant'], ...(ent.filter.length > 0 ? { filterGroupBy } : {}) });
+          // The default plan covers every tenant the config does not list: one query over all tenants.
+          const r = await queries.query({ meter: ent.meter, from: p.start, to: p.end, ...(isDefault ? {} : { tenants: [...plan.tenants] }), groupBy: ['tenant'], ...(ent.filter.length > 0 ? { filterGroupBy } : {}) });
           for (const row of r.data) {
             const usage = parseQuantity(row.value ?? '0');
-            if (row.tenant !== null && typeof usage === 'bigint') await (opts.raiseOnly ? this.counters.raise : this.counters.set).call(this.counters, { tenant: row.tenant, meter: ent.id, period: p.start }, usage);
+            if (row.tenant === null || (isDefault && this.catalog.listed(row.tenant) && !plan.tenants.includes(row.tenant))) continue;
+            if (isDefault) this.defaultTenants.add(row.tenant);
+            if (typeof usage === 'bigint') await (opts.raiseOnly ? this.counters.raise : this.counters.set).call(this.counters, { tenant: row.tenant, meter: ent.id, period: p.start }, usage);
           }
         }
       }
@@ -79,6 +85,7 @@ export class QuotaService {
             const p = cachedPeriodAt(ent.period, e.time);
             const cur = this.periodNow(ent, now);
             if (p.start < cur.start) continue;
+            if (ent.plan === this.catalog.defaultPlan?.id && !this.catalog.listed(e.tenant)) this.defaultTenants.add(e.tenant);
             deltas.push({ tenant: e.tenant, meter: ent.id, period: p.start, delta: ent.aggregation === 'COUNT' ? SCALE : (reading.quantity ?? 0n) });
             if (p.start === cur.start) touched.set(`${e.tenant}\u0000${ent.id}`, [e.tenant, ent]);
           }
@@ -132,6 +139,7 @@ export class QuotaService {
   /** The counter item of consuming `amount` on `ent` at `now` (with the next period, for a boundary). */
   itemOf(tenant: string, ent: Entitlement, amount: bigint, now: EpochMicros): CounterItem {
     const p = this.periodNow(ent, now);
+    if (ent.plan === this.catalog.defaultPlan?.id && !this.catalog.listed(tenant)) this.defaultTenants.add(tenant);
     return { tenant, meter: ent.id, period: p.start, next: { period: p.end, at: p.end }, limit: ent.limit, amount, hard: ent.hard, mode: ent.mode, failurePolicy: ent.failurePolicy };
   }
 
@@ -147,7 +155,8 @@ export class QuotaService {
   }
 
   private forgetBefore(ent: Entitlement, from: EpochMicros, to: EpochMicros): void {
-    const tenants = this.catalog.plans.find((pl) => pl.id === ent.plan)?.tenants ?? [];
+    const listed = this.catalog.plans.find((pl) => pl.id === ent.plan)?.tenants ?? [];
+    const tenants = ent.plan === this.catalog.defaultPlan?.id ? [...listed, ...this.defaultTenants] : listed;
     // Counters exist at most for the period that was current and the one after it (early events).
     for (let start = from, i = 0; start < to && i < 2; start = periodAt(ent.period, start).end, i++) {
       for (const tenant of tenants) {
