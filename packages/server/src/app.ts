@@ -20,6 +20,7 @@ import { QueryService } from './usage/query-service.ts';
 import { PlanCatalog } from './quota/catalog.ts';
 import { QuotaConsumer } from './quota/consume.ts';
 import { openQuotaCounters, type QuotaCountersSetup } from './quota/setup.ts';
+import { inOrder, QuotaOverridesService } from './quota/overrides/overrides-service.ts';
 import { QuotaService } from './quota/quota-service.ts';
 import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
@@ -66,10 +67,12 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   let jobs: Awaited<ReturnType<typeof startJobs>> | undefined;
   let billing: Billing | undefined;
   let quotaCounters: QuotaCountersSetup | undefined;
+  let stopOverrides: (() => void) | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
     await billing?.close();
+    stopOverrides?.();
     await quotaCounters?.close();
     await (distributed ? distributed.close() : store.close());
   };
@@ -117,7 +120,10 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     await quotaCounters.seed(quotas, queries);
     quotaCounters.registerMetrics(metrics.registry, quotas);
     ingest.onAccepted(quotas.feed);
-    const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock) };
+    const overrides = new QuotaOverridesService({ store, quotas, base: catalog, ingest, queries, clock, exclusive: distributed ? (fn) => distributed.exclusive('quota-overrides', fn) : inOrder() });
+    await overrides.start();
+    stopOverrides = () => overrides.stop();
+    const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock, () => quotas.catalog), overrides };
     const leases = leaseStoreFor(config, distributed);
     billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
     jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job] });

@@ -1,6 +1,6 @@
 import { serviceAvailable } from '@tally/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Deployment, eventually, freePort } from './distributed-helpers.ts';
+import { Deployment, eventually, freePort, KEY } from './distributed-helpers.ts';
 import { burst, usageOn } from './quota-helpers.ts';
 
 const ready = (await serviceAvailable('NATS', '127.0.0.1', 4222)) && (await serviceAvailable('Redis', '127.0.0.1', 6379)) && (await serviceAvailable('ClickHouse', '127.0.0.1', 8123));
@@ -22,7 +22,7 @@ describe.skipIf(!ready)(`quotas across ${NODES} API nodes (loopback), hard limit
     d = new Deployment(2, 120, undefined, undefined, [
       // A loaded 2-core CI box: timeouts generous enough that only a real outage trips them.
       `quotas: { syncMs: 200, leaseMs: ${LEASE_MS}, leaseChunkPermille: ${CHUNK_PERMILLE}, commandTimeoutMs: 20000 }`,
-      'server: { headersTimeoutMs: 120000, requestTimeoutMs: 120000, keepAliveTimeoutMs: 120000 }',
+      'server: { headersTimeoutMs: 120000, requestTimeoutMs: 120000, keepAliveTimeoutMs: 600000, idleTimeoutMs: 600000 }',
       'plans:',
       plan('central', 'central'),
       plan('leased', 'leased'),
@@ -31,6 +31,7 @@ describe.skipIf(!ready)(`quotas across ${NODES} API nodes (loopback), hard limit
       '  - { id: qc, plan: central }',
       '  - { id: ql, plan: leased }',
       '  - { id: qo, plan: local }',
+      '  - { id: qv, plan: central }',
     ]);
     const ports = await Promise.all(Array.from({ length: NODES }, () => freePort()));
     await Promise.all(ports.map((p) => d.api(p)));
@@ -73,4 +74,16 @@ describe.skipIf(!ready)(`quotas across ${NODES} API nodes (loopback), hard limit
     expect(r.decidedBy).toEqual({ 'counters:local': ATTEMPTS });
     await eventually('local consumption synced', async () => (await Promise.all(urls.map((u) => usageOn(u, 'qo')))).every((u) => u === String(r.granted)), 30_000);
   }, 300_000);
+
+  it('an override made on node A is in force on node C (propagation measured)', async () => {
+    const res = await fetch(`${urls[0]}/v1/tenants/qv`, { method: 'PUT', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ entitlements: { calls: { limit: 5 } } }) });
+    expect(res.status).toBe(200);
+    const t0 = performance.now();
+    const limitOn = async (url: string) => ((await (await fetch(`${url}/v1/tenants/qv/entitlements/calls`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { limit: string }).limit;
+    await eventually('override on node C', async () => (await limitOn(urls[2]!)) === '5', 30_000);
+    const ms = performance.now() - t0;
+    console.log(`[quota] override PUT on node A, in force on node C after ${ms.toFixed(0)} ms (nodes poll every 250 ms)`);
+    const r = await burst([urls[2]!], 'qv', 8, 1, 'qv-c');
+    expect([r.granted, r.denied]).toEqual([5, 3]);
+  }, 120_000);
 });

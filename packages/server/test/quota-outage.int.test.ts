@@ -29,7 +29,7 @@ describe.skipIf(!ready)('quotas while the quota Redis is stopped and restarted (
     d = new Deployment(2, 120, undefined, undefined, [
       `quotas: { redisUrl: ${redis.url}, failOpenSeconds: 15, commandTimeoutMs: 5000 }`,
       // Kept-alive connections outlive the test's pauses (a server closing one as the client reuses it is not the subject here).
-      'server: { keepAliveTimeoutMs: 600000 }',
+      'server: { keepAliveTimeoutMs: 600000, idleTimeoutMs: 600000 }',
       'plans:',
       ...Object.keys(TENANTS).map(plan),
       'tenants:',

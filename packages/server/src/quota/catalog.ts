@@ -107,6 +107,11 @@ export class PlanCatalog {
     return { catalog: new PlanCatalog(plans, defaultPlan), problems };
   }
 
+  /** A catalog of already compiled plans (run-time overrides rebuild it; see `overrides/apply.ts`). */
+  static of(plans: readonly Plan[], defaultPlan?: Plan): PlanCatalog {
+    return new PlanCatalog(plans, defaultPlan);
+  }
+
   /** The plan a tenant is on, if any. */
   planOf(tenant: string): Plan | undefined {
     return this.planOfTenant.get(tenant) ?? this.defaultPlan;

@@ -32,7 +32,8 @@ export class QuotaService {
   private readonly defaultTenants = new Set<string>();
 
   constructor(
-    readonly catalog: PlanCatalog,
+    /** Replaced as a whole when run-time overrides change (`overrides/`). */
+    public catalog: PlanCatalog,
     readonly counters: QuotaCounters,
     readonly warnings: QuotaWarnings,
     private readonly meters: MeterRegistry,
@@ -62,6 +63,20 @@ export class QuotaService {
             if (typeof usage === 'bigint') await (opts.raiseOnly ? this.counters.raise : this.counters.set).call(this.counters, { tenant: row.tenant, meter: ent.id, period: p.start }, usage);
           }
         }
+      }
+    }
+  }
+
+  /** Raises one tenant's counters of its current plan to the rollups (after a plan change at run time). */
+  async seedTenant(queries: QueryService, tenant: string): Promise<void> {
+    const now = this.clock.nowMicros();
+    for (const ent of this.catalog.planOf(tenant)?.entitlements ?? []) {
+      const cur = this.periodNow(ent, now);
+      for (const p of [cur, periodAt(ent.period, cur.end)]) {
+        const filterGroupBy = Object.fromEntries(ent.filter.map((f) => [f.name, [...f.values]]));
+        const r = await queries.query({ meter: ent.meter, from: p.start, to: p.end, tenants: [tenant], groupBy: ['tenant'], ...(ent.filter.length > 0 ? { filterGroupBy } : {}) });
+        const usage = parseQuantity(r.data[0]?.value ?? '0');
+        if (typeof usage === 'bigint') await this.counters.raise({ tenant, meter: ent.id, period: p.start }, usage);
       }
     }
   }
@@ -155,7 +170,8 @@ export class QuotaService {
   }
 
   private forgetBefore(ent: Entitlement, from: EpochMicros, to: EpochMicros): void {
-    const listed = this.catalog.plans.find((pl) => pl.id === ent.plan)?.tenants ?? [];
+    // Overrides give a tenant its own copy of a plan: every plan holding this entitlement counts.
+    const listed = this.catalog.plans.filter((pl) => pl.entitlements.includes(ent)).flatMap((pl) => pl.tenants);
     const tenants = ent.plan === this.catalog.defaultPlan?.id ? [...listed, ...this.defaultTenants] : listed;
     // Counters exist at most for the period that was current and the one after it (early events).
     for (let start = from, i = 0; start < to && i < 2; start = periodAt(ent.period, start).end, i++) {

@@ -4,6 +4,8 @@ import type { Principal } from '../../auth/keys.ts';
 import { TallyError } from '../../errors/registry.ts';
 import type { QuotaConsumer } from '../../quota/consume.ts';
 import { ENFORCEMENT_MODES, FAILURE_POLICIES } from '../../quota/counters.ts';
+import type { QuotaOverridesService } from '../../quota/overrides/overrides-service.ts';
+import { tenantQuotaBodySchema } from '../../quota/overrides/overrides.ts';
 import type { QuotaService } from '../../quota/quota-service.ts';
 import type { QuotaRateLimits } from '../../quota/rate-limits.ts';
 import { toStatus } from '../../quota/status.ts';
@@ -41,6 +43,7 @@ const decidedBy = z
     z.object({ by: z.literal('failure-policy'), policy: z.enum(FAILURE_POLICIES), cause: z.string() }),
   ])
   .describe('who decided: the shared counters (in which mode), or a failure policy while Redis was unreachable');
+const tenantOverrides = tenantQuotaBodySchema.extend({ updatedAt: z.string(), updatedBy: z.string().describe('id of the key that made the change') });
 const consumeBody = z
   .object({
     tenant: identifierSchema(IDENTIFIER_LIMITS.tenant),
@@ -73,16 +76,40 @@ function time(v: string | undefined, name: string): number | undefined {
 }
 
 /** Entitlement checks, atomic consumption and recorded warnings. */
-export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits; store: UsageStore }): void {
+export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits; store: UsageStore; overrides?: QuotaOverridesService }): void {
   const tenantParams = z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant) });
+  const entitlementsAnswer = z.object({ tenant: z.string(), plan: z.string().nullable(), overrides: tenantOverrides.optional().describe('run-time settings (PUT /v1/tenants/{tenant}); absent: the config decides'), data: z.array(status) });
+  const entitlementsOf = async (tenant: string) => {
+    const r = await d.quota.list(tenant);
+    const overrides = await d.overrides?.get(tenant);
+    return { tenant, plan: r.plan, ...(overrides ? { overrides } : {}), data: r.data.map(toStatus) };
+  };
   router.add(
-    { method: 'GET', url: '/v1/tenants/:tenant/entitlements', summary: "All of a tenant's entitlements, live", tag: 'quota', scope: 'read', params: tenantParams, responses: { 200: { description: 'Entitlements of the plan (empty without one)', schema: z.object({ tenant: z.string(), plan: z.string().nullable(), data: z.array(status) }) } } },
+    { method: 'GET', url: '/v1/tenants/:tenant/entitlements', summary: "All of a tenant's entitlements, live", tag: 'quota', scope: 'read', params: tenantParams, responses: { 200: { description: 'Entitlements of the plan (empty without one)', schema: entitlementsAnswer } } },
     async ({ params, principal }) => {
       checkTenant(principal, params.tenant);
-      const r = await d.quota.list(params.tenant);
-      return { tenant: params.tenant, plan: r.plan, data: r.data.map(toStatus) };
+      return entitlementsOf(params.tenant);
     },
   );
+  if (d.overrides) {
+    const overrides = d.overrides;
+    router.add(
+      {
+        method: 'PUT',
+        url: '/v1/tenants/:tenant',
+        summary: "Set a tenant's plan and entitlement overrides at run time (in force on every node within a second; audited as a tally.quota.override event)",
+        tag: 'quota',
+        scope: 'admin',
+        params: tenantParams,
+        body: tenantQuotaBodySchema,
+        responses: { 200: { description: "The tenant's entitlements under the new settings", schema: entitlementsAnswer } },
+      },
+      async ({ params, body, principal }) => {
+        await overrides.put(params.tenant, body, principal?.keyId ?? 'unknown');
+        return entitlementsOf(params.tenant);
+      },
+    );
+  }
   router.add(
     { method: 'GET', url: '/v1/tenants/:tenant/entitlements/:meter', summary: 'One entitlement by id (by default its meter), live', tag: 'quota', scope: 'read', params: z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant), meter: z.string() }), responses: { 200: { description: 'The entitlement', schema: status } } },
     async ({ params, principal }) => {
