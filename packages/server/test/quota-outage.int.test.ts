@@ -75,6 +75,16 @@ describe.skipIf(!ready)('quotas while the quota Redis is stopped and restarted (
     console.log(`[quota outage] open admitted ${open.granted}/90, closed denied ${closed.other['503 QUOTA_UNAVAILABLE']}/90, open-then-closed admitted ${young.length + n - 1} then denied`);
 
     await redis.start(); // empty: every counter and the epoch key are gone
+    // Each node's client reconnects on its own schedule (≤ 100 ms): probe with the closed tenant, which records nothing until it does.
+    let probe = 0;
+    for (const url of urls) {
+      await eventually(`${url} reconnected`, async () => {
+        const r = await consumeOnce(url, 'fc', `fc-probe-${probe++}`);
+        if (r.status === 200) granted.fc!++;
+        else expect([r.status, r.decidedBy]).toEqual([503, 'failure-policy:closed']);
+        return r.status === 200 && r.decidedBy === 'counters:central';
+      }, 60_000);
+    }
     for (const t of Object.values(TENANTS)) {
       const b = await burst(urls, t, 150, 30, `${t}-after`);
       expect([b.granted, b.other, b.decidedBy]).toEqual([150, {}, { 'counters:central': 150 }]);

@@ -10,8 +10,8 @@ import { MemoryQuotaCounters } from './memory/memory-counters.ts';
 import type { QuotaService } from './quota-service.ts';
 import { RedisQuotaCounters } from './redis/redis-counters.ts';
 
-/** Seconds after a Redis data loss at which the counters are raised to the rollups again. */
-export const RESEED_AFTER_SECONDS = [2, 5, 10, 20, 30] as const;
+/** After a Redis data loss the counters are raised to the rollups again this often (ms)… */
+export const RESEED_EVERY_MS = 5_000;
 
 /** The quota counters of the configured profile, and how they are seeded. */
 export interface QuotaCountersSetup {
@@ -27,7 +27,8 @@ export interface QuotaCountersSetup {
  * Embedded: in-process counters, seeded at every start. Distributed: Redis counters reached
  * through each entitlement's mode; an `epoch` key tells whether Redis still holds them. When it
  * is missing (first start, or Redis came back empty) one node re-seeds from the exact rollups —
- * at once and again a few times while the pipeline drains, raising only, never lowering.
+ * at once and then every 5 s for `quotas.reseedWindowSeconds` while the pipeline drains, raising
+ * only, never lowering.
  */
 export async function openQuotaCounters(config: TallyConfig, clock: Clock): Promise<QuotaCountersSetup> {
   if (config.profile !== 'distributed') {
@@ -42,24 +43,40 @@ export async function openQuotaCounters(config: TallyConfig, clock: Clock): Prom
   const counters = new DistributedQuotaCounters(redis, clock, { syncMs: q.syncMs, leaseMs: q.leaseMs, leaseChunkPermille: q.leaseChunkPermille, failOpenMs: q.failOpenSeconds * 1000 });
   const epoch = `${prefix}:epoch`;
   const timers = new Set<NodeJS.Timeout>();
+  let known: string | null = null;
   /** True when this node claimed a fresh epoch (Redis did not hold the counters). */
-  const claim = async () => (await client.set(epoch, `${randomUUID()} ${new Date().toISOString()}`, 'NX')) === 'OK';
+  const claim = async () => {
+    const mine = `${randomUUID()} ${new Date().toISOString()}`;
+    const won = (await client.set(epoch, mine, 'NX')) === 'OK';
+    // Only the winner adopts the new epoch here: the others find it changed before their next push.
+    if (won) known = mine;
+    return won;
+  };
+  counters.sameEpoch = async () => {
+    const cur = await client.get(epoch);
+    if (cur === known && cur !== null) return true;
+    known = cur;
+    return false;
+  };
   return {
     counters,
     async seed(quotas, queries) {
       if (await claim()) await quotas.seed(queries, { raiseOnly: true });
+      else known = await client.get(epoch);
       counters.onRecovered = async () => {
         if (!(await claim())) return;
         counters.resetAfterReseed();
         await quotas.seed(queries, { raiseOnly: true });
-        // Events still in the pipeline at the first re-seed reach the rollups later.
-        for (const s of RESEED_AFTER_SECONDS) {
-          const t = setTimeout(() => {
+        // Events still in the pipeline at the first re-seed reach the rollups later (a lagging
+        // pipeline: minutes); raising never over-counts, so it is repeated for a while.
+        const until = Date.now() + q.reseedWindowSeconds * 1000;
+        const t = setInterval(() => {
+          if (Date.now() > until) {
+            clearInterval(t);
             timers.delete(t);
-            quotas.seed(queries, { raiseOnly: true }).catch(() => undefined);
-          }, s * 1000).unref();
-          timers.add(t);
-        }
+          } else quotas.seed(queries, { raiseOnly: true }).catch(() => undefined);
+        }, RESEED_EVERY_MS).unref();
+        timers.add(t);
       };
     },
     registerMetrics(registry, quotas) {
@@ -74,7 +91,7 @@ export async function openQuotaCounters(config: TallyConfig, clock: Clock): Prom
       });
     },
     async close() {
-      for (const t of timers) clearTimeout(t);
+      for (const t of timers) clearInterval(t);
       await counters.close();
       client.disconnect();
     },

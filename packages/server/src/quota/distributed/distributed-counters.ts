@@ -39,6 +39,13 @@ export class DistributedQuotaCounters implements QuotaCounters {
   private readonly timers: NodeJS.Timeout[] = [];
   /** Called when a call succeeds after an outage (checks whether Redis lost the counters). */
   onRecovered: (() => Promise<void>) | undefined;
+  /**
+   * True while Redis still holds the counters this node pushed to (the epoch it knows). After a
+   * failure, pushes (feed kept during the outage, local pending, lease returns) wait for it: into a
+   * Redis that came back empty they would count events the re-seed from the rollups counts too.
+   */
+  sameEpoch: (() => Promise<boolean>) | undefined;
+  private suspect = false;
 
   constructor(
     readonly redis: RedisQuotaCounters,
@@ -53,15 +60,28 @@ export class DistributedQuotaCounters implements QuotaCounters {
     });
     this.local = new LocalSync(redis);
     // Every Redis call reports to the outage clock; the call that ends an outage checks for a data loss.
-    redis.observer = { ok: () => void (this.outage.ok() && this.recovered()), fail: () => this.outage.fail() };
+    redis.observer = { ok: () => void (this.outage.ok() && this.recovered()), fail: () => ((this.suspect = true), this.outage.fail()) };
     const quietly = (p: Promise<unknown>) => void p.catch(() => undefined);
     this.timers.push(
-      setInterval(() => quietly(this.local.sync()), o.syncMs).unref(),
-      setInterval(() => quietly(this.leases.sweep()), Math.max(10, Math.floor(o.leaseMs / 2))).unref(),
-      setInterval(() => quietly(this.flushUnsent()), 250).unref(),
+      setInterval(() => quietly(this.pushing(() => this.local.sync())), o.syncMs).unref(),
+      setInterval(() => quietly(this.pushing(() => this.leases.sweep())), Math.max(10, Math.floor(o.leaseMs / 2))).unref(),
+      setInterval(() => quietly(this.pushing(() => this.flushUnsent())), 250).unref(),
     );
   }
 
+
+  /** Runs a push unless Redis lost the counters since the last failure (then drops what was pending). */
+  private async pushing(fn: () => Promise<void>): Promise<void> {
+    if (this.suspect && this.sameEpoch) {
+      const same = await this.sameEpoch();
+      this.suspect = false;
+      if (!same) {
+        this.resetAfterReseed();
+        return;
+      }
+    }
+    await fn();
+  }
 
   private async recovered(): Promise<void> {
     try {

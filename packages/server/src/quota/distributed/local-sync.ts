@@ -72,8 +72,8 @@ export class LocalSync {
     });
   }
 
-  /** Forgets the synced view (the counters were re-seeded), keeping what is still to push. */
+  /** Forgets everything (Redis lost the counters: the re-seed from the rollups counts what was pending). */
   reset(): void {
-    for (const [k, e] of this.entries) if (e.pending === 0n) this.entries.delete(k);
+    this.entries.clear();
   }
 }
