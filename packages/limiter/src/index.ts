@@ -9,6 +9,7 @@ export type { Decision, DegradedDecision, RefundResult, StoreDecision } from './
 export { Limiter } from './limiter.ts';
 export type { CallOptions, LimiterOptions } from './limiter.ts';
 export type { FailureCause, FailureMode, FailurePolicy } from './failure/failure-policy.ts';
+export { admitDuringOutage } from './failure/failure-policy.ts';
 export type { BreakerOptions, BreakerState } from './failure/breaker.ts';
 export { MemoryStore } from './memory/memory-store.ts';
 export type { MemoryStoreOptions, MemoryStoreStats } from './memory/memory-store.ts';

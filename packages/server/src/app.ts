@@ -19,7 +19,8 @@ import { deriveRollups } from './usage/derive-rollups.ts';
 import { QueryService } from './usage/query-service.ts';
 import { PlanCatalog } from './quota/catalog.ts';
 import { QuotaConsumer } from './quota/consume.ts';
-import { MemoryQuotaCounters } from './quota/memory/memory-counters.ts';
+import { openQuotaCounters, type QuotaCountersSetup } from './quota/setup.ts';
+import { inOrder, QuotaOverridesService } from './quota/overrides/overrides-service.ts';
 import { QuotaService } from './quota/quota-service.ts';
 import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
@@ -71,12 +72,16 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   let billing: Billing | undefined;
   let accessLog: AccessLog | undefined;
   let analytics: AnalyticsService | undefined;
+  let quotaCounters: QuotaCountersSetup | undefined;
+  let stopOverrides: (() => void) | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
     await billing?.close();
     await accessLog?.close();
     await analytics?.close();
+    stopOverrides?.();
+    await quotaCounters?.close();
     await (distributed ? distributed.close() : store.close());
   };
   try {
@@ -122,11 +127,16 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const { catalog, problems } = PlanCatalog.compile(config, registry);
     if (problems.length > 0) throw new ConfigError('config', problems);
     const warnings = new QuotaWarnings(ingest);
-    const quotas = new QuotaService(catalog, new MemoryQuotaCounters(), warnings, registry, clock);
+    quotaCounters = await openQuotaCounters(config, clock);
+    const quotas = new QuotaService(catalog, quotaCounters.counters, warnings, registry, clock);
     // Seeded before listening: no event can be both in the seed and fed live.
-    await quotas.seed(queries);
+    await quotaCounters.seed(quotas, queries);
+    quotaCounters.registerMetrics(metrics.registry, quotas);
     ingest.onAccepted(quotas.feed);
-    const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock) };
+    const overrides = new QuotaOverridesService({ store, quotas, base: catalog, ingest, queries, clock, exclusive: distributed ? (fn) => distributed.exclusive('quota-overrides', fn) : inOrder() });
+    await overrides.start();
+    stopOverrides = () => overrides.stop();
+    const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock, () => quotas.catalog), overrides };
     const leases = leaseStoreFor(config, distributed);
     billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
     accessLog = await openAccessLog(config, embedded);

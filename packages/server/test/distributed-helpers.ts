@@ -57,6 +57,8 @@ export class Deployment {
     readonly duplicateWindowSeconds: number,
     readonly clickhouseUrl = CH_URL,
     workerBatch = 5000,
+    /** More YAML lines for the config (plans, tenants, quotas). */
+    extraConfig: string[] = [],
   ) {
     writeFileSync(
       this.configFile,
@@ -75,6 +77,7 @@ export class Deployment {
         `store: { dataDir: ${JSON.stringify(join(this.dir, 'data'))} }`,
         'meters:',
         ...DIST_METERS.map((m) => `  - ${JSON.stringify(m)}`),
+        ...extraConfig,
       ].join('\n'),
     );
   }

@@ -33,7 +33,7 @@ describe('entitlements', () => {
     expect(e.status).toBe(200);
     // projected = usage × period / elapsed = 4 × 30 / 10
     expect(e.body).toEqual({
-      tenant: 'globex', meter: 'calls', plan: 'free', enforcement: 'hard', period: 'month', timeZone: 'UTC',
+      tenant: 'globex', id: 'calls', meter: 'calls', filter: {}, plan: 'free', enforcement: 'hard', mode: 'central', failurePolicy: 'closed', period: 'month', timeZone: 'UTC',
       periodStart: '2026-04-01T00:00:00.000Z', resetAt: '2026-05-01T00:00:00.000Z',
       hasAccess: true, usage: '4', limit: '10', remaining: '6', overage: '0', projected: '12', overageProjected: true,
     });

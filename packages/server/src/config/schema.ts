@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { meterSchema } from '../meters/meter.ts';
 import { billingConfigSchema, tenantBillingSchema } from '../billing/profile.ts';
 import { plansSchema } from '../quota/plan-schema.ts';
+import { quotasConfigSchema } from '../quota/config-schema.ts';
 
 /** A tenant known in config (events may also name tenants not listed here). */
 const tenantSchema = z
@@ -93,6 +94,7 @@ export const configSchema = z
     meters: z.array(meterSchema).default([]),
     tenants: z.array(tenantSchema).default([]),
     plans: plansSchema,
+    quotas: quotasConfigSchema.default(quotasConfigSchema.parse({})).describe('distributed quota counters: Redis, local sync, leases, failure policy timing'),
     billing: billingConfigSchema.default(billingConfigSchema.parse({})).describe('invoicing: grace period and finalization'),
     privacy: privacySchema.default(privacySchema.parse({})).describe('data minimisation (docs/privacy.md)'),
   })

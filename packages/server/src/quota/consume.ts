@@ -6,8 +6,8 @@ import type { Meter } from '../meters/meter.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
 import { formatScaled, SCALE } from '../shared/decimal.ts';
 import { formatMicros, type EpochMicros } from '../shared/time.ts';
-import type { Entitlement } from './catalog.ts';
-import type { CounterItem } from './counters.ts';
+import { passes, type Entitlement } from './catalog.ts';
+import type { DecidedBy } from './counters.ts';
 import type { QuotaService } from './quota-service.ts';
 import { snapshot, type Snapshot } from './status.ts';
 import { QUOTA_SOURCE } from './warnings.ts';
@@ -24,8 +24,8 @@ export interface ConsumeRequest {
 
 /** The answer: granted (new or a retried key), or denied with every violated entitlement. */
 export type ConsumeResult =
-  | { granted: true; duplicate: boolean; snapshot: Snapshot }
-  | { granted: false; violated: Snapshot[] };
+  | { granted: true; duplicate: boolean; snapshot: Snapshot; decidedBy?: DecidedBy }
+  | { granted: false; violated: Snapshot[]; decidedBy: DecidedBy };
 
 const RECENT_KEYS = 100_000;
 
@@ -56,9 +56,9 @@ export class QuotaConsumer {
   }
 
   private async run(req: ConsumeRequest, key: string): Promise<ConsumeResult> {
-    const ent = this.quota.catalog.entitlement(req.tenant, req.meter);
+    const ent = this.quota.catalog.entitlementsOn(req.tenant, req.meter)[0];
     if (ent === undefined) throw new TallyError('NOT_FOUND', `tenant "${req.tenant}" has no entitlement for meter "${req.meter}"`);
-    if (this.recent.has(key)) return { granted: true, duplicate: true, snapshot: this.quota.status(req.tenant, req.meter) };
+    if (this.recent.has(key)) return { granted: true, duplicate: true, snapshot: await this.quota.status(req.tenant, ent.id) };
     const meter = this.meters.get(req.meter)!;
     if (req.amount <= 0n) throw invalid('amount', 'must be greater than 0');
     if (ent.aggregation === 'COUNT' && req.amount !== SCALE) throw invalid('amount', `meter "${meter.slug}" counts events: amount must be 1`);
@@ -66,29 +66,38 @@ export class QuotaConsumer {
     const data = withAmount(meter, req);
     const event = { specversion: '1.0', id: req.idempotencyKey, source: QUOTA_SOURCE, type: meter.def.eventType, subject: req.tenant, time: formatMicros(now), data };
     const counted = this.entitlementsOf(req.tenant, event.type, data, now);
-    const items = counted.map(([e, amount]): CounterItem => ({ tenant: req.tenant, meter: e.meter, period: this.quota.periodNow(e, now).start, limit: e.limit, amount, hard: e.hard }));
-    const { recorded, usages } = this.quota.counters.consumeAll(items);
+    const items = counted.map(([e, amount]) => this.quota.itemOf(req.tenant, e, amount, now));
+    const { recorded, usages, periods, decidedBy } = await this.quota.counters.consumeAll(items);
     if (!recorded) {
       const violated = counted.flatMap(([e, amount], i) => (e.hard && usages[i]! + amount > e.limit ? [snapshot(req.tenant, e, this.quota.periodNow(e, now), now, usages[i]!)] : []));
-      return { granted: false, violated };
+      return { granted: false, violated, decidedBy };
     }
-    const release = () => items.forEach((it) => this.quota.counters.add(it, -it.amount));
-    this.quota.reserved.set(key, now);
+    // Given back only where it was counted (not when a failure policy admitted it uncounted).
+    const release = () => (decidedBy.by === 'counters' ? this.quota.counters.add(items.map((it, i) => ({ ...it, period: periods[i]!, delta: -it.amount }))).catch(() => void this.quota.feedErrors++) : undefined);
+    // Admitted uncounted by a failure policy: the feed counts the stored event (when Redis returns).
+    if (decidedBy.by === 'counters') this.quota.reserved.set(key, now);
     let receipt;
     try {
       receipt = (await this.ingest.ingest([event], { internal: true })).receipts[0]!;
     } catch (err) {
-      release();
+      await release();
       if (err instanceof TallyError) throw err;
       throw new TallyError('STORE_UNAVAILABLE', `the store could not record the consumption: ${(err as Error).message}`);
     } finally {
       this.quota.reserved.delete(key);
     }
-    if (receipt.status !== 'accepted') release();
+    if (receipt.status !== 'accepted') await release();
     if (receipt.status === 'rejected') throw new TallyError(receipt.code, receipt.message);
     this.remember(key);
-    for (const [e] of counted) if (e.meter !== req.meter) this.quota.snapshotOf(req.tenant, e, now);
-    return { granted: true, duplicate: receipt.status === 'duplicate', snapshot: this.quota.status(req.tenant, req.meter) };
+    // The answer shows the first entitlement of the requested meter this consumption counted toward.
+    const mine = counted.findIndex(([e]) => e.meter === req.meter);
+    for (const [i, [e]] of counted.entries()) if (i !== mine) void this.quota.snapshotOf(req.tenant, e, now).catch(() => undefined);
+    if (receipt.status === 'duplicate' || mine < 0) return { granted: true, duplicate: receipt.status === 'duplicate', snapshot: await this.quota.status(req.tenant, (counted[mine]?.[0] ?? ent).id), decidedBy };
+    const own = counted[mine]![0];
+    // The snapshot is the usage this call left (no second round trip); warnings are raised from it.
+    const s = snapshot(req.tenant, own, this.quota.periodNow(own, now), now, usages[mine]!);
+    this.quota.warnings.check(s);
+    return { granted: true, duplicate: false, snapshot: s, decidedBy };
   }
 
   /** Every entitlement of the tenant the event counts toward, with its amount. */
@@ -98,11 +107,14 @@ export class QuotaConsumer {
     for (const m of this.meters.forType(type)) {
       const r = evaluateMeter(m, probe);
       if (isMeterProblem(r)) throw new TallyError(r.code, `data: ${r.message}`, [{ path: 'body.data', message: r.message }]);
-      const e = this.quota.catalog.entitlement(tenant, m.slug);
-      if (r === null || e === undefined) continue;
-      const amount = e.aggregation === 'COUNT' ? SCALE : (r.quantity ?? 0n);
-      if (amount < 0n) throw invalid('data', `meter "${m.slug}" would record a negative amount; consumptions only add usage`);
-      out.push([e, amount]);
+      const ents = this.quota.catalog.entitlementsOn(tenant, m.slug);
+      if (r === null || ents.length === 0) continue;
+      for (const e of ents) {
+        if (!passes(e, r.dims)) continue;
+        const amount = e.aggregation === 'COUNT' ? SCALE : (r.quantity ?? 0n);
+        if (amount < 0n) throw invalid('data', `meter "${m.slug}" would record a negative amount; consumptions only add usage`);
+        out.push([e, amount]);
+      }
     }
     return out;
   }

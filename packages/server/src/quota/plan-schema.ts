@@ -3,12 +3,22 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { planBillingFields } from '../billing/pricing/price-schema.ts';
 import { parseQuantity } from '../shared/decimal.ts';
+import { ENFORCEMENT_MODES, FAILURE_POLICIES } from './counters.ts';
 import { PERIOD_UNITS, parseAnchor } from './period.ts';
 
 /** One entitlement of a plan: a limit on a meter's usage per period. */
 export const entitlementSchema = z
   .object({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, ".", "_" and "-"')
+      .optional()
+      .describe('names the entitlement (default: the meter slug); a plan with several entitlements on one meter gives each its own id'),
     meter: z.string().min(1).describe('slug of a COUNT or SUM meter'),
+    filter: z
+      .record(z.string(), z.union([z.string(), z.array(z.string()).min(1)]))
+      .optional()
+      .describe("dimension filters: only usage whose dimension (one of the meter's groupBy) equals the value, or one of the values, counts (e.g. { model: gpt-4 })"),
     period: z.enum(PERIOD_UNITS).describe('usage resets every hour, day or month'),
     // Checks are per field (not one object refinement) so every bad field is reported at once.
     timeZone: z
@@ -30,6 +40,8 @@ export const entitlementSchema = z
       })
       .describe('exact decimal; usage above it is denied (hard) or warned about (soft)'),
     enforcement: z.enum(['hard', 'soft']).default('hard').describe('hard: consumption beyond the limit is denied; soft: recorded and warned about'),
+    mode: z.enum(ENFORCEMENT_MODES).default('central').describe('distributed profile: central (Redis on every check, exact), leased (nodes lease chunks of the remaining allowance), local (per-node counters synced periodically, soft limits)'),
+    failurePolicy: z.enum(FAILURE_POLICIES).optional().describe('while Redis is unreachable: open admits, closed denies, open-then-closed admits for quotas.failOpenSeconds then denies (default: closed for hard, open for soft)'),
   })
   .strict();
 
@@ -51,17 +63,24 @@ export function toPolicy(r: z.infer<typeof rateLimitSchema>): Policy {
 
 const always = { when: () => true };
 
-/** Entitlements of a plan; at most one per meter (checked even when some entry is invalid). */
+/**
+ * Entitlements of a plan; ids (default: the meter) unique, so several entitlements on one meter
+ * each name an id (checked even when some entry is invalid).
+ */
 const entitlementsSchema = z
   .array(entitlementSchema)
   .default([])
   .superRefine((list, ctx) => {
     const seen = new Set<string>();
     list.forEach((e, i) => {
-      const meter = (e as { meter?: unknown } | null)?.meter;
-      if (typeof meter !== 'string') return;
-      if (seen.has(meter)) ctx.addIssue({ code: 'custom', path: [i, 'meter'], message: `meter "${meter}" already has an entitlement in this plan` });
-      seen.add(meter);
+      const { meter, id } = (e ?? {}) as { meter?: unknown; id?: unknown };
+      const key = typeof id === 'string' ? id : meter;
+      if (typeof key !== 'string') return;
+      if (seen.has(key)) {
+        const message = typeof id === 'string' ? `id "${id}" is already used in this plan` : `meter "${key}" already has an entitlement in this plan (give each entitlement of a meter its own id)`;
+        ctx.addIssue({ code: 'custom', path: [i, typeof id === 'string' ? 'id' : 'meter'], message });
+      }
+      seen.add(key);
     });
   }, always);
 

@@ -11,8 +11,10 @@ export class QuotaRateLimits {
   private readonly byPlan = new Map<string, MemoryLimiter>();
 
   constructor(
-    private readonly catalog: PlanCatalog,
+    catalog: PlanCatalog,
     clock: Clock,
+    /** The catalog in force (run-time plan assignments); default: `catalog`. */
+    private readonly current: () => PlanCatalog = () => catalog,
   ) {
     const store = new MemoryStore({ clock: () => Math.floor(clock.nowMicros() / MICROS_PER_MS) });
     for (const p of catalog.plans) if (p.rateLimits.length > 0) this.byPlan.set(p.id, new MemoryLimiter({ policies: p.rateLimits, store }));
@@ -20,7 +22,7 @@ export class QuotaRateLimits {
 
   /** Takes one call from the tenant's policies; `undefined` when its plan has none. */
   take(tenant: string): HttpOutcome | undefined {
-    const plan = this.catalog.planOf(tenant);
+    const plan = this.current().planOf(tenant);
     const limiter = plan === undefined ? undefined : this.byPlan.get(plan.id);
     if (plan === undefined || limiter === undefined) return undefined;
     // The plan id is part of the key so a tenant moved to another plan starts a fresh window.

@@ -1,6 +1,7 @@
 import { formatScaled } from '../shared/decimal.ts';
 import { formatMicros, type EpochMicros } from '../shared/time.ts';
 import type { Entitlement } from './catalog.ts';
+import type { EnforcementMode, FailurePolicyName } from './counters.ts';
 import type { Period } from './period.ts';
 
 /**
@@ -22,9 +23,13 @@ export interface Snapshot {
 /** The API's view of a snapshot: quantities as exact decimal strings. */
 export interface EntitlementStatus {
   tenant: string;
+  id: string;
   meter: string;
+  filter: Record<string, string[]>;
   plan: string;
   enforcement: 'hard' | 'soft';
+  mode: EnforcementMode;
+  failurePolicy: FailurePolicyName;
   period: string;
   timeZone: string;
   periodStart: string;
@@ -65,9 +70,13 @@ export function toStatus(s: Snapshot): EntitlementStatus {
   const over = s.usage - e.limit;
   return {
     tenant: s.tenant,
+    id: e.id,
     meter: e.meter,
+    filter: Object.fromEntries(e.filter.map((f) => [f.name, [...f.values]])),
     plan: e.plan,
     enforcement: e.hard ? 'hard' : 'soft',
+    mode: e.mode,
+    failurePolicy: e.failurePolicy,
     period: e.period.unit,
     timeZone: e.period.timeZone,
     periodStart: formatMicros(s.period.start),

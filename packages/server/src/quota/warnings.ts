@@ -19,6 +19,8 @@ export interface QuotaWarning {
   id: string;
   tenant: string;
   meter: string;
+  /** The entitlement's id when a plan has several on the meter. */
+  entitlement?: string;
   plan: string;
   threshold: Threshold;
   enforcement: 'hard' | 'soft';
@@ -57,12 +59,13 @@ export class QuotaWarnings {
   /** Raises the thresholds `s` has reached that were not raised yet; never throws. */
   check(s: Snapshot): void {
     for (const t of reached(s)) {
-      const key = `${s.tenant}\u0000${s.entitlement.meter}\u0000${s.period.start}\u0000${t}`;
+      const key = `${s.tenant}\u0000${s.entitlement.id}\u0000${s.period.start}\u0000${t}`;
       if (this.raised.has(key)) continue;
       this.raised.add(key);
-      const data = { meter: s.entitlement.meter, plan: s.entitlement.plan, threshold: t, enforcement: s.entitlement.hard ? 'hard' : 'soft', periodStart: formatMicros(s.period.start), resetAt: formatMicros(s.period.end), usage: formatScaled(s.usage), limit: formatScaled(s.entitlement.limit), projected: formatScaled(s.projected) };
+      const data = { meter: s.entitlement.meter, ...(s.entitlement.id === s.entitlement.meter ? {} : { entitlement: s.entitlement.id }), plan: s.entitlement.plan, threshold: t, enforcement: s.entitlement.hard ? 'hard' : 'soft', periodStart: formatMicros(s.period.start), resetAt: formatMicros(s.period.end), usage: formatScaled(s.usage), limit: formatScaled(s.entitlement.limit), projected: formatScaled(s.projected) };
       // Unguessable but the same on every node and after restarts: the ledger keeps it once.
-      const id = this.ingest.internalId('qw', [s.tenant, s.entitlement.meter, String(s.period.start), t]);
+      // The entitlement id is its meter unless a plan has several on one meter: ids stay as before.
+      const id = this.ingest.internalId('qw', [s.tenant, s.entitlement.id, String(s.period.start), t]);
       const event = { specversion: '1.0', id, source: QUOTA_SOURCE, type: WARNING_EVENT_TYPE, subject: s.tenant, time: formatMicros(s.now), data };
       const failed = () => {
         this.failures++;
@@ -77,8 +80,8 @@ export class QuotaWarnings {
   }
 
   /** Forgets what was raised for a period that is over (bounded memory). */
-  forgetPeriod(tenant: string, meter: string, periodStart: EpochMicros): void {
-    for (const t of THRESHOLDS) this.raised.delete(`${tenant}\u0000${meter}\u0000${periodStart}\u0000${t}`);
+  forgetPeriod(tenant: string, entitlement: string, periodStart: EpochMicros): void {
+    for (const t of THRESHOLDS) this.raised.delete(`${tenant}\u0000${entitlement}\u0000${periodStart}\u0000${t}`);
   }
 
   /** Waits for warnings being written, so a read right after sees them. */

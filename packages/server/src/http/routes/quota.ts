@@ -3,6 +3,9 @@ import { IDENTIFIER_LIMITS, identifierSchema } from '../../events/identifiers.ts
 import type { Principal } from '../../auth/keys.ts';
 import { TallyError } from '../../errors/registry.ts';
 import type { QuotaConsumer } from '../../quota/consume.ts';
+import { ENFORCEMENT_MODES, FAILURE_POLICIES } from '../../quota/counters.ts';
+import type { QuotaOverridesService } from '../../quota/overrides/overrides-service.ts';
+import { tenantQuotaBodySchema } from '../../quota/overrides/overrides.ts';
 import type { QuotaService } from '../../quota/quota-service.ts';
 import type { QuotaRateLimits } from '../../quota/rate-limits.ts';
 import { toStatus } from '../../quota/status.ts';
@@ -15,9 +18,13 @@ import type { Router } from '../route.ts';
 const decimal = z.string().describe('exact decimal');
 const status = z.object({
   tenant: z.string(),
+  id: z.string().describe("the entitlement's id in its plan (default: the meter)"),
   meter: z.string(),
+  filter: z.record(z.string(), z.array(z.string())).describe('dimension filters: only usage with these dimension values counts ({} = all)'),
   plan: z.string(),
   enforcement: z.enum(['hard', 'soft']),
+  mode: z.enum(ENFORCEMENT_MODES).describe('how checks reach the shared counters (distributed profile)'),
+  failurePolicy: z.enum(FAILURE_POLICIES).describe('what decides while Redis is unreachable'),
   period: z.enum(['hour', 'day', 'month']),
   timeZone: z.string(),
   periodStart: z.string(),
@@ -30,6 +37,13 @@ const status = z.object({
   projected: decimal.describe('usage × period length / elapsed time; equals usage during the first tenth of the period'),
   overageProjected: z.boolean().describe('projected > limit'),
 });
+const decidedBy = z
+  .union([
+    z.object({ by: z.literal('counters'), mode: z.enum(ENFORCEMENT_MODES) }),
+    z.object({ by: z.literal('failure-policy'), policy: z.enum(FAILURE_POLICIES), cause: z.string() }),
+  ])
+  .describe('who decided: the shared counters (in which mode), or a failure policy while Redis was unreachable');
+const tenantOverrides = tenantQuotaBodySchema.extend({ updatedAt: z.string(), updatedBy: z.string().describe('id of the key that made the change') });
 const consumeBody = z
   .object({
     tenant: identifierSchema(IDENTIFIER_LIMITS.tenant),
@@ -47,7 +61,7 @@ const warningsQuery = z
     to: z.string().optional().describe('RFC 3339; default now'),
   })
   .strict();
-const warning = z.object({ id: z.string(), tenant: z.string(), meter: z.string(), plan: z.string(), threshold: z.enum(THRESHOLDS), enforcement: z.enum(['hard', 'soft']), periodStart: z.string(), resetAt: z.string(), usage: decimal, limit: decimal, projected: decimal, raisedAt: z.string() });
+const warning = z.object({ id: z.string(), tenant: z.string(), meter: z.string(), entitlement: z.string().optional(), plan: z.string(), threshold: z.enum(THRESHOLDS), enforcement: z.enum(['hard', 'soft']), periodStart: z.string(), resetAt: z.string(), usage: decimal, limit: decimal, projected: decimal, raisedAt: z.string() });
 
 /** Portal keys bound to a tenant read only that tenant. */
 function checkTenant(principal: Principal | null, tenant: string): void {
@@ -62,21 +76,45 @@ function time(v: string | undefined, name: string): number | undefined {
 }
 
 /** Entitlement checks, atomic consumption and recorded warnings. */
-export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits; store: UsageStore }): void {
+export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits; store: UsageStore; overrides?: QuotaOverridesService }): void {
   const tenantParams = z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant) });
+  const entitlementsAnswer = z.object({ tenant: z.string(), plan: z.string().nullable(), overrides: tenantOverrides.optional().describe('run-time settings (PUT /v1/tenants/{tenant}); absent: the config decides'), data: z.array(status) });
+  const entitlementsOf = async (tenant: string) => {
+    const r = await d.quota.list(tenant);
+    const overrides = await d.overrides?.get(tenant);
+    return { tenant, plan: r.plan, ...(overrides ? { overrides } : {}), data: r.data.map(toStatus) };
+  };
   router.add(
-    { method: 'GET', url: '/v1/tenants/:tenant/entitlements', summary: "All of a tenant's entitlements, live", tag: 'quota', scope: 'read', params: tenantParams, responses: { 200: { description: 'Entitlements of the plan (empty without one)', schema: z.object({ tenant: z.string(), plan: z.string().nullable(), data: z.array(status) }) } } },
+    { method: 'GET', url: '/v1/tenants/:tenant/entitlements', summary: "All of a tenant's entitlements, live", tag: 'quota', scope: 'read', params: tenantParams, responses: { 200: { description: 'Entitlements of the plan (empty without one)', schema: entitlementsAnswer } } },
     async ({ params, principal }) => {
       checkTenant(principal, params.tenant);
-      const r = d.quota.list(params.tenant);
-      return { tenant: params.tenant, plan: r.plan, data: r.data.map(toStatus) };
+      return entitlementsOf(params.tenant);
     },
   );
+  if (d.overrides) {
+    const overrides = d.overrides;
+    router.add(
+      {
+        method: 'PUT',
+        url: '/v1/tenants/:tenant',
+        summary: "Set a tenant's plan and entitlement overrides at run time (in force on every node within a second; audited as a tally.quota.override event)",
+        tag: 'quota',
+        scope: 'admin',
+        params: tenantParams,
+        body: tenantQuotaBodySchema,
+        responses: { 200: { description: "The tenant's entitlements under the new settings", schema: entitlementsAnswer } },
+      },
+      async ({ params, body, principal }) => {
+        await overrides.put(params.tenant, body, principal?.keyId ?? 'unknown');
+        return entitlementsOf(params.tenant);
+      },
+    );
+  }
   router.add(
-    { method: 'GET', url: '/v1/tenants/:tenant/entitlements/:meter', summary: 'One entitlement, live (in-process counters)', tag: 'quota', scope: 'read', params: z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant), meter: z.string() }), responses: { 200: { description: 'The entitlement', schema: status } } },
+    { method: 'GET', url: '/v1/tenants/:tenant/entitlements/:meter', summary: 'One entitlement by id (by default its meter), live', tag: 'quota', scope: 'read', params: z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant), meter: z.string() }), responses: { 200: { description: 'The entitlement', schema: status } } },
     async ({ params, principal }) => {
       checkTenant(principal, params.tenant);
-      return toStatus(d.quota.status(params.tenant, params.meter));
+      return toStatus(await d.quota.status(params.tenant, params.meter));
     },
   );
   router.add(
@@ -87,7 +125,11 @@ export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: 
       tag: 'quota',
       scope: 'ingest',
       body: consumeBody,
-      responses: { 200: { description: 'Granted and recorded (or a retried key: duplicate = true)', schema: status.extend({ granted: z.literal(true), duplicate: z.boolean(), amount: decimal }) }, 429: { description: 'QUOTA_EXCEEDED (nothing recorded) or RATE_LIMITED' } },
+      responses: {
+        200: { description: 'Granted and recorded (or a retried key: duplicate = true)', schema: status.extend({ granted: z.literal(true), duplicate: z.boolean(), amount: decimal, decidedBy: decidedBy.optional() }) },
+        429: { description: 'QUOTA_EXCEEDED (nothing recorded) or RATE_LIMITED' },
+        503: { description: 'QUOTA_UNAVAILABLE: Redis unreachable and the failure policy denied (details.decidedBy)' },
+      },
     },
     async ({ body, reply }) => {
       const amount = parseQuantity(body.amount);
@@ -98,14 +140,18 @@ export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: 
         if (!limited.proceed) throw new TallyError('RATE_LIMITED', limited.body?.detail ?? 'rate limit exceeded', { violated: limited.body?.violated });
       }
       const r = await d.consumer.consume({ tenant: body.tenant, meter: body.meter, amount, idempotencyKey: body.idempotencyKey, ...(body.data ? { data: body.data } : {}) });
+      if (!r.granted && r.decidedBy.by === 'failure-policy') {
+        void reply.header('retry-after', '1');
+        throw new TallyError('QUOTA_UNAVAILABLE', `the quota counters are unreachable and the "${r.decidedBy.policy}" failure policy denied; nothing was recorded`, { decidedBy: r.decidedBy });
+      }
       if (!r.granted) {
         const now = d.quota.clock.nowMicros();
         const wait = Math.min(...r.violated.map((s) => s.period.end - now));
         void reply.header('retry-after', String(Math.max(1, Math.ceil(wait / 1_000_000))));
         const violated = r.violated.map(toStatus);
-        throw new TallyError('QUOTA_EXCEEDED', `hard quota exceeded: ${violated.map((v) => `${v.meter} ${v.usage}/${v.limit} per ${v.period}`).join(', ')}; nothing was recorded`, { violated });
+        throw new TallyError('QUOTA_EXCEEDED', `hard quota exceeded: ${violated.map((v) => `${v.meter} ${v.usage}/${v.limit} per ${v.period}`).join(', ')}; nothing was recorded`, { violated, decidedBy: r.decidedBy });
       }
-      return { granted: true, duplicate: r.duplicate, amount: formatScaled(amount), ...toStatus(r.snapshot) };
+      return { granted: true, duplicate: r.duplicate, amount: formatScaled(amount), ...toStatus(r.snapshot), ...(r.decidedBy ? { decidedBy: r.decidedBy } : {}) };
     },
   );
   router.add(

@@ -1,0 +1,39 @@
+import { parseQuantity } from '../../shared/decimal.ts';
+import { PlanCatalog, type Entitlement, type Plan } from '../catalog.ts';
+import type { QuotaOverrides, TenantQuota } from './overrides.ts';
+
+/** Problems of an override against the configured plans (empty when it can be applied). */
+export function checkOverride(base: PlanCatalog, tenant: string, q: Pick<TenantQuota, 'plan' | 'entitlements'>): { path: string; message: string }[] {
+  const plan = q.plan === null || q.plan === undefined ? base.planOf(tenant) : base.plans.find((p) => p.id === q.plan);
+  if (plan === undefined) return [{ path: 'body.plan', message: q.plan ? `unknown plan "${q.plan}"` : 'the tenant has no plan to override; name one' }];
+  return Object.keys(q.entitlements ?? {}).flatMap((id) => (plan.entitlements.some((e) => e.id === id) ? [] : [{ path: `body.entitlements.${id}`, message: `plan "${plan.id}" has no entitlement "${id}"` }]));
+}
+
+/**
+ * The catalog with the run-time overrides applied to the configured one: a tenant moved to another
+ * plan joins it; a tenant with entitlement overrides gets its own copy of its plan (same id) with
+ * those limits and enforcements. Overrides that no longer fit the config (a plan removed) are
+ * skipped: the tenant keeps its configured plan.
+ */
+export function applyOverrides(base: PlanCatalog, o: QuotaOverrides): PlanCatalog {
+  const changed = Object.entries(o.tenants).filter(([t, q]) => checkOverride(base, t, q).length === 0);
+  const moved = new Set(changed.map(([t]) => t));
+  const plans: Plan[] = base.plans.map((p) => ({ ...p, tenants: p.tenants.filter((t) => !moved.has(t)) }));
+  const extra: Plan[] = [];
+  for (const [tenant, q] of changed) {
+    const from = q.plan === null || q.plan === undefined ? base.planOf(tenant)! : base.plans.find((p) => p.id === q.plan)!;
+    const target = plans.find((p) => p.id === from.id)!;
+    if (Object.keys(q.entitlements).length === 0) {
+      (target.tenants as string[]).push(tenant);
+      continue;
+    }
+    const entitlements = from.entitlements.map((e): Entitlement => {
+      const ov = q.entitlements[e.id];
+      if (ov === undefined) return e;
+      return { ...e, ...(ov.limit !== undefined ? { limit: parseQuantity(ov.limit) as bigint } : {}), ...(ov.enforcement ? { hard: ov.enforcement === 'hard' } : {}) };
+    });
+    extra.push({ ...from, entitlements, tenants: [tenant] });
+  }
+  const def = base.defaultPlan === undefined ? undefined : plans.find((p) => p.id === base.defaultPlan!.id);
+  return PlanCatalog.of([...plans, ...extra], def);
+}
