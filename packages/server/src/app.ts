@@ -25,6 +25,7 @@ import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
 import { openBilling, type Billing } from './billing/setup.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
+import { openAlerts, type Alerts } from './alerts/setup.ts';
 
 /** Version reported by the API. */
 export const VERSION = '0.1.0';
@@ -65,9 +66,11 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   const store: UsageStore = distributed ? distributed.store : embedded!;
   let jobs: Awaited<ReturnType<typeof startJobs>> | undefined;
   let billing: Billing | undefined;
+  let alerts: Alerts | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
+    await alerts?.close();
     await billing?.close();
     await (distributed ? distributed.close() : store.close());
   };
@@ -116,7 +119,9 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock) };
     const leases = leaseStoreFor(config, distributed);
     billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
-    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job] });
+    alerts = await openAlerts({ config, store, embedded, leases, meters: registry, queries, catalog, warnings, invoices: billing.invoices, metrics: metrics.registry, clock });
+    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job] });
+    await alerts.start(jobs.runner);
     let draining = false;
     const app = buildHttpApp({
       store,
@@ -129,6 +134,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       upcomingInvoices: billing.upcoming,
       invoices: billing.invoices,
       jobs: jobs.runner,
+      alerts: alerts.service,
       maxBodyBytes: config.ingest.maxBodyBytes,
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
       limits: config.server,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { meterSchema } from '../meters/meter.ts';
 import { billingConfigSchema, tenantBillingSchema } from '../billing/profile.ts';
 import { plansSchema } from '../quota/plan-schema.ts';
+import { alertsConfigSchema } from '../alerts/config.ts';
 
 /** A tenant known in config (events may also name tenants not listed here). */
 const tenantSchema = z
@@ -93,6 +94,7 @@ export const configSchema = z
     tenants: z.array(tenantSchema).default([]),
     plans: plansSchema,
     billing: billingConfigSchema.default(billingConfigSchema.parse({})).describe('invoicing: grace period and finalization'),
+    alerts: alertsConfigSchema.default(alertsConfigSchema.parse({})).describe('alert rules, their evaluation schedule and webhook delivery (docs/alerts.md)'),
   })
   .strict()
   .superRefine((c, ctx) => {

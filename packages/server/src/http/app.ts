@@ -13,12 +13,14 @@ import type { QuotaWarnings } from '../quota/warnings.ts';
 import type { InvoiceService } from '../billing/invoice-service.ts';
 import type { UpcomingInvoices } from '../billing/upcoming.ts';
 import type { JobRunner } from '../jobs/runner.ts';
+import type { AlertService } from '../alerts/service.ts';
 import { registerBodyParsers } from './body.ts';
 import { registerDashboard } from './dashboard.ts';
 import { newRequestId, sendClientError, sendError, sendExpectationFailed } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { Admission, registerAdmission, timeoutOptions, type EdgeLimits } from './overload.ts';
 import { Router } from './route.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { billingRoutes } from './routes/billing.ts';
 import { eventListRoutes } from './routes/event-list.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -44,6 +46,8 @@ export interface HttpDeps {
   quota?: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits };
   /** The batch layer's job runner. */
   jobs?: JobRunner;
+  /** Alert rules, alerts, webhook endpoints and deliveries. */
+  alerts?: AlertService;
   /** Issued invoices (billing). */
   invoices?: InvoiceService;
   /** The upcoming invoice of a tenant (billing). */
@@ -110,6 +114,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   if (d.upcomingInvoices) billingRoutes(router, d.upcomingInvoices);
   if (d.jobs) jobRoutes(router, d.jobs);
   if (d.invoices) invoiceRoutes(router, d.invoices);
+  if (d.alerts) alertRoutes(router, d.alerts);
   eventListRoutes(router, d.store);
   opsRoutes(router, d.store, d.metrics, d.isDraining, d.metricsRequireKey ? d.keys : undefined);
   const openapi = buildOpenApi(router.specs, d.version);
