@@ -3,6 +3,9 @@ import type { AnomalyParams } from './rule.ts';
 /** The Gaussian consistency constant: 1.4826 × MAD estimates σ for normal data. */
 export const MAD_TO_SIGMA = 1.4826;
 
+/** Fewest past weeks a baseline is judged on. */
+export const MIN_WEEKS = 3;
+
 /** The median of a non-empty list. */
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -32,13 +35,15 @@ export interface Judgement {
  * Seasonal anomaly test (docs/alerts.md): `history` holds the same window (hour of day, day of
  * week) of each past week. Drop: observed < median − k·σ̂ and ≤ (1 − minChange)·median; spike:
  * observed > median + k·σ̂ and ≥ (1 + minChange)·median; silence: nothing at all. σ̂ =
- * 1.4826·MAD, floored at √median (Poisson noise) so a perfectly regular history does not make
- * every small wobble an outlier.
+ * max(1.4826·MAD, √median + 0.1·median): a handful of past weeks can agree closely by chance,
+ * so the spread is floored at counting noise (Poisson, √median) plus 10 % over-dispersion.
+ * At least `MIN_WEEKS` past weeks are needed: with two, the median is their mean and one
+ * anomalous week would move it.
  */
 export function judge(kind: 'traffic-drop' | 'traffic-spike' | 'traffic-silence', observed: number, history: readonly number[], p: Pick<AnomalyParams, 'sensitivity' | 'minChange'> & { minBaseline: number }): Judgement {
   const { median: m, mad } = robustBaseline(history.length > 0 ? history : [0]);
-  const sigma = Math.max(MAD_TO_SIGMA * mad, Math.sqrt(m));
-  const watched = history.length >= 2 && m >= p.minBaseline;
+  const sigma = Math.max(MAD_TO_SIGMA * mad, Math.sqrt(m) + 0.1 * m);
+  const watched = history.length >= MIN_WEEKS && m >= p.minBaseline;
   if (kind === 'traffic-silence') return { fires: watched && observed === 0, watched, observed, median: m, mad, bound: 0 };
   if (kind === 'traffic-drop') {
     const bound = Math.min(m - p.sensitivity * sigma, m * (1 - p.minChange));

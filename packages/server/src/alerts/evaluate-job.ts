@@ -4,7 +4,7 @@ import type { Dispatcher } from './dispatcher.ts';
 import { applyFindings } from './lifecycle.ts';
 import type { AlertRepos } from './repos.ts';
 import { sourceFor } from './sources/index.ts';
-import type { SourceContext } from './sources/context.ts';
+import { memoQueries, type SourceContext } from './sources/context.ts';
 
 /** The range of a scheduled run: the minute (or, for a 6-field schedule, the second) it is for. */
 export function evaluationRange(schedule: string, now: number): string {
@@ -29,9 +29,10 @@ export function alertsEvaluateJob(repos: AlertRepos, sources: SourceContext, dis
       const rules = (await repos.rules()).filter((r) => r.enabled);
       const endpoints = await repos.endpoints();
       const total = { rules: rules.length, findings: 0, fired: 0, reopened: 0, resolved: 0, events: 0, messages: 0, errors: [] as string[] };
+      const run = { ...sources, queries: memoQueries(sources.queries) };
       for (const rule of rules) {
         try {
-          const findings = await sourceFor(rule.kind)(rule, sources, ctx.now);
+          const findings = await sourceFor(rule.kind)(rule, run, ctx.now);
           total.findings += findings.length;
           const a = await applyFindings(repos, rule, findings, endpoints, ctx.now, ctx.assertHeld);
           total.fired += a.fired;

@@ -22,7 +22,7 @@ const threshold = z.string().regex(/^(\d{1,4}(\.\d{1,2})?%|projected-overage)$/,
 export const anomalySchema = z
   .object({
     windowMinutes: z.number().int().min(5).max(1440).default(60).describe('the stretch of recent usage compared (silence: the minutes without events)'),
-    weeks: z.number().int().min(2).max(12).default(4).describe('past weeks whose same hour-of-day and day-of-week form the baseline'),
+    weeks: z.number().int().min(3).max(12).default(4).describe('past weeks whose same hour-of-day and day-of-week form the baseline'),
     sensitivity: z.number().min(1).max(50).default(4).describe('k in |observed − median| > k × 1.4826 × MAD'),
     minChange: z.number().min(0).max(100).default(0.5).describe('and the relative change must be at least this (0.5 = 50 %)'),
     minBaseline: z.string().regex(/^\d+(\.\d+)?$/).default('10').describe('tenants whose baseline median is below this are not watched (not "normally active")'),

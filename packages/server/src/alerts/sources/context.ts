@@ -11,14 +11,31 @@ import type { Rule } from '../rule.ts';
 /** What the sources read: the query layer, recorded warnings, job runs, billing, metrics. */
 export interface SourceContext {
   store: UsageStore;
-  queries: QueryService;
+  queries: Pick<QueryService, 'query'>;
   catalog: PlanCatalog;
-  warnings: QuotaWarnings;
+  /** Recorded quota warnings (absent: quota rules read only the query layer). */
+  warnings?: QuotaWarnings | undefined;
   /** Tenants named in config (the scope "all tenants" of kinds that do not read usage). */
   tenants: readonly string[];
   runner?: JobRunner | undefined;
   invoices?: InvoiceService | undefined;
   metrics?: Registry | undefined;
+}
+
+/**
+ * The query layer for one evaluation: the same question asked by two rules (a drop and a spike
+ * rule over the same window) is answered once.
+ */
+export function memoQueries(queries: Pick<QueryService, 'query'>): Pick<QueryService, 'query'> {
+  const answers = new Map<string, ReturnType<QueryService['query']>>();
+  return {
+    query(q) {
+      const key = JSON.stringify(q);
+      let a = answers.get(key);
+      if (!a) answers.set(key, (a = queries.query(q)));
+      return a;
+    },
+  };
 }
 
 /** One kind of rule: what it finds at `now`. Subjects it does not return are resolved. */

@@ -23,7 +23,7 @@ function reaches(usage: bigint, limit: bigint, pct: string): boolean {
 export const quotaSource: Source = async (rule, ctx, now) => {
   const out: Finding[] = [];
   const recorded = rule.thresholds.filter((t) => RECORDED.has(t));
-  if (recorded.length > 0) {
+  if (recorded.length > 0 && ctx.warnings) {
     const tenants = rule.scope.tenant !== undefined ? [rule.scope.tenant] : undefined;
     const warnings = await ctx.warnings.list(ctx.store, { from: now - 35 * MICROS_PER_DAY, to: now + MICROS_PER_MINUTE, meter: rule.meter!, ...(tenants ? { tenants } : {}) });
     for (const w of warnings) {
