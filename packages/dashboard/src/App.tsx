@@ -3,6 +3,7 @@ import { TallyApi, type ApiError, type Meter } from './api.ts';
 import { KeyScreen, Logo, type KeyProblem } from './components/KeyScreen.tsx';
 import { ErrorBox, Loading } from './components/States.tsx';
 import { SessionContext, useHashRoute, useLoad, useSession, type Session } from './hooks.ts';
+import { Alerts } from './views/Alerts.tsx';
 import { Billing } from './views/Billing.tsx';
 import { Events } from './views/Events.tsx';
 import { Explorer } from './views/Explorer.tsx';
@@ -57,6 +58,7 @@ const NAV = [
   { id: 'tenants', label: 'Tenants' },
   { id: 'billing', label: 'Billing' },
   { id: 'events', label: 'Events' },
+  { id: 'alerts', label: 'Alerts' },
 ] as const;
 
 function Shell({ onSignOut }: { onSignOut: () => void }) {
@@ -107,5 +109,6 @@ function Routed({ view, path, params, meters }: { view: string; path: string[]; 
   if (view === 'tenants') return <TenantView meters={meters} tenant={path[1]} />;
   if (view === 'billing') return <Billing id={path[1]} />;
   if (view === 'events') return <Events meters={meters} />;
+  if (view === 'alerts') return <Alerts />;
   return <Overview meters={meters} />;
 }

@@ -5,6 +5,7 @@ import { groupDigits } from '../decimal.ts';
 import { useLoad, useSession } from '../hooks.ts';
 import { rank, requestMeter, toChartData } from '../series.ts';
 import { lastMinutes } from '../time.ts';
+import { TenantAlerts } from './Alerts.tsx';
 import { Upcoming } from './Billing.tsx';
 import { Quotas } from './Quotas.tsx';
 
@@ -47,6 +48,7 @@ export function TenantView({ meters, tenant }: { meters: Meter[]; tenant: string
       <h1 className="tenant-title" data-testid="tenant-title">
         {current}
       </h1>
+      <TenantAlerts key={`al-${current}`} tenant={current} />
       <Quotas key={current} tenant={current} />
       <Upcoming key={`up-${current}`} tenant={current} />
       <div className="meter-grid">
