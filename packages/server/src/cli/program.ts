@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { VERSION } from '../app.ts';
+import { alertsCommand } from './alerts.ts';
 import { configCommand } from './config.ts';
 import { demoCommand } from './demo.ts';
 import { invoicesCommand } from './invoices.ts';
@@ -25,6 +26,7 @@ export function buildCli(): Command {
   keysCommand(program);
   jobsCommand(program);
   invoicesCommand(program);
+  alertsCommand(program);
   configCommand(program);
   return program;
 }
