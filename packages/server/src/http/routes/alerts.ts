@@ -16,7 +16,9 @@ const idParams = z.object({ id: z.string().min(1).max(200) });
 
 /** Alert rules and the alert history (docs/alerts.md); endpoints and deliveries in alert-endpoints.ts. */
 export function alertRoutes(router: Router, alerts: AlertService): void {
-  router.add({ method: 'GET', url: '/v1/alerts/rules', summary: 'Alert rules (from config and the API)', tag: 'alerts', scope: 'read', responses: { 200: { description: 'Rules', schema: z.object({ data: z.array(ruleView) }) } } }, async () => ({ data: await alerts.rules() }));
+  router.add({ method: 'GET', url: '/v1/alerts/rules', summary: 'Alert rules (from config and the API); a tenant-bound key sees those that may concern its tenant', tag: 'alerts', scope: 'read', responses: { 200: { description: 'Rules', schema: z.object({ data: z.array(ruleView) }) } } }, async ({ principal }) => ({
+    data: (await alerts.rules()).filter((r) => !principal?.tenant || r.scope.tenant === undefined || r.scope.tenant === principal.tenant),
+  }));
   router.add({ method: 'POST', url: '/v1/alerts/rules', summary: 'Create an alert rule', tag: 'alerts', scope: 'admin', body: ruleInputSchema, responses: { 201: { description: 'The rule', schema: ruleView } } }, async ({ body, reply }) => {
     void reply.code(201);
     return alerts.save(body as never, { source: 'api' });
