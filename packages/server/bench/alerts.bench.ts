@@ -206,7 +206,9 @@ if (!args['no-peer']) {
   const p = score(peer.fired);
   console.log(`\nnon-seasonal peer (same test, baseline = the preceding hours; ${(peer.ms / 1000).toFixed(1)} s):`);
   for (const l of p.lines) console.log(l);
-  console.log(`\nfalse alerts: seasonal ${seasonal.fired.length - Math.round(s.precision * seasonal.fired.length)} vs peer ${peer.fired.length - Math.round(p.precision * peer.fired.length)} (${peer.fired.length === 0 ? '—' : `${((1 - p.precision) * peer.fired.length / Math.max(1, (1 - s.precision) * seasonal.fired.length)).toFixed(1)}×`})`);
+  const falseS = seasonal.fired.length - Math.round(s.precision * seasonal.fired.length);
+  const falseP = peer.fired.length - Math.round(p.precision * peer.fired.length);
+  console.log(`\nfalse alerts: seasonal ${falseS} vs non-seasonal peer ${falseP}${falseS > 0 ? ` (${(falseP / falseS).toFixed(1)}×)` : ''}; alerts on clean tenants: ${s.onClean} vs ${p.onClean}`);
 }
 await store.close();
 rmSync(dir, { recursive: true, force: true });

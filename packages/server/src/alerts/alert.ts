@@ -40,4 +40,6 @@ export interface Alert {
   acknowledgedAt: number | null;
   acknowledgedBy: string | null;
   silencedUntil: number | null;
+  /** Reopened within the cooldown: it fired and will resolve without notifications (flapping). */
+  reopened?: boolean;
 }

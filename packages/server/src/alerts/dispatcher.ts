@@ -93,7 +93,8 @@ export class Dispatcher {
       await this.repos.saveMessage({ ...m, state: 'dead', lastError: endpoint ? 'endpoint disabled' : 'endpoint deleted' });
       return;
     }
-    const headers = signatureHeaders(m.id, m.payload, activeSecrets(endpoint, now), new Date(Math.floor(now / MICROS_PER_MS)));
+    // Signed at the wall-clock time of the attempt (receivers check it against theirs), not the injected clock.
+    const headers = signatureHeaders(m.id, m.payload, activeSecrets(endpoint, now), new Date());
     const r = await postWebhook(endpoint.url, headers, m.payload, this.opts.timeoutMs);
     // A node that lost the lease while sending writes nothing: the holder retries with the same id.
     if (!(await this.leases.isCurrent(LEASE, fence))) return;

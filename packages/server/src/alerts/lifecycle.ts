@@ -17,7 +17,7 @@ export interface Applied {
 /**
  * Applies a rule's findings to its alerts: a new subject fires (one alert per rule and subject
  * while it fires), a subject no longer found resolves, a subject found again within the cooldown
- * reopens its alert without a new notification, and an unacknowledged alert is notified again
+ * reopens its alert without a new notification (and it resolves again silently), and an unacknowledged alert is notified again
  * every `renotifyMinutes`. A notification is first recorded on the alert (`pending`), then
  * enqueued, then marked done: a run that crashes in between is completed by the next run with
  * the same message ids, so nothing is lost and nothing is sent under a second id.
@@ -65,7 +65,7 @@ export async function applyFindings(repos: AlertRepos, rule: Rule, findings: rea
     const cooled = recent.find((a) => a.subject === f.subject && a.state === 'resolved' && a.resolvedAt !== null && now - a.resolvedAt < rule.cooldownMinutes * MICROS_PER_MINUTE);
     if (cooled) {
       await assertHeld();
-      await repos.saveAlert({ ...cooled, state: 'firing', resolvedAt: null, summary: f.summary, details: f.details, updatedAt: now });
+      await repos.saveAlert({ ...cooled, state: 'firing', resolvedAt: null, summary: f.summary, details: f.details, updatedAt: now, reopened: true });
       out.reopened++;
       continue;
     }
@@ -79,7 +79,11 @@ export async function applyFindings(repos: AlertRepos, rule: Rule, findings: rea
   }
   for (const [subject, a] of firing) {
     if (seen.has(subject)) continue;
-    await notify({ ...a, state: 'resolved', resolvedAt: now, updatedAt: now }, 'alert.resolved');
+    const resolved: Alert = { ...a, state: 'resolved', resolvedAt: now, updatedAt: now, reopened: false };
+    if (a.reopened) {
+      await assertHeld();
+      await repos.saveAlert(resolved);
+    } else await notify(resolved, 'alert.resolved');
     out.resolved++;
   }
   return out;
