@@ -35,7 +35,7 @@ async function tally(args: string[]): Promise<{ code: number; stdout: string; st
 beforeAll(async () => {
   s = await startTestServer({
     meters: [{ slug: 'calls', eventType: 'call', aggregation: 'COUNT', groupBy: {} }],
-    config: { plans: [{ id: 'free', entitlements: [{ meter: 'calls', period: 'month', limit: 5 }] }], tenants: [{ id: 'acme', plan: 'free' }], alerts: { schedule: '* * * * * *', delivery: { pollMs: 100, baseDelayMs: 100, maxDelayMs: 200 } } },
+    config: { plans: [{ id: 'free', entitlements: [{ meter: 'calls', period: 'month', limit: 5 }] }], tenants: [{ id: 'acme', plan: 'free' }], alerts: { schedule: '* * * * * *', delivery: { pollMs: 100, baseDelayMs: 100, maxDelayMs: 200, maxAttempts: 2 } } },
   });
 });
 afterAll(async () => {
@@ -87,6 +87,19 @@ describe('tally alerts', () => {
     const missing = await tally(['ack', 'alr_nope']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('NOT_FOUND: no alert "alr_nope"');
+
+    // Dead-lettered after the budget (2 attempts), then redelivered under the same webhook-id.
+    receiver.status = 500;
+    const doomed = (JSON.parse((await tally(['endpoints', 'test', ep.id, '--json'])).stdout) as { id: string }).id;
+    await waitFor('the dead letter', async () => ((await s.request('GET', '/v1/alerts/deliveries?state=dead')).body.data as { id: string }[]).some((m) => m.id === doomed));
+    expect((await tally(['deliveries', 'list', '--state', 'dead'])).stdout).toContain(doomed);
+    receiver.status = 200;
+    expect((await tally(['deliveries', 'redeliver', doomed])).stdout).toBe(`${doomed} is pending again (same webhook-id)\n`);
+    await waitFor('the redelivery', () => receiver.delivered().get(doomed));
+    const log = (await tally(['deliveries', 'show', doomed])).stdout;
+    expect(log).toContain(`${doomed} ping → ${ep.id}: delivered after 3 attempt(s)`);
+    expect(log.match(/#\d\s+\S+\s+(500|200)/g)?.map((l) => l.split(/\s+/)[2])).toEqual(['200', '500', '500']);
+    expect(receiver.received.filter((r) => r.id === doomed).map((r) => r.answered)).toEqual([500, 500, 200]);
     expect(receiver.received.every((r) => r.verified)).toBe(true);
   }, 120_000);
 });

@@ -20,6 +20,8 @@ export interface Message {
   nextAttemptAt: number;
   deliveredAt: number | null;
   lastError: string | null;
+  /** Attempts made before the last manual redelivery (the retry budget counts from there). */
+  budgetFrom?: number;
 }
 
 /** One attempt to deliver a message: the delivery log. */

@@ -102,8 +102,8 @@ export class Dispatcher {
     await this.repos.saveAttempt({ id: randomId('att'), message: m.id, endpoint: m.endpoint, attempt, at: now, status: r.status, latencyMs: r.latencyMs, ok: r.ok, error: r.error });
     const after = this.clock.nowMicros();
     if (r.ok) await this.repos.saveMessage({ ...m, state: 'delivered', attempts: attempt, deliveredAt: after, lastError: null });
-    else if (attempt >= this.opts.maxAttempts) await this.repos.saveMessage({ ...m, state: 'dead', attempts: attempt, lastError: r.error });
-    else await this.repos.saveMessage({ ...m, attempts: attempt, lastError: r.error, nextAttemptAt: after + retryDelayMs(attempt, this.opts) * MICROS_PER_MS });
+    else if (attempt - (m.budgetFrom ?? 0) >= this.opts.maxAttempts) await this.repos.saveMessage({ ...m, state: 'dead', attempts: attempt, lastError: r.error });
+    else await this.repos.saveMessage({ ...m, attempts: attempt, lastError: r.error, nextAttemptAt: after + retryDelayMs(attempt - (m.budgetFrom ?? 0), this.opts) * MICROS_PER_MS });
   }
 
   /** Stops polling and waits for the pass in progress. */

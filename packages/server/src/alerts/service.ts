@@ -177,7 +177,7 @@ export class AlertService {
   /** Sends a message again (delivered or dead-lettered) under the same `webhook-id`, with a fresh budget. */
   async redeliver(id: string, principal: Principal | null): Promise<Message> {
     const { message } = await this.delivery(id, principal);
-    const next: Message = { ...message, state: 'pending', attempts: 0, nextAttemptAt: this.clock.nowMicros(), lastError: null };
+    const next: Message = { ...message, state: 'pending', budgetFrom: message.attempts, nextAttemptAt: this.clock.nowMicros(), lastError: null };
     await this.repos.saveMessage(next);
     this.dispatcher.kick();
     return next;
