@@ -135,7 +135,7 @@ describe('alerts end to end (embedded, real receiver, standardwebhooks)', () => 
     expect((await api('GET', '/v1/alerts/deliveries?state=pending')).data).toEqual([]);
     expect((await api('GET', '/v1/alerts/deliveries?state=dead')).data).toEqual([]);
     const dupes = receiver.received.filter((r) => r.answered === 200).length - receiver.delivered().size;
-    console.log(`alerts e2e: 80 % alert ${firing80.id}, 100 % alert ${retriedId} delivered after ${codes.length - 1} × 500; ${pending.length} deliveries pending at SIGKILL, all delivered after the restart; ${receiver.received.length} requests, all verified; ${dupes} duplicate deliveries (same webhook-id)`);
+    console.log(`alerts e2e: 80 % alert delivered as webhook-id ${firing80.id}; 100 % alert (webhook-id ${retriedId}) delivered after ${codes.length - 1} × 500; ${pending.length} deliveries pending at SIGKILL, all delivered after the restart; ${receiver.received.length} requests, all verified; ${dupes} duplicate deliveries (same webhook-id)`);
     server.kill('SIGTERM');
   }, 180_000);
 });
