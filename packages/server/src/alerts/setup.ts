@@ -39,7 +39,7 @@ export interface AlertsDeps {
 export interface Alerts {
   service: AlertService;
   job: JobDefinition;
-  /** Gives the sources the job runner (data-health rules read its runs) and starts delivering. */
+  /** Gives the sources the job runner (data-health rules read its runs; until then they find nothing) and starts delivering. */
   start(runner: JobRunner): Promise<void>;
   close(): Promise<void>;
 }
@@ -52,13 +52,14 @@ export async function openAlerts(d: AlertsDeps): Promise<Alerts> {
   const dispatcher = new Dispatcher(repos, d.leases, d.clock, cfg.delivery);
   const service = new AlertService(repos, d.meters, d.catalog, d.clock, dispatcher);
   const sources: SourceContext = { store: d.store, queries: d.queries, catalog: d.catalog, warnings: d.warnings, tenants: d.config.tenants.map((t) => t.id), invoices: d.invoices, metrics: d.metrics };
+  // Config rules are upserted at every start (the same on every node), before the runner can
+  // resume a crashed evaluation; API rules are kept.
+  for (const r of cfg.rules) await service.save(r, { id: r.id!, source: 'config', replace: true });
   return {
     service,
     job: alertsEvaluateJob(repos, sources, dispatcher, cfg.schedule),
     async start(runner) {
       sources.runner = runner;
-      // Config rules are upserted at every start (the same on every node); API rules are kept.
-      for (const r of cfg.rules) await service.save(r, { id: r.id!, source: 'config', replace: true });
       dispatcher.start();
     },
     async close() {
