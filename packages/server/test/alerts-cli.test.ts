@@ -75,6 +75,7 @@ describe('tally alerts', () => {
     const table = (await tally(['list'])).stdout;
     expect(table).toContain('acme: calls at 60% of its limit (4 of 5)');
 
+    await waitFor('the ping recorded', async () => (await s.request('GET', `/v1/alerts/deliveries/${ping1}`)).body.message.state === 'delivered');
     const shown = await tally(['deliveries', 'show', ping1]);
     expect(shown.stdout).toContain(`${ping1} ping → ${ep.id}: delivered after 1 attempt(s)`);
     expect((await tally(['deliveries', 'list', '--state', 'dead'])).stdout.trim()).toBe('no messages');
@@ -96,6 +97,8 @@ describe('tally alerts', () => {
     receiver.status = 200;
     expect((await tally(['deliveries', 'redeliver', doomed])).stdout).toBe(`${doomed} is pending again (same webhook-id)\n`);
     await waitFor('the redelivery', () => receiver.delivered().get(doomed));
+    // The receiver answered; the dispatcher records the result right after.
+    await waitFor('the redelivery recorded', async () => (await s.request('GET', `/v1/alerts/deliveries/${doomed}`)).body.message.state === 'delivered');
     const log = (await tally(['deliveries', 'show', doomed])).stdout;
     expect(log).toContain(`${doomed} ping → ${ep.id}: delivered after 3 attempt(s)`);
     expect(log.match(/#\d\s+\S+\s+(500|200)/g)?.map((l) => l.split(/\s+/)[2])).toEqual(['200', '500', '500']);

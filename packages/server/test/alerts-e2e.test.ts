@@ -95,7 +95,11 @@ describe('alerts end to end (embedded, real receiver, standardwebhooks)', () => 
     receiver.status = 200;
     const firing100 = await waitFor('the 100 % alert after recovery', () => receiver.delivered().get(retriedId));
     expect(alertOf(firing100).details.threshold).toBe('100%');
-    const log = await api('GET', `/v1/alerts/deliveries/${retriedId}`);
+    // The receiver answered; the dispatcher records the result right after.
+    const log = await waitFor('the delivery recorded', async () => {
+      const d = await api('GET', `/v1/alerts/deliveries/${retriedId}`);
+      return d.message.state === 'delivered' ? d : undefined;
+    });
     expect(log.message).toMatchObject({ state: 'delivered', id: retriedId });
     const codes = (log.attempts as { status: number; attempt: number }[]).sort((a, b) => a.attempt - b.attempt).map((a) => a.status);
     expect(codes.at(-1)).toBe(200);
@@ -120,6 +124,7 @@ describe('alerts end to end (embedded, real receiver, standardwebhooks)', () => 
     server = start(port);
     await waitFor('the server after the restart', () => fetch(`${url}/readyz`).then((r) => r.ok, () => false));
     await waitFor('every pending delivery after the restart', () => pending.every((p) => receiver.delivered().has(p.id)));
+    await waitFor('the deliveries recorded', async () => ((await api('GET', '/v1/alerts/deliveries?state=pending')).data as unknown[]).length === 0);
     // Let a few more evaluations run: nothing fires again.
     const runsBefore = ((await api('GET', '/v1/jobs?job=alerts-evaluate&status=succeeded&limit=1000')).runs as unknown[]).length;
     await waitFor('three more evaluations', async () => ((await api('GET', '/v1/jobs?job=alerts-evaluate&status=succeeded&limit=1000')).runs as unknown[]).length >= runsBefore + 3);
