@@ -4,6 +4,7 @@ import { KeyScreen, Logo, type KeyProblem } from './components/KeyScreen.tsx';
 import { ErrorBox, Loading } from './components/States.tsx';
 import { SessionContext, useHashRoute, useLoad, useSession, type Session } from './hooks.ts';
 import { Adoption } from './views/Adoption.tsx';
+import { Alerts } from './views/Alerts.tsx';
 import { Billing } from './views/Billing.tsx';
 import { Events } from './views/Events.tsx';
 import { Explorer } from './views/Explorer.tsx';
@@ -63,6 +64,7 @@ const NAV = [
   { id: 'adoption', label: 'Adoption' },
   { id: 'funnels', label: 'Funnels' },
   { id: 'retention', label: 'Retention' },
+  { id: 'alerts', label: 'Alerts' },
 ] as const;
 
 function Shell({ onSignOut }: { onSignOut: () => void }) {
@@ -116,5 +118,6 @@ function Routed({ view, path, params, meters }: { view: string; path: string[]; 
   if (view === 'adoption') return <Adoption meters={meters} />;
   if (view === 'funnels') return <Funnels />;
   if (view === 'retention') return <Retention />;
+  if (view === 'alerts') return <Alerts />;
   return <Overview meters={meters} />;
 }

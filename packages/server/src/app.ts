@@ -30,6 +30,7 @@ import { openAccessLog, type AccessLog } from './privacy/access-log/setup.ts';
 import { openAnalytics } from './analytics/setup.ts';
 import type { AnalyticsService } from './analytics/service.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
+import { openAlerts, type Alerts } from './alerts/setup.ts';
 
 /** Version reported by the API. */
 export const VERSION = '0.1.0';
@@ -74,9 +75,11 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   let analytics: AnalyticsService | undefined;
   let quotaCounters: QuotaCountersSetup | undefined;
   let stopOverrides: (() => void) | undefined;
+  let alerts: Alerts | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
+    await alerts?.close();
     await billing?.close();
     await accessLog?.close();
     await analytics?.close();
@@ -141,7 +144,9 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
     accessLog = await openAccessLog(config, embedded);
     analytics = await openAnalytics({ config, store, embedded, meters: registry, queries });
-    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job] });
+    alerts = await openAlerts({ config, store, embedded, leases, meters: registry, queries, catalog, warnings, invoices: billing.invoices, metrics: metrics.registry, clock });
+    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job] });
+    await alerts.start(jobs.runner);
     let draining = false;
     const app = buildHttpApp({
       store,
@@ -156,6 +161,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       analytics: { service: analytics, clock },
       jobs: jobs.runner,
       accessLog: { ...accessLog, nowMicros: () => clock.nowMicros() },
+      alerts: alerts.service,
       maxBodyBytes: config.ingest.maxBodyBytes,
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
       limits: config.server,

@@ -5,6 +5,7 @@ import { formatValue } from '../format.ts';
 import { useLoad, useSession } from '../hooks.ts';
 import { rank, requestMeter, toChartData } from '../series.ts';
 import { lastMinutes } from '../time.ts';
+import { TenantAlerts } from './Alerts.tsx';
 import { Upcoming } from './Billing.tsx';
 import { Quotas } from './Quotas.tsx';
 import { TenantList } from './TenantList.tsx';
@@ -82,6 +83,7 @@ export function TenantView({ meters, tenant }: { meters: Meter[]; tenant: string
           ))}
         </p>
       )}
+      <TenantAlerts key={`al-${current}`} tenant={current} />
       <Quotas key={current} tenant={current} />
       <Upcoming key={`up-${current}`} tenant={current} />
       <div className="meter-grid" hidden={!known}>

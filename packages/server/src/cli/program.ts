@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../app.ts';
 import { analyticsCommand } from './analytics.ts';
+import { alertsCommand } from './alerts.ts';
 import { configCommand } from './config.ts';
 import { demoCommand } from './demo.ts';
 import { invoicesCommand } from './invoices.ts';
@@ -29,6 +30,7 @@ export function buildCli(): Command {
   accessLogCommand(program);
   invoicesCommand(program);
   analyticsCommand(program);
+  alertsCommand(program);
   configCommand(program);
   return program;
 }

@@ -4,6 +4,7 @@ import { meterSchema } from '../meters/meter.ts';
 import { billingConfigSchema, tenantBillingSchema } from '../billing/profile.ts';
 import { plansSchema } from '../quota/plan-schema.ts';
 import { quotasConfigSchema } from '../quota/config-schema.ts';
+import { alertsConfigSchema } from '../alerts/config.ts';
 
 /** A tenant known in config (events may also name tenants not listed here). */
 const tenantSchema = z
@@ -97,6 +98,7 @@ export const configSchema = z
     quotas: quotasConfigSchema.default(quotasConfigSchema.parse({})).describe('distributed quota counters: Redis, local sync, leases, failure policy timing'),
     billing: billingConfigSchema.default(billingConfigSchema.parse({})).describe('invoicing: grace period and finalization'),
     privacy: privacySchema.default(privacySchema.parse({})).describe('data minimisation (docs/privacy.md)'),
+    alerts: alertsConfigSchema.default(alertsConfigSchema.parse({})).describe('alert rules, their evaluation schedule and webhook delivery (docs/alerts.md)'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -19,12 +19,14 @@ import type { UpcomingInvoices } from '../billing/upcoming.ts';
 import type { JobRunner } from '../jobs/runner.ts';
 import type { AnalyticsService } from '../analytics/service.ts';
 import type { Clock } from '../shared/time.ts';
+import type { AlertService } from '../alerts/service.ts';
 import { registerBodyParsers } from './body.ts';
 import { registerDashboard } from './dashboard.ts';
 import { newRequestId, sendClientError, sendError, sendExpectationFailed } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { Admission, registerAdmission, timeoutOptions, type EdgeLimits } from './overload.ts';
 import { Router } from './route.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { billingRoutes } from './routes/billing.ts';
 import { eventListRoutes } from './routes/event-list.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -53,6 +55,8 @@ export interface HttpDeps {
   jobs?: JobRunner;
   /** The access log: read and admin calls are recorded before they are answered; `GET /v1/audit`. */
   accessLog?: { repo: AccessLogRepo; recorder: AccessRecorder; nowMicros: () => number };
+  /** Alert rules, alerts, webhook endpoints and deliveries. */
+  alerts?: AlertService;
   /** Issued invoices (billing). */
   invoices?: InvoiceService;
   /** The upcoming invoice of a tenant (billing). */
@@ -122,6 +126,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   if (d.upcomingInvoices) billingRoutes(router, d.upcomingInvoices);
   if (d.jobs) jobRoutes(router, d.jobs);
   if (d.invoices) invoiceRoutes(router, d.invoices);
+  if (d.alerts) alertRoutes(router, d.alerts);
   eventListRoutes(router, d.store);
   if (d.analytics) analyticsRoutes(router, d.analytics.service, d.analytics.clock);
   opsRoutes(router, d.store, d.metrics, d.isDraining, d.metricsRequireKey ? d.keys : undefined);

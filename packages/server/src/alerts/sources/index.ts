@@ -1,0 +1,28 @@
+import type { RuleKind } from '../rule.ts';
+import { creditLowSource, invoiceFinalizedSource } from './business.ts';
+import type { Source } from './context.ts';
+import { consumerLagSource, jobFailedSource, reconciliationSource } from './health.ts';
+import { quotaSource } from './quota.ts';
+import { trafficSource } from './traffic.ts';
+
+/** The source of each rule kind (exhaustive: a new kind does not compile without one). */
+export function sourceFor(kind: RuleKind): Source {
+  switch (kind) {
+    case 'quota':
+      return quotaSource;
+    case 'traffic-drop':
+    case 'traffic-silence':
+    case 'traffic-spike':
+      return trafficSource;
+    case 'reconciliation':
+      return reconciliationSource;
+    case 'job-failed':
+      return jobFailedSource;
+    case 'consumer-lag':
+      return consumerLagSource;
+    case 'invoice-finalized':
+      return invoiceFinalizedSource;
+    case 'credit-low':
+      return creditLowSource;
+  }
+}
