@@ -25,6 +25,7 @@ import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
 import { openBilling, type Billing } from './billing/setup.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
+import { openCapacity, type Capacity } from './capacity/setup.ts';
 
 /** Version reported by the API. */
 export const VERSION = '0.1.0';
@@ -65,10 +66,12 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   const store: UsageStore = distributed ? distributed.store : embedded!;
   let jobs: Awaited<ReturnType<typeof startJobs>> | undefined;
   let billing: Billing | undefined;
+  let capacity: Capacity | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
     await billing?.close();
+    await capacity?.close();
     await (distributed ? distributed.close() : store.close());
   };
   try {
@@ -116,6 +119,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock) };
     const leases = leaseStoreFor(config, distributed);
     billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
+    capacity = await openCapacity({ config, store, embedded, meters: registry, queries, clock, invoices: billing.invoices, upcoming: billing.upcoming });
     jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job] });
     let draining = false;
     const app = buildHttpApp({
@@ -129,6 +133,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       upcomingInvoices: billing.upcoming,
       invoices: billing.invoices,
       jobs: jobs.runner,
+      capacity: { capacity, clock },
       maxBodyBytes: config.ingest.maxBodyBytes,
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
       limits: config.server,

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { meterSchema } from '../meters/meter.ts';
 import { billingConfigSchema, tenantBillingSchema } from '../billing/profile.ts';
 import { plansSchema } from '../quota/plan-schema.ts';
+import { capacitySchema } from '../capacity/capacity-schema.ts';
+import { costsSchema } from '../costs/cost-schema.ts';
 
 /** A tenant known in config (events may also name tenants not listed here). */
 const tenantSchema = z
@@ -93,6 +95,8 @@ export const configSchema = z
     tenants: z.array(tenantSchema).default([]),
     plans: plansSchema,
     billing: billingConfigSchema.default(billingConfigSchema.parse({})).describe('invoicing: grace period and finalization'),
+    costs: costsSchema,
+    capacity: capacitySchema.default(capacitySchema.parse({})).describe('storage planner: retention per tier (docs/capacity.md)'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   REQUEST_TIMEOUT: { status: 408, doc: 'The client sent the headers or the body too slowly and the server closed the request (header and request timeouts, see README "Limits").' },
   RATE_LIMITED: { status: 429, doc: 'Too many requests; retry after the `Retry-After` header.' },
   QUOTA_EXCEEDED: { status: 429, doc: 'A hard quota (plan entitlement) would be exceeded by this consumption; nothing was recorded. `details.violated` names each entitlement with its usage, limit and `resetAt`; `Retry-After` is the time until the earliest reset.' },
+  INSUFFICIENT_HISTORY: { status: 422, doc: 'A forecast needs more history than the meter has for this tenant (at least a season and two days of hourly usage: 9 days for the weekly season, 3 for the daily one); `details` says how much there is.' },
   INTERNAL: { status: 500, doc: 'An unexpected error; the `requestId` finds it in the logs.' },
   STORE_UNAVAILABLE: { status: 503, doc: 'The store cannot take the request now (starting, shutting down or failing); retry after `Retry-After`. Nothing in the request was acknowledged.' },
   OVERLOADED: { status: 503, doc: 'The server is at its limit of ingest requests or request-body bytes in flight (`server.maxInflightIngest`, `server.maxInflightBytes`, see docs/overload.md). The request was refused whole, before its body was processed: nothing in it was acknowledged. Retry after `Retry-After` (the SDK does).' },

@@ -31,6 +31,9 @@ import { queryRoutes } from './routes/query.ts';
 import { quotaRoutes } from './routes/quota.ts';
 import { segmentRoutes } from './routes/segment.ts';
 import { openMeterRoutes } from './routes/openmeter/index.ts';
+import { capacityRoutes } from './routes/capacity.ts';
+import type { Capacity } from '../capacity/setup.ts';
+import type { Clock } from '../shared/time.ts';
 
 /** Everything the HTTP edge needs, already wired. */
 export interface HttpDeps {
@@ -48,6 +51,8 @@ export interface HttpDeps {
   invoices?: InvoiceService;
   /** The upcoming invoice of a tenant (billing). */
   upcomingInvoices?: UpcomingInvoices;
+  /** Forecasts, the storage planner, costs and margins, with the clock their periods default by. */
+  capacity?: { capacity: Capacity; clock: Clock };
   maxBodyBytes: number;
   maxEventsPerRequest: number;
   /** `GET /metrics` needs a read key without a tenant binding. */
@@ -110,6 +115,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   if (d.upcomingInvoices) billingRoutes(router, d.upcomingInvoices);
   if (d.jobs) jobRoutes(router, d.jobs);
   if (d.invoices) invoiceRoutes(router, d.invoices);
+  if (d.capacity) capacityRoutes(router, d.capacity.capacity, d.capacity.clock);
   eventListRoutes(router, d.store);
   opsRoutes(router, d.store, d.metrics, d.isDraining, d.metricsRequireKey ? d.keys : undefined);
   const openapi = buildOpenApi(router.specs, d.version);
