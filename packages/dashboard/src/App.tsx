@@ -4,6 +4,8 @@ import { KeyScreen, Logo, type KeyProblem } from './components/KeyScreen.tsx';
 import { ErrorBox, Loading } from './components/States.tsx';
 import { SessionContext, useHashRoute, useLoad, useSession, type Session } from './hooks.ts';
 import { Billing } from './views/Billing.tsx';
+import { Capacity } from './views/Capacity.tsx';
+import { Costs } from './views/Costs.tsx';
 import { Events } from './views/Events.tsx';
 import { Explorer } from './views/Explorer.tsx';
 import { Overview } from './views/Overview.tsx';
@@ -57,6 +59,8 @@ const NAV = [
   { id: 'tenants', label: 'Tenants' },
   { id: 'billing', label: 'Billing' },
   { id: 'events', label: 'Events' },
+  { id: 'capacity', label: 'Capacity' },
+  { id: 'costs', label: 'Costs' },
 ] as const;
 
 function Shell({ onSignOut }: { onSignOut: () => void }) {
@@ -107,5 +111,7 @@ function Routed({ view, path, params, meters }: { view: string; path: string[]; 
   if (view === 'tenants') return <TenantView meters={meters} tenant={path[1]} />;
   if (view === 'billing') return <Billing id={path[1]} />;
   if (view === 'events') return <Events meters={meters} />;
+  if (view === 'capacity') return <Capacity meters={meters} />;
+  if (view === 'costs') return <Costs />;
   return <Overview meters={meters} />;
 }

@@ -9,6 +9,7 @@ import { metersCommand } from './meters.ts';
 import { queryCommand } from './query.ts';
 import { serveCommand } from './serve.ts';
 import { workerCommand } from './worker.ts';
+import { capacityCommands } from './capacity.ts';
 
 /** Builds the `tally` command tree. */
 export function buildCli(): Command {
@@ -26,5 +27,6 @@ export function buildCli(): Command {
   jobsCommand(program);
   invoicesCommand(program);
   configCommand(program);
+  capacityCommands(program);
   return program;
 }
