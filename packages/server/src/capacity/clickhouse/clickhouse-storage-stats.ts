@@ -16,7 +16,7 @@ export class ClickHouseStorageStats implements StorageStats {
   ) {}
 
   private async rows(query: string): Promise<(string | null)[][]> {
-    const r = await this.client.query({ query: `${query} FORMAT TabSeparated` });
+    const r = await this.client.query({ query, format: 'TabSeparated' });
     return parseTsv(await r.text());
   }
 
