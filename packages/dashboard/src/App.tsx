@@ -6,6 +6,8 @@ import { SessionContext, useHashRoute, useLoad, useSession, type Session } from 
 import { Adoption } from './views/Adoption.tsx';
 import { Alerts } from './views/Alerts.tsx';
 import { Billing } from './views/Billing.tsx';
+import { Capacity } from './views/Capacity.tsx';
+import { Costs } from './views/Costs.tsx';
 import { Events } from './views/Events.tsx';
 import { Explorer } from './views/Explorer.tsx';
 import { Funnels } from './views/Funnels.tsx';
@@ -65,6 +67,8 @@ const NAV = [
   { id: 'funnels', label: 'Funnels' },
   { id: 'retention', label: 'Retention' },
   { id: 'alerts', label: 'Alerts' },
+  { id: 'capacity', label: 'Capacity' },
+  { id: 'costs', label: 'Costs' },
 ] as const;
 
 function Shell({ onSignOut }: { onSignOut: () => void }) {
@@ -119,5 +123,7 @@ function Routed({ view, path, params, meters }: { view: string; path: string[]; 
   if (view === 'funnels') return <Funnels />;
   if (view === 'retention') return <Retention />;
   if (view === 'alerts') return <Alerts />;
+  if (view === 'capacity') return <Capacity meters={meters} />;
+  if (view === 'costs') return <Costs />;
   return <Overview meters={meters} />;
 }

@@ -239,6 +239,11 @@ export class TallyApi {
     }
   }
 
+  /** Any authenticated GET answered with JSON (capacity and costs views). */
+  async json<T>(path: string, signal?: AbortSignal): Promise<T> {
+    return (await (await this.get(path, undefined, signal)).json()) as T;
+  }
+
   /** Any authenticated GET as a Blob (PDF, CSV, NDJSON downloads need the key in a header). */
   async blob(path: string, accept: string): Promise<Blob> {
     return (await this.get(path, accept)).blob();

@@ -31,6 +31,7 @@ import { openAnalytics } from './analytics/setup.ts';
 import type { AnalyticsService } from './analytics/service.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
 import { openAlerts, type Alerts } from './alerts/setup.ts';
+import { openCapacity, type Capacity } from './capacity/setup.ts';
 
 /** Version reported by the API. */
 export const VERSION = '0.1.0';
@@ -76,6 +77,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   let quotaCounters: QuotaCountersSetup | undefined;
   let stopOverrides: (() => void) | undefined;
   let alerts: Alerts | undefined;
+  let capacity: Capacity | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
@@ -85,6 +87,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     await analytics?.close();
     stopOverrides?.();
     await quotaCounters?.close();
+    await capacity?.close();
     await (distributed ? distributed.close() : store.close());
   };
   try {
@@ -147,6 +150,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     alerts = await openAlerts({ config, store, embedded, leases, meters: registry, queries, catalog, warnings, invoices: billing.invoices, metrics: metrics.registry, clock });
     jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job] });
     await alerts.start(jobs.runner);
+    capacity = await openCapacity({ config, store, embedded, meters: registry, queries, clock, invoices: billing.invoices, upcoming: billing.upcoming });
     let draining = false;
     const app = buildHttpApp({
       store,
@@ -162,6 +166,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       jobs: jobs.runner,
       accessLog: { ...accessLog, nowMicros: () => clock.nowMicros() },
       alerts: alerts.service,
+      capacity: { capacity, clock },
       maxBodyBytes: config.ingest.maxBodyBytes,
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
       limits: config.server,

@@ -12,6 +12,7 @@ import { metersCommand } from './meters.ts';
 import { queryCommand } from './query.ts';
 import { serveCommand } from './serve.ts';
 import { workerCommand } from './worker.ts';
+import { capacityCommands } from './capacity.ts';
 
 /** Builds the `tally` command tree. */
 export function buildCli(): Command {
@@ -32,5 +33,6 @@ export function buildCli(): Command {
   analyticsCommand(program);
   alertsCommand(program);
   configCommand(program);
+  capacityCommands(program);
   return program;
 }

@@ -5,6 +5,8 @@ import { billingConfigSchema, tenantBillingSchema } from '../billing/profile.ts'
 import { plansSchema } from '../quota/plan-schema.ts';
 import { quotasConfigSchema } from '../quota/config-schema.ts';
 import { alertsConfigSchema } from '../alerts/config.ts';
+import { capacitySchema } from '../capacity/capacity-schema.ts';
+import { costsSchema } from '../costs/cost-schema.ts';
 
 /** A tenant known in config (events may also name tenants not listed here). */
 const tenantSchema = z
@@ -99,6 +101,8 @@ export const configSchema = z
     billing: billingConfigSchema.default(billingConfigSchema.parse({})).describe('invoicing: grace period and finalization'),
     privacy: privacySchema.default(privacySchema.parse({})).describe('data minimisation (docs/privacy.md)'),
     alerts: alertsConfigSchema.default(alertsConfigSchema.parse({})).describe('alert rules, their evaluation schedule and webhook delivery (docs/alerts.md)'),
+    costs: costsSchema,
+    capacity: capacitySchema.default(capacitySchema.parse({})).describe('storage planner: retention per tier (docs/capacity.md)'),
   })
   .strict()
   .superRefine((c, ctx) => {

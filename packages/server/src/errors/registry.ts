@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, doc: 'Too many requests; retry after the `Retry-After` header.' },
   QUOTA_EXCEEDED: { status: 429, doc: 'A hard quota (plan entitlement) would be exceeded by this consumption; nothing was recorded. `details.violated` names each entitlement with its usage, limit and `resetAt`; `Retry-After` is the time until the earliest reset.' },
   QUOTA_UNAVAILABLE: { status: 503, doc: "The shared quota counters (Redis) could not answer and the entitlement's failure policy (`closed`, or `open-then-closed` past `quotas.failOpenSeconds`) denied; nothing was recorded. `details.decidedBy` names the policy and the cause. Retry after `Retry-After`." },
+  INSUFFICIENT_HISTORY: { status: 422, doc: 'A forecast needs more history than the meter has for this tenant (at least a season and two days of hourly usage: 9 days for the weekly season, 3 for the daily one); `details` says how much there is.' },
   INTERNAL: { status: 500, doc: 'An unexpected error; the `requestId` finds it in the logs.' },
   STORE_UNAVAILABLE: { status: 503, doc: 'The store cannot take the request now (starting, shutting down or failing); retry after `Retry-After`. Nothing in the request was acknowledged.' },
   OVERLOADED: { status: 503, doc: 'The server is at its limit of ingest requests or request-body bytes in flight (`server.maxInflightIngest`, `server.maxInflightBytes`, see docs/overload.md). The request was refused whole, before its body was processed: nothing in it was acknowledged. Retry after `Retry-After` (the SDK does).' },

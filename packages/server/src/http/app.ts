@@ -40,6 +40,8 @@ import { quotaRoutes } from './routes/quota.ts';
 import { segmentRoutes } from './routes/segment.ts';
 import { openMeterRoutes } from './routes/openmeter/index.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
+import { capacityRoutes } from './routes/capacity.ts';
+import type { Capacity } from '../capacity/setup.ts';
 
 /** Everything the HTTP edge needs, already wired. */
 export interface HttpDeps {
@@ -63,6 +65,8 @@ export interface HttpDeps {
   upcomingInvoices?: UpcomingInvoices;
   /** Product analytics (`/v1/analytics`) and the clock its default ranges end at. */
   analytics?: { service: AnalyticsService; clock: Clock };
+  /** Forecasts, the storage planner, costs and margins, with the clock their periods default by. */
+  capacity?: { capacity: Capacity; clock: Clock };
   maxBodyBytes: number;
   maxEventsPerRequest: number;
   /** `GET /metrics` needs a read key without a tenant binding. */
@@ -127,6 +131,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   if (d.jobs) jobRoutes(router, d.jobs);
   if (d.invoices) invoiceRoutes(router, d.invoices);
   if (d.alerts) alertRoutes(router, d.alerts);
+  if (d.capacity) capacityRoutes(router, d.capacity.capacity, d.capacity.clock);
   eventListRoutes(router, d.store);
   if (d.analytics) analyticsRoutes(router, d.analytics.service, d.analytics.clock);
   opsRoutes(router, d.store, d.metrics, d.isDraining, d.metricsRequireKey ? d.keys : undefined);
