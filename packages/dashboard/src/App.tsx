@@ -11,6 +11,7 @@ import { Costs } from './views/Costs.tsx';
 import { Events } from './views/Events.tsx';
 import { Explorer } from './views/Explorer.tsx';
 import { Funnels } from './views/Funnels.tsx';
+import { NewMeter } from './views/NewMeter.tsx';
 import { Overview } from './views/Overview.tsx';
 import { Retention } from './views/Retention.tsx';
 import { TenantView } from './views/Tenant.tsx';
@@ -75,7 +76,9 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
   const { api } = useSession();
   const route = useHashRoute();
   const view = route.path[0] ?? 'overview';
-  const meters = useLoad((signal) => api.meters(signal), [api]);
+  // Bumped when a meter is created here, so every view sees it without a page reload.
+  const [metersVersion, setMetersVersion] = useState(0);
+  const meters = useLoad((signal) => api.meters(signal), [api, metersVersion]);
   return (
     <div className="shell">
       <header className="topbar">
@@ -98,7 +101,7 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
         </button>
       </header>
       <main className="content">
-        {meters.error ? <ErrorBox error={meters.error} /> : !meters.data ? <Loading height={300} label="Loading meters…" /> : <Routed view={view} path={route.path} params={route.params} meters={meters.data} />}
+        {meters.error ? <ErrorBox error={meters.error} /> : !meters.data ? <Loading height={300} label="Loading meters…" /> : view === 'meters' && route.path[1] === 'new' ? <NewMeter meters={meters.data} onCreated={() => setMetersVersion((v) => v + 1)} /> : <Routed view={view} path={route.path} params={route.params} meters={meters.data} />}
       </main>
     </div>
   );
@@ -110,7 +113,7 @@ function Routed({ view, path, params, meters }: { view: string; path: string[]; 
       <div className="state empty" data-testid="empty">
         <strong>No meters yet</strong>
         <p>
-          Meters say what to count. Declare them under <code>meters:</code> in <code>tally.config.yaml</code> and restart, or <code>POST /v1/meters</code>.
+          Meters say what to count. Declare them under <code>meters:</code> in <code>tally.config.yaml</code> and restart, <a href="#/meters/new">create one here</a>, with <code>tally meters create</code>, or <code>POST /v1/meters</code>.
         </p>
       </div>
     );

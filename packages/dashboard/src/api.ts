@@ -155,10 +155,15 @@ export class TallyApi {
     private readonly base = '',
   ) {}
 
-  private async get(path: string, accept = 'application/json', signal?: AbortSignal): Promise<Response> {
+  private get(path: string, accept = 'application/json', signal?: AbortSignal): Promise<Response> {
+    return this.send('GET', path, undefined, accept, signal);
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, body: unknown, accept = 'application/json', signal?: AbortSignal): Promise<Response> {
     let res: Response;
     try {
-      res = await fetch(this.base + path, { headers: { authorization: `Bearer ${this.key}`, accept }, signal: signal ?? null });
+      const headers: Record<string, string> = { authorization: `Bearer ${this.key}`, accept, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+      res = await fetch(this.base + path, { method, headers, body: body === undefined ? null : JSON.stringify(body), signal: signal ?? null });
     } catch (err) {
       if ((err as Error).name === 'AbortError') throw err;
       throw new ApiError(0, 'NETWORK', 'the Tally server does not answer — is `tally serve` running?');
@@ -176,6 +181,12 @@ export class TallyApi {
       throw new ApiError(res.status, code, message, requestId);
     }
     return res;
+  }
+
+  /** `POST /v1/meters`: creates a meter (backfilled from stored events); `created` false when an identical one exists. */
+  async createMeter(def: Partial<Meter> & { slug: string }): Promise<{ meter: Meter; backfilled: number; skipped: number; created: boolean }> {
+    const res = await this.send('POST', '/v1/meters', def);
+    return { ...((await res.json()) as { meter: Meter; backfilled: number; skipped: number }), created: res.status === 201 };
   }
 
   /** `GET /v1/meters`. */

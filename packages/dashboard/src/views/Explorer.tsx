@@ -117,6 +117,10 @@ export function Explorer({ meters, params }: { meters: Meter[]; params: URLSearc
           </div>
         </div>
         <TenantPicker options={tenantOptions} selected={state.tenants} onChange={(tenants) => set({ tenants })} />
+        <div className="field">
+          <span>&nbsp;</span>
+          <a href="#/meters/new" data-testid="new-meter-link">+ New meter</a>
+        </div>
       </section>
       {result.error ? <ErrorBox error={result.error} /> : !result.data ? <Loading height={360} label="Querying…" /> : <Results meter={meter} result={result.data} query={query} groupBy={state.groupBy} />}
     </div>
