@@ -25,6 +25,7 @@ import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
 import { openBilling, type Billing } from './billing/setup.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
+import { openAudit } from './audit/setup.ts';
 
 /** Version reported by the API. */
 export const VERSION = '0.1.0';
@@ -117,8 +118,10 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const leases = leaseStoreFor(config, distributed);
     billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
     jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job] });
+    const audit = openAudit({ store, ingest, clock });
     let draining = false;
     const app = buildHttpApp({
+      audit,
       store,
       keys,
       meters,

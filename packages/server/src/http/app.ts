@@ -13,6 +13,8 @@ import type { QuotaWarnings } from '../quota/warnings.ts';
 import type { InvoiceService } from '../billing/invoice-service.ts';
 import type { UpcomingInvoices } from '../billing/upcoming.ts';
 import type { JobRunner } from '../jobs/runner.ts';
+import type { AuditHttp } from '../audit/setup.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { registerBodyParsers } from './body.ts';
 import { registerDashboard } from './dashboard.ts';
 import { newRequestId, sendClientError, sendError, sendExpectationFailed } from './errors.ts';
@@ -48,6 +50,8 @@ export interface HttpDeps {
   invoices?: InvoiceService;
   /** The upcoming invoice of a tenant (billing). */
   upcomingInvoices?: UpcomingInvoices;
+  /** Corrections, reconciliation and canaries (audit). */
+  audit?: AuditHttp;
   maxBodyBytes: number;
   maxEventsPerRequest: number;
   /** `GET /metrics` needs a read key without a tenant binding. */
@@ -111,6 +115,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   if (d.jobs) jobRoutes(router, d.jobs);
   if (d.invoices) invoiceRoutes(router, d.invoices);
   eventListRoutes(router, d.store);
+  if (d.audit) auditRoutes(router, d.audit);
   opsRoutes(router, d.store, d.metrics, d.isDraining, d.metricsRequireKey ? d.keys : undefined);
   const openapi = buildOpenApi(router.specs, d.version);
   app.get('/openapi.json', async () => openapi);

@@ -1,3 +1,4 @@
+import { correctedEvent } from '../audit/corrections/correction.ts';
 import type { EventRecord } from '../events/event.ts';
 import { eventKey } from '../events/event.ts';
 import { TallyError } from '../errors/registry.ts';
@@ -63,7 +64,11 @@ export class QuotaService {
     try {
       const now = this.clock.nowMicros();
       const touched = new Map<string, [string, Entitlement]>();
-      for (const e of events) {
+      for (const stored of events) {
+        // A correction takes the event it voids back out of the counters.
+        const voided = correctedEvent(stored);
+        const e = voided ?? stored;
+        const sign = voided ? -1n : 1n;
         if (this.catalog.planOf(e.tenant) === undefined || (e.source === QUOTA_SOURCE && this.reserved.get(eventKey(e.tenant, e.id)) === e.time)) continue;
         const meters = e.cached?.meters ?? this.meters.forType(e.type);
         meters.forEach((meter, i) => {
@@ -74,7 +79,7 @@ export class QuotaService {
           const p = cachedPeriodAt(ent.period, e.time);
           const cur = this.periodNow(ent, now);
           if (p.start < cur.start) return;
-          this.counters.add({ tenant: e.tenant, meter: ent.meter, period: p.start }, ent.aggregation === 'COUNT' ? SCALE : (reading.quantity ?? 0n));
+          this.counters.add({ tenant: e.tenant, meter: ent.meter, period: p.start }, sign * (ent.aggregation === 'COUNT' ? SCALE : (reading.quantity ?? 0n)));
           if (p.start === cur.start) touched.set(`${e.tenant}\u0000${ent.meter}`, [e.tenant, ent]);
         });
       }
