@@ -25,7 +25,7 @@ import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
 import { openBilling, type Billing } from './billing/setup.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
-import { openAudit } from './audit/setup.ts';
+import { openAudit, type Audit } from './audit/setup.ts';
 
 /** Version reported by the API. */
 export const VERSION = '0.1.0';
@@ -66,10 +66,12 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   const store: UsageStore = distributed ? distributed.store : embedded!;
   let jobs: Awaited<ReturnType<typeof startJobs>> | undefined;
   let billing: Billing | undefined;
+  let audit: Audit | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
     await billing?.close();
+    await audit?.close();
     await (distributed ? distributed.close() : store.close());
   };
   try {
@@ -117,8 +119,8 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock) };
     const leases = leaseStoreFor(config, distributed);
     billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
-    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job] });
-    const audit = openAudit({ store, ingest, clock });
+    audit = await openAudit({ config, store, embedded, ingest, clock });
+    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, ...audit.jobs] });
     let draining = false;
     const app = buildHttpApp({
       audit,

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { VERSION } from '../app.ts';
+import { archiveCommand } from './archive.ts';
 import { configCommand } from './config.ts';
 import { demoCommand } from './demo.ts';
 import { invoicesCommand } from './invoices.ts';
@@ -26,5 +27,6 @@ export function buildCli(): Command {
   jobsCommand(program);
   invoicesCommand(program);
   configCommand(program);
+  archiveCommand(program);
   return program;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { meterSchema } from '../meters/meter.ts';
 import { billingConfigSchema, tenantBillingSchema } from '../billing/profile.ts';
 import { plansSchema } from '../quota/plan-schema.ts';
+import { auditConfigSchema } from '../audit/config.ts';
 
 /** A tenant known in config (events may also name tenants not listed here). */
 const tenantSchema = z
@@ -93,6 +94,7 @@ export const configSchema = z
     tenants: z.array(tenantSchema).default([]),
     plans: plansSchema,
     billing: billingConfigSchema.default(billingConfigSchema.parse({})).describe('invoicing: grace period and finalization'),
+    audit: auditConfigSchema.default(auditConfigSchema.parse({})).describe('audit trail: the immutable archive, reconciliation and canaries'),
   })
   .strict()
   .superRefine((c, ctx) => {
