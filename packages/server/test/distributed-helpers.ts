@@ -57,6 +57,7 @@ export class Deployment {
     readonly duplicateWindowSeconds: number,
     readonly clickhouseUrl = CH_URL,
     workerBatch = 5000,
+    meters: MeterDefinition[] = DIST_METERS,
   ) {
     writeFileSync(
       this.configFile,
@@ -74,7 +75,7 @@ export class Deployment {
         'security: { actorHashSecret: dist-test-secret-0123456789, adminKey: ' + KEY + ' }',
         `store: { dataDir: ${JSON.stringify(join(this.dir, 'data'))} }`,
         'meters:',
-        ...DIST_METERS.map((m) => `  - ${JSON.stringify(m)}`),
+        ...meters.map((m) => `  - ${JSON.stringify(m)}`),
       ].join('\n'),
     );
   }
