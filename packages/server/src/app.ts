@@ -119,8 +119,9 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock) };
     const leases = leaseStoreFor(config, distributed);
     billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
-    audit = await openAudit({ config, store, embedded, ingest, clock });
+    audit = await openAudit({ config, store, embedded, liveCounters: distributed?.counters, ingest, meters: registry, queries, quotas, invoices: billing.invoices, metrics: metrics.registry, clock });
     jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, ...audit.jobs] });
+    audit.attach(jobs.runner);
     let draining = false;
     const app = buildHttpApp({
       audit,

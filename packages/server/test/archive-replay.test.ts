@@ -63,7 +63,7 @@ describe('archive and replay (embedded)', () => {
     // The voided originals are in the archive, beside their corrections.
     const duck = await DuckDBInstance.create(':memory:');
     const conn = await duck.connect();
-    const [[voided]] = (await conn.runAndReadAll(`SELECT count(*) FROM read_parquet('${archiveDir}/*/events.parquet') WHERE id IN (SELECT json_extract_string(data, '$.target.id') FROM read_parquet('${archiveDir}/*/corrections.parquet'))`)).getRows() as bigint[][];
+    const voided = ((await conn.runAndReadAll(`SELECT count(*) FROM read_parquet('${archiveDir}/*/events.parquet') WHERE id IN (SELECT json_extract_string(data, '$.target.id') FROM read_parquet('${archiveDir}/*/corrections.parquet'))`)).getRows() as bigint[][])[0]![0];
     conn.closeSync();
     duck.closeSync();
     expect(voided).toBe(3n);

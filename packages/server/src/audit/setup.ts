@@ -1,19 +1,35 @@
 import { join, resolve } from 'node:path';
+import type { Registry } from 'prom-client';
+import type { InvoiceService } from '../billing/invoice-service.ts';
 import type { TallyConfig } from '../config/schema.ts';
 import type { IngestService } from '../ingest/ingest-service.ts';
 import type { JobDefinition } from '../jobs/job.ts';
+import type { JobRunner } from '../jobs/runner.ts';
+import type { MeterRegistry } from '../meters/registry.ts';
+import type { LiveCounters } from '../pipeline/live-counters.ts';
+import type { QuotaService } from '../quota/quota-service.ts';
 import type { Clock } from '../shared/time.ts';
 import type { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
 import type { UsageStore } from '../store/port.ts';
+import type { QueryService } from '../usage/query-service.ts';
 import { archiveJob } from './archive/archive-job.ts';
 import { ClickHouseArchiveSource } from './archive/clickhouse-source.ts';
 import { DuckDbArchiveSource } from './archive/duckdb-source.ts';
 import type { ArchiveSource } from './archive/source.ts';
 import { CorrectionService } from './corrections/correction-service.ts';
+import { archiveRule } from './reconcile/archive-rule.ts';
+import { invoiceRule } from './reconcile/invoice-rule.ts';
+import { quotaLiveRule, redisLiveRule } from './reconcile/live-rules.ts';
+import { Reconciliation } from './reconcile/reconciliation.ts';
+import { rollupRules } from './reconcile/rollup-rules.ts';
+import type { ReconcileRule } from './reconcile/rule.ts';
+import { sdkRule } from './reconcile/sdk-rule.ts';
 
 /** What the HTTP edge needs from the audit domain. */
 export interface AuditHttp {
   corrections: CorrectionService;
+  reconciliation: Reconciliation;
+  clock: Clock;
 }
 
 /** Everything the audit domain needs, already wired by `startTally`. */
@@ -21,7 +37,14 @@ export interface AuditDeps {
   config: TallyConfig;
   store: UsageStore;
   embedded: DuckDbStore | undefined;
+  /** Distributed profile: the Redis live counters. */
+  liveCounters: LiveCounters | undefined;
   ingest: IngestService;
+  meters: MeterRegistry;
+  queries: QueryService;
+  quotas: QuotaService;
+  invoices: InvoiceService;
+  metrics: Registry;
   clock: Clock;
 }
 
@@ -30,6 +53,8 @@ export interface Audit extends AuditHttp {
   archiveDir: string;
   archive: ArchiveSource;
   jobs: JobDefinition[];
+  /** Call once the job runner exists (results are read from its runs). */
+  attach(runner: JobRunner): void;
   close(): Promise<void>;
 }
 
@@ -44,15 +69,27 @@ export async function archiveSourceFor(config: TallyConfig, embedded: DuckDbStor
   return ClickHouseArchiveSource.open(config.distributed.clickhouseUrl, config.distributed.clickhouseDatabase);
 }
 
-/** Wires the audit domain: corrections, the archive job (reconciliation and canaries join here). */
+/** Wires the audit domain: corrections, the archive job, reconciliation (canaries join here). */
 export async function openAudit(d: AuditDeps): Promise<Audit> {
   const archiveDir = archiveDirOf(d.config);
   const archive = await archiveSourceFor(d.config, d.embedded);
+  const rules: ReconcileRule[] = [
+    ...rollupRules(d.store, d.meters),
+    d.liveCounters ? redisLiveRule(d.liveCounters, d.store, d.meters) : quotaLiveRule(d.quotas, d.queries),
+    archiveRule(archive, archiveDir),
+    invoiceRule(d.invoices, d.store, d.meters),
+    sdkRule(d.store),
+  ];
+  const reconciliation = new Reconciliation(rules, d.store);
+  reconciliation.registerMetrics(d.metrics);
   return {
     corrections: new CorrectionService(d.store, d.ingest, d.clock),
+    reconciliation,
+    clock: d.clock,
     archiveDir,
     archive,
-    jobs: [archiveJob(archive, archiveDir)],
+    jobs: [archiveJob(archive, archiveDir), reconciliation.job()],
+    attach: (runner) => reconciliation.attach(runner),
     close: () => archive.close(),
   };
 }

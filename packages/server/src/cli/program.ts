@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { VERSION } from '../app.ts';
 import { archiveCommand } from './archive.ts';
+import { reconcileCommand } from './reconcile.ts';
 import { configCommand } from './config.ts';
 import { demoCommand } from './demo.ts';
 import { invoicesCommand } from './invoices.ts';
@@ -28,5 +29,6 @@ export function buildCli(): Command {
   invoicesCommand(program);
   configCommand(program);
   archiveCommand(program);
+  reconcileCommand(program);
   return program;
 }
