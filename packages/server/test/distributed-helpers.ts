@@ -58,6 +58,8 @@ export class Deployment {
     readonly clickhouseUrl = CH_URL,
     workerBatch = 5000,
     meters: MeterDefinition[] = DIST_METERS,
+    /** More lines of the config file (top-level YAML). */
+    extraConfig: string[] = [],
   ) {
     writeFileSync(
       this.configFile,
@@ -76,6 +78,7 @@ export class Deployment {
         `store: { dataDir: ${JSON.stringify(join(this.dir, 'data'))} }`,
         'meters:',
         ...meters.map((m) => `  - ${JSON.stringify(m)}`),
+        ...extraConfig,
       ].join('\n'),
     );
   }

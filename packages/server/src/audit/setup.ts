@@ -12,7 +12,11 @@ import type { Clock } from '../shared/time.ts';
 import type { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
 import type { UsageStore } from '../store/port.ts';
 import type { QueryService } from '../usage/query-service.ts';
+import type { KeyService } from '../auth/keys.ts';
+import { ConfigError } from '../config/load.ts';
 import { archiveJob } from './archive/archive-job.ts';
+import { Canary, CANARY_JOB } from './canary/canary-job.ts';
+import { httpCanarySender } from './canary/http-sender.ts';
 import { ClickHouseArchiveSource } from './archive/clickhouse-source.ts';
 import { DuckDbArchiveSource } from './archive/duckdb-source.ts';
 import type { ArchiveSource } from './archive/source.ts';
@@ -20,7 +24,7 @@ import { CorrectionService } from './corrections/correction-service.ts';
 import { archiveRule } from './reconcile/archive-rule.ts';
 import { invoiceRule } from './reconcile/invoice-rule.ts';
 import { quotaLiveRule, redisLiveRule } from './reconcile/live-rules.ts';
-import { Reconciliation } from './reconcile/reconciliation.ts';
+import { RECONCILE_JOB, Reconciliation } from './reconcile/reconciliation.ts';
 import { rollupRules } from './reconcile/rollup-rules.ts';
 import type { ReconcileRule } from './reconcile/rule.ts';
 import { sdkRule } from './reconcile/sdk-rule.ts';
@@ -45,6 +49,9 @@ export interface AuditDeps {
   quotas: QuotaService;
   invoices: InvoiceService;
   metrics: Registry;
+  keys: KeyService;
+  /** This node's own URL once it listens (the canary sends through it). */
+  selfUrl: () => string | undefined;
   clock: Clock;
 }
 
@@ -80,16 +87,41 @@ export async function openAudit(d: AuditDeps): Promise<Audit> {
     invoiceRule(d.invoices, d.store, d.meters),
     sdkRule(d.store),
   ];
-  const reconciliation = new Reconciliation(rules, d.store);
+  const reconciliation = new Reconciliation(rules, d.store, [RECONCILE_JOB, CANARY_JOB]);
   reconciliation.registerMetrics(d.metrics);
+  const canary = await openCanary(d);
   return {
     corrections: new CorrectionService(d.store, d.ingest, d.clock),
     reconciliation,
     clock: d.clock,
     archiveDir,
     archive,
-    jobs: [archiveJob(archive, archiveDir), reconciliation.job()],
-    attach: (runner) => reconciliation.attach(runner),
+    jobs: [archiveJob(archive, archiveDir), reconciliation.job(), ...(canary ? [canary.job()] : [])],
+    attach: (runner) => {
+      reconciliation.attach(runner);
+      canary?.attach(runner);
+    },
     close: () => archive.close(),
   };
+}
+
+/**
+ * The canary, when `audit.canary.enabled`: its meter must be a COUNT meter, its tenant must not
+ * be billed (no priced plan), and it gets an ingest key of its own (created at each start; the
+ * token lives only in this process).
+ */
+async function openCanary(d: AuditDeps): Promise<Canary | undefined> {
+  const cfg = d.config.audit.canary;
+  if (!cfg.enabled) return undefined;
+  const meter = cfg.meter === undefined ? undefined : d.meters.get(cfg.meter);
+  if (!meter || meter.def.aggregation !== 'COUNT') throw new ConfigError('config', [{ path: 'audit.canary.meter', message: cfg.meter === undefined ? 'required when the canary is enabled' : `"${cfg.meter}" is not a COUNT meter` }]);
+  const plan = d.config.tenants.find((t) => t.id === cfg.tenant)?.plan;
+  if (plan !== undefined && (d.config.plans.find((p) => p.id === plan)?.prices?.length ?? 0) > 0) {
+    throw new ConfigError('config', [{ path: 'audit.canary.tenant', message: `the canary tenant "${cfg.tenant}" has the priced plan "${plan}": canaries are never billed` }]);
+  }
+  const { token } = await d.keys.create(`canary (${cfg.tenant})`, ['ingest']);
+  const counters = d.liveCounters;
+  const canary = new Canary(cfg, meter, d.store, d.queries, httpCanarySender(d.selfUrl, token), counters ? async (tenant, series, day) => (await counters.read(tenant, series, `d:${day}`)).count : undefined);
+  canary.registerMetrics(d.metrics);
+  return canary;
 }
