@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DuckDbStore } from '../src/store/duckdb/duckdb-store.ts';
 import { startTestServer, type TestServer } from '../src/testing.ts';
 import { fixedClock, TEST_METERS } from './helpers.ts';
 
@@ -39,8 +40,7 @@ describe('canaries (embedded)', () => {
   });
 
   it('a canary event lost from the raw table is a canary.raw failure with the exact count', async () => {
-    const { DuckDbStore } = await import('../src/store/duckdb/duckdb-store.ts');
-    const conn = await (s.store as InstanceType<typeof DuckDbStore>).connect();
+    const conn = await (s.store as DuckDbStore).connect();
     await conn.run("DELETE FROM events WHERE tenant = '_canary' AND id = (SELECT min(id) FROM events WHERE tenant = '_canary')");
     conn.closeSync();
     clock.set('2026-05-01T10:03:10Z');
