@@ -6,6 +6,7 @@ import { SessionContext, useHashRoute, useLoad, useSession, type Session } from 
 import { Billing } from './views/Billing.tsx';
 import { Events } from './views/Events.tsx';
 import { Explorer } from './views/Explorer.tsx';
+import { Health } from './views/Health.tsx';
 import { Overview } from './views/Overview.tsx';
 import { TenantView } from './views/Tenant.tsx';
 
@@ -57,6 +58,7 @@ const NAV = [
   { id: 'tenants', label: 'Tenants' },
   { id: 'billing', label: 'Billing' },
   { id: 'events', label: 'Events' },
+  { id: 'health', label: 'Data health' },
 ] as const;
 
 function Shell({ onSignOut }: { onSignOut: () => void }) {
@@ -107,5 +109,6 @@ function Routed({ view, path, params, meters }: { view: string; path: string[]; 
   if (view === 'tenants') return <TenantView meters={meters} tenant={path[1]} />;
   if (view === 'billing') return <Billing id={path[1]} />;
   if (view === 'events') return <Events meters={meters} />;
+  if (view === 'health') return <Health />;
   return <Overview meters={meters} />;
 }

@@ -60,10 +60,15 @@ try {
   const ingestMs = performance.now() - ingestStart;
   const conn = await store.connect();
 
-  // 1. DuckDB's own Parquet COPY of the same rows: the engine's ceiling.
-  let t0 = performance.now();
-  await conn.run(`COPY (SELECT tenant, id, type, source, time_us, actor, data, content_hash, ingested_us FROM events WHERE ingested_us >= ${DAY_US} AND ingested_us < ${DAY_US + 86_400_000_000}) TO '${join(dir, 'copy.parquet')}' (FORMAT parquet, COMPRESSION zstd)`);
-  const copyMs = performance.now() - t0;
+  // 1. DuckDB's own Parquet COPY of the same rows: the engine's ceiling (run before and after
+  // the archive write, the faster counted, so neither side gets the other's warm cache for free).
+  const copy = async () => {
+    const t = performance.now();
+    await conn.run(`COPY (SELECT tenant, id, type, source, time_us, actor, data, content_hash, ingested_us FROM events WHERE ingested_us >= ${DAY_US} AND ingested_us < ${DAY_US + 86_400_000_000}) TO '${join(dir, 'copy.parquet')}' (FORMAT parquet, COMPRESSION zstd)`);
+    return performance.now() - t;
+  };
+  let copyMs = await copy();
+  let t0 = 0;
 
   // 2. The archive job's write: both files, ordered, hashed, read back, manifest.
   const source = new DuckDbArchiveSource(conn);
@@ -78,6 +83,7 @@ try {
   const readMs = performance.now() - t0;
   if (read !== N) throw new Error(`read ${read} events, expected ${N}`);
   if (manifest.rows !== N) throw new Error(`archived ${manifest.rows} rows, expected ${N}`);
+  copyMs = Math.min(copyMs, await copy());
 
   // 3b. Replay the archive into a fresh store (verify, read, append, rollups).
   t0 = performance.now();
