@@ -6,6 +6,8 @@ import { systemClock, type Clock, type EpochMicros } from '../../shared/time.ts'
 import { DuckDbStore } from '../../store/duckdb/duckdb-store.ts';
 import { deriveRollups } from '../../usage/derive-rollups.ts';
 import { QueryService } from '../../usage/query-service.ts';
+import { CORRECTION_TYPE } from '../corrections/correction.ts';
+import { markCorrections } from '../corrections/effective-events.ts';
 import { readArchive } from './replay.ts';
 
 /** A store rebuilt from the archive, ready to query. */
@@ -37,6 +39,7 @@ export async function replayIntoStore(root: string, from: EpochMicros, to: Epoch
     let rows = 0;
     let accepted = 0;
     for await (const page of readArchive(root, from, to)) {
+      if (page.some((e) => e.type === CORRECTION_TYPE)) await markCorrections(store);
       const outcomes = await store.append(page);
       rows += page.length;
       accepted += outcomes.filter((o) => o.status === 'accepted').length;

@@ -3,6 +3,7 @@ import type { IngestService, Receipt } from '../../ingest/ingest-service.ts';
 import { RESERVED_SOURCE_PREFIX, RESERVED_TYPE_PREFIX } from '../../ingest/ingest-service.ts';
 import { formatMicros, type Clock } from '../../shared/time.ts';
 import type { StoredEvent, UsageStore } from '../../store/port.ts';
+import { markCorrections } from './effective-events.ts';
 import { CORRECTION_SOURCE, CORRECTION_TYPE, correctionOf, type CorrectionAction, type CorrectionData } from './correction.ts';
 
 /** A correction as the API shows it. */
@@ -118,6 +119,7 @@ export class CorrectionService {
       replacement,
     };
     const id = this.correctionId(target.tenant, target.id);
+    await markCorrections(this.store);
     const event = { specversion: '1.0', id, source: CORRECTION_SOURCE, type: CORRECTION_TYPE, subject: target.tenant, time: formatMicros(target.time), data };
     const r = (await this.ingest.ingest([event], { internal: true })).receipts[0]!;
     if (r.status === 'rejected') throw new TallyError(r.code, `the correction could not be recorded: ${r.message}`);
