@@ -6,6 +6,7 @@ import { MICROS_PER_DAY, MICROS_PER_MINUTE, formatMicros, type EpochMicros } fro
 import type { UsageStore } from '../../store/port.ts';
 import type { QueryService } from '../../usage/query-service.ts';
 import type { CanaryConfig } from '../config.ts';
+import { withinMs } from '../reconcile/reconciliation.ts';
 import { compare, runRule, type ReconcileRule, type RuleResult, type RuleSummary } from '../reconcile/rule.ts';
 
 /** The canary job's name. */
@@ -173,8 +174,10 @@ export class Canary {
       help: 'Seconds between the latest canary run and the newest canary event visible in the raw table (grows when the pipeline stalls)',
       registers: [registry],
       async collect() {
-        const [last] = await history();
-        const lag = (last?.output as { lagSeconds?: number | null } | null)?.lagSeconds;
+        // Keeps its last value when the run records cannot be read (the store down or slow).
+        const runs = await withinMs(history(), 1000).catch(() => undefined);
+        if (!runs) return;
+        const lag = (runs[0]?.output as { lagSeconds?: number | null } | null)?.lagSeconds;
         this.set(lag ?? Number.NaN);
       },
     });

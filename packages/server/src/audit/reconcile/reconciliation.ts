@@ -115,8 +115,10 @@ export class Reconciliation {
 
   /** `/metrics`: discrepancies and last run time by rule (from the recorded runs, so every node agrees). */
   registerMetrics(registry: Registry): void {
-    const latest = () => this.latest();
-    let pending: Promise<LatestResult[]> | undefined;
+    // A scrape must answer when the run records cannot be read (the store down, slow): the gauges
+    // then keep their last values rather than fail /metrics.
+    const latest = () => withinMs(this.latest(), 1000).catch(() => undefined);
+    let pending: Promise<LatestResult[] | undefined> | undefined;
     const once = () => (pending ??= latest().finally(() => setTimeout(() => (pending = undefined), 0)));
     new Gauge({
       name: 'tally_reconciliation_discrepancies',
@@ -124,8 +126,10 @@ export class Reconciliation {
       labelNames: ['rule'],
       registers: [registry],
       async collect() {
+        const rules = await once();
+        if (!rules) return;
         this.reset();
-        for (const r of await once()) this.set({ rule: r.rule }, r.discrepancies + (r.status === 'error' ? 1 : 0));
+        for (const r of rules) this.set({ rule: r.rule }, r.discrepancies + (r.status === 'error' ? 1 : 0));
       },
     });
     new Gauge({
@@ -134,9 +138,17 @@ export class Reconciliation {
       labelNames: ['rule'],
       registers: [registry],
       async collect() {
+        const rules = await once();
+        if (!rules) return;
         this.reset();
-        for (const r of await once()) this.set({ rule: r.rule }, Date.parse(r.ranAt) / 1000);
+        for (const r of rules) this.set({ rule: r.rule }, Date.parse(r.ranAt) / 1000);
       },
     });
   }
+}
+
+/** `p`, or a rejection after `ms`. */
+export function withinMs<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
