@@ -12,6 +12,7 @@ import { Events } from './views/Events.tsx';
 import { Explorer } from './views/Explorer.tsx';
 import { Funnels } from './views/Funnels.tsx';
 import { NewMeter } from './views/NewMeter.tsx';
+import { Health } from './views/Health.tsx';
 import { Overview } from './views/Overview.tsx';
 import { Retention } from './views/Retention.tsx';
 import { TenantView } from './views/Tenant.tsx';
@@ -70,6 +71,7 @@ const NAV = [
   { id: 'alerts', label: 'Alerts' },
   { id: 'capacity', label: 'Capacity' },
   { id: 'costs', label: 'Costs' },
+  { id: 'health', label: 'Data health' },
 ] as const;
 
 function Shell({ onSignOut }: { onSignOut: () => void }) {
@@ -128,5 +130,6 @@ function Routed({ view, path, params, meters }: { view: string; path: string[]; 
   if (view === 'alerts') return <Alerts />;
   if (view === 'capacity') return <Capacity meters={meters} />;
   if (view === 'costs') return <Costs />;
+  if (view === 'health') return <Health />;
   return <Overview meters={meters} />;
 }

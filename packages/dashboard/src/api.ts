@@ -16,6 +16,31 @@ export interface Meter {
   precision?: number;
 }
 
+/** One checked item of a reconciliation rule with its exact values (see docs/audit.md). */
+export interface RuleResult {
+  rule: string;
+  scope: Record<string, string>;
+  status: 'ok' | 'discrepancy';
+  expected: string;
+  actual: string;
+  difference: string;
+  unit: string;
+}
+
+/** A rule's latest result, as `GET /v1/reconciliation` answers. */
+export interface RuleLatest {
+  rule: string;
+  description: string;
+  status: 'ok' | 'discrepancy' | 'error';
+  checked: number;
+  discrepancies: number;
+  results: RuleResult[];
+  error?: string;
+  day: string;
+  ranAt: string;
+  run: string;
+}
+
 /** A raw event as `GET /v1/events` lists it. */
 export interface RawEvent {
   tenant: string;
@@ -265,6 +290,16 @@ export class TallyApi {
     const p = new URLSearchParams();
     for (const [k, v] of Object.entries(f)) if (v !== undefined && v !== '') p.set(k, String(v));
     return (await (await this.get(`/v1/events?${p}`, undefined, signal)).json()) as { data: RawEvent[]; nextCursor: string | null };
+  }
+
+  /** `GET /v1/reconciliation`: the latest result of every rule; `undefined` on a server without it. */
+  async reconciliation(signal?: AbortSignal): Promise<RuleLatest[] | undefined> {
+    try {
+      return ((await (await this.get('/v1/reconciliation', undefined, signal)).json()) as { rules: RuleLatest[] }).rules;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404 && /^no route /.test(err.message)) return undefined;
+      throw err;
+    }
   }
 
   /** `GET /v1/whoami`: the key's scopes and the tenant it is bound to. */

@@ -10,3 +10,5 @@ export type { TrackEvent, DropReason, DropInfo, Receipt, TallyError, ClientStats
 export { uuidv7 } from './uuid.ts';
 export { UNMATCHED } from './middleware/record.ts';
 export type { RequestTrackingOptions, RequestMeasure } from './middleware/record.ts';
+export { startStatsHeartbeat, CLIENT_STATS_TYPE } from './heartbeat.ts';
+export type { Heartbeat, HeartbeatOptions } from './heartbeat.ts';

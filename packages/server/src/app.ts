@@ -32,6 +32,7 @@ import type { AnalyticsService } from './analytics/service.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
 import { openAlerts, type Alerts } from './alerts/setup.ts';
 import { openCapacity, type Capacity } from './capacity/setup.ts';
+import { openAudit, type Audit } from './audit/setup.ts';
 
 /** Version reported by the API. */
 export const VERSION = '0.1.0';
@@ -78,6 +79,8 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   let stopOverrides: (() => void) | undefined;
   let alerts: Alerts | undefined;
   let capacity: Capacity | undefined;
+  let audit: Audit | undefined;
+  let selfUrl: string | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
@@ -88,6 +91,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     stopOverrides?.();
     await quotaCounters?.close();
     await capacity?.close();
+    await audit?.close();
     await (distributed ? distributed.close() : store.close());
   };
   try {
@@ -148,11 +152,14 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     accessLog = await openAccessLog(config, embedded);
     analytics = await openAnalytics({ config, store, embedded, meters: registry, queries });
     alerts = await openAlerts({ config, store, embedded, leases, meters: registry, queries, catalog, warnings, invoices: billing.invoices, metrics: metrics.registry, clock });
-    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job] });
-    await alerts.start(jobs.runner);
     capacity = await openCapacity({ config, store, embedded, meters: registry, queries, clock, invoices: billing.invoices, upcoming: billing.upcoming });
+    audit = await openAudit({ config, store, embedded, liveCounters: distributed?.counters, ingest, meters: registry, queries, quotas, invoices: billing.invoices, metrics: metrics.registry, keys, selfUrl: () => selfUrl, clock });
+    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, ...audit.jobs] });
+    await alerts.start(jobs.runner);
+    audit.attach(jobs.runner);
     let draining = false;
     const app = buildHttpApp({
+      audit,
       store,
       keys,
       meters,
@@ -179,6 +186,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
     const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
+    selfUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
     let closing: Promise<void> | undefined;
     return {
       url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,

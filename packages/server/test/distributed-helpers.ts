@@ -57,7 +57,8 @@ export class Deployment {
     readonly duplicateWindowSeconds: number,
     readonly clickhouseUrl = CH_URL,
     workerBatch = 5000,
-    /** More YAML lines for the config (plans, tenants, quotas). */
+    meters: MeterDefinition[] = DIST_METERS,
+    /** More lines of the config file (top-level YAML: plans, tenants, quotas, audit). */
     extraConfig: string[] = [],
   ) {
     writeFileSync(
@@ -76,7 +77,7 @@ export class Deployment {
         'security: { actorHashSecret: dist-test-secret-0123456789, adminKey: ' + KEY + ' }',
         `store: { dataDir: ${JSON.stringify(join(this.dir, 'data'))} }`,
         'meters:',
-        ...DIST_METERS.map((m) => `  - ${JSON.stringify(m)}`),
+        ...meters.map((m) => `  - ${JSON.stringify(m)}`),
         ...extraConfig,
       ].join('\n'),
     );

@@ -19,7 +19,7 @@ describe.skipIf(!ready)(`quotas across ${NODES} API nodes (loopback), hard limit
   let urls: string[];
 
   beforeAll(async () => {
-    d = new Deployment(2, 120, undefined, undefined, [
+    d = new Deployment(2, 120, undefined, undefined, undefined, [
       // A loaded 2-core CI box: timeouts generous enough that only a real outage trips them.
       `quotas: { syncMs: 200, leaseMs: ${LEASE_MS}, leaseChunkPermille: ${CHUNK_PERMILLE}, commandTimeoutMs: 20000 }`,
       'server: { headersTimeoutMs: 120000, requestTimeoutMs: 120000, keepAliveTimeoutMs: 600000, idleTimeoutMs: 600000 }',

@@ -26,7 +26,7 @@ describe.skipIf(!ready)('quotas while the quota Redis is stopped and restarted (
   beforeAll(async () => {
     redis = new PrivateRedis(await freePort());
     await redis.start();
-    d = new Deployment(2, 120, undefined, undefined, [
+    d = new Deployment(2, 120, undefined, undefined, undefined, [
       `quotas: { redisUrl: ${redis.url}, failOpenSeconds: 15, commandTimeoutMs: 5000 }`,
       // Kept-alive connections outlive the test's pauses (a server closing one as the client reuses it is not the subject here).
       'server: { keepAliveTimeoutMs: 600000, idleTimeoutMs: 600000 }',

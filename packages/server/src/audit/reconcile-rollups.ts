@@ -1,3 +1,4 @@
+import { scanEffective } from './corrections/effective-events.ts';
 import { DateTime } from 'luxon';
 import type { JobDefinition } from '../jobs/job.ts';
 import { evaluateMeter, isMeterProblem } from '../meters/evaluate.ts';
@@ -42,7 +43,7 @@ export function reconcileRollupsJob(store: UsageStore, meters: MeterRegistry, qu
       let events = 0;
       for (const type of new Set(additive.map((m) => m.def.eventType))) {
         const ofType = additive.filter((m) => m.def.eventType === type);
-        for await (const page of store.scanEvents(type, from, to)) {
+        for await (const page of scanEffective(store, type, from, to)) {
           events += page.length;
           for (const e of page) {
             for (const m of ofType) {

@@ -1,3 +1,4 @@
+import { scanEffective } from '../audit/corrections/effective-events.ts';
 import { randomUUID } from 'node:crypto';
 import { TallyError } from '../errors/registry.ts';
 import type { EventRecord } from '../events/event.ts';
@@ -105,7 +106,7 @@ export class InvoiceService {
     const meter = this.meters.get(line.meter);
     if (!meter) throw new TallyError('NOT_FOUND', `meter "${line.meter}" of line ${lineId} no longer exists`);
     const filter = Object.entries(line.filter ?? {}).map(([dim, values]) => ({ at: meter.dimensions.indexOf(dim), values: new Set(values) }));
-    for await (const page of this.store.scanEvents(meter.def.eventType, parseRfc3339(line.periodStart)!, parseRfc3339(line.periodEnd)!, [inv.tenant])) {
+    for await (const page of scanEffective(this.store, meter.def.eventType, parseRfc3339(line.periodStart)!, parseRfc3339(line.periodEnd)!, [inv.tenant])) {
       const billed = page.filter((e) => {
         const r = evaluateMeter(meter, e);
         return r !== null && !isMeterProblem(r) && filter.every((f) => f.values.has(r.dims[f.at] ?? ''));

@@ -1,3 +1,4 @@
+import { scanEffective } from '../audit/corrections/effective-events.ts';
 import { evaluateMeter, isMeterProblem } from '../meters/evaluate.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
 import { SCALE } from '../shared/decimal.ts';
@@ -17,7 +18,7 @@ export function normaliseFilter(f: Record<string, string | string[]> | undefined
 
 /**
  * Recomputes usage from the raw events (the batch layer never bills from the rollups it is
- * checking): each selector's exact total per tenant over [from, to), reading each event type
+ * checking), without the events a correction voided: each selector's exact total per tenant over [from, to), reading each event type
  * once for all the tenants asked about. Quantities ×10^12; a tenant without events gets zeros.
  */
 export async function rawUsageByTenant(store: UsageStore, meters: MeterRegistry, tenants: readonly string[], from: EpochMicros, to: EpochMicros, selectors: readonly UsageSelector[]): Promise<Map<string, bigint[]>> {
@@ -31,7 +32,7 @@ export async function rawUsageByTenant(store: UsageStore, meters: MeterRegistry,
   if (tenants.length === 0) return totals;
   for (const type of new Set(compiled.map((c) => c.meter.def.eventType))) {
     const ofType = compiled.map((c, i) => ({ ...c, i })).filter((c) => c.meter.def.eventType === type);
-    for await (const page of store.scanEvents(type, from, to, [...tenants])) {
+    for await (const page of scanEffective(store, type, from, to, [...tenants])) {
       for (const e of page) {
         const sums = totals.get(e.tenant);
         if (!sums) continue;

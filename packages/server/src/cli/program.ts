@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { VERSION } from '../app.ts';
 import { analyticsCommand } from './analytics.ts';
 import { alertsCommand } from './alerts.ts';
+import { archiveCommand } from './archive.ts';
+import { reconcileCommand } from './reconcile.ts';
 import { configCommand } from './config.ts';
 import { demoCommand } from './demo.ts';
 import { invoicesCommand } from './invoices.ts';
@@ -34,5 +36,7 @@ export function buildCli(): Command {
   alertsCommand(program);
   configCommand(program);
   capacityCommands(program);
+  archiveCommand(program);
+  reconcileCommand(program);
   return program;
 }

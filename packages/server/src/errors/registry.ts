@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, doc: 'No such route, meter or key.' },
   METHOD_NOT_ALLOWED: { status: 405, doc: 'The route exists but not for this HTTP method.' },
   CONFLICT: { status: 409, doc: 'A meter with this slug already exists with a different definition (on the OpenMeter API: a live meter with this slug exists at all); meters are never rewritten in place — create a new slug, or on the OpenMeter API delete the meter first (its data is kept).' },
+  ALREADY_CORRECTED: { status: 409, doc: 'The event already has a correction (a void or an amend); corrections are immutable and one event has at most one. `details.correction` shows it; to change a replacement, correct the replacement event.' },
   UNSUPPORTED_PARAMETER: { status: 400, doc: 'A parameter of a compatibility API that Tally does not map (OpenMeter `filterCustomerId`, `advancedMeterGroupByFilters`, `groupBy=customer_id`); docs/openmeter.md lists what is mapped.' },
   PAYLOAD_TOO_LARGE: { status: 413, doc: 'The body is larger than the byte limit or holds more events than the per-request limit.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, doc: 'The `Content-Type` is not JSON, CloudEvents JSON or CloudEvents batch JSON.' },

@@ -20,6 +20,8 @@ import type { JobRunner } from '../jobs/runner.ts';
 import type { AnalyticsService } from '../analytics/service.ts';
 import type { Clock } from '../shared/time.ts';
 import type { AlertService } from '../alerts/service.ts';
+import type { AuditHttp } from '../audit/setup.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { registerBodyParsers } from './body.ts';
 import { registerDashboard } from './dashboard.ts';
 import { newRequestId, sendClientError, sendError, sendExpectationFailed } from './errors.ts';
@@ -67,6 +69,8 @@ export interface HttpDeps {
   analytics?: { service: AnalyticsService; clock: Clock };
   /** Forecasts, the storage planner, costs and margins, with the clock their periods default by. */
   capacity?: { capacity: Capacity; clock: Clock };
+  /** Corrections, reconciliation and canaries (audit). */
+  audit?: AuditHttp;
   maxBodyBytes: number;
   maxEventsPerRequest: number;
   /** `GET /metrics` needs a read key without a tenant binding. */
@@ -134,6 +138,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   if (d.capacity) capacityRoutes(router, d.capacity.capacity, d.capacity.clock);
   eventListRoutes(router, d.store);
   if (d.analytics) analyticsRoutes(router, d.analytics.service, d.analytics.clock);
+  if (d.audit) auditRoutes(router, d.audit);
   opsRoutes(router, d.store, d.metrics, d.isDraining, d.metricsRequireKey ? d.keys : undefined);
   const openapi = buildOpenApi(router.specs, d.version);
   app.get('/openapi.json', async () => openapi);

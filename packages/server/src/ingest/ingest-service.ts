@@ -33,7 +33,11 @@ export interface IngestPolicy {
 /** Default policy: 5 minutes of clock skew, 35 days of backfill. */
 export const DEFAULT_INGEST_POLICY: IngestPolicy = { backfillDays: 35, maxFutureMicros: 5 * MICROS_PER_MINUTE };
 
-/** Event types (`tally.…`) and sources (`tally/…`) only Tally itself may write. */
+/**
+ * Event types (`tally.…`) and sources (`tally/…`) only Tally itself may write; clients may send
+ * one: the SDK's `tally.client.stats` heartbeat (what it sent and had acknowledged).
+ */
+export const CLIENT_STATS_TYPE = 'tally.client.stats';
 export const RESERVED_TYPE_PREFIX = 'tally.';
 export const RESERVED_SOURCE_PREFIX = 'tally/';
 
@@ -144,7 +148,7 @@ export class IngestService {
     if (!isIdentifier(ce.id, IDENTIFIER_LIMITS.id) || !isIdentifier(ce.subject, IDENTIFIER_LIMITS.tenant) || !isIdentifier(ce.type, IDENTIFIER_LIMITS.type) || !isIdentifier(ce.source, IDENTIFIER_LIMITS.source) || (ce.actor !== undefined && !isIdentifier(ce.actor, IDENTIFIER_LIMITS.actor))) {
       return rejection(item, 'INVALID_IDENTIFIER', identifierProblems(ce));
     }
-    if (!internal && (ce.type.startsWith(RESERVED_TYPE_PREFIX) || ce.source.startsWith(RESERVED_SOURCE_PREFIX))) {
+    if (!internal && ((ce.type.startsWith(RESERVED_TYPE_PREFIX) && ce.type !== CLIENT_STATS_TYPE) || ce.source.startsWith(RESERVED_SOURCE_PREFIX))) {
       return rejection(item, 'RESERVED_NAMESPACE', `event types "${RESERVED_TYPE_PREFIX}…" and sources "${RESERVED_SOURCE_PREFIX}…" are written by Tally itself`);
     }
     const time = ce.time === undefined ? now : parseRfc3339(ce.time);

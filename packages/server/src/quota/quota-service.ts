@@ -1,3 +1,4 @@
+import { correctedEvent } from '../audit/corrections/correction.ts';
 import type { EventRecord } from '../events/event.ts';
 import { eventKey } from '../events/event.ts';
 import { TallyError } from '../errors/registry.ts';
@@ -87,7 +88,11 @@ export class QuotaService {
       const now = this.clock.nowMicros();
       const touched = new Map<string, [string, Entitlement]>();
       const deltas: (CounterKey & { delta: bigint })[] = [];
-      for (const e of events) {
+      for (const stored of events) {
+        // A correction takes the event it voids back out of the counters.
+        const voided = correctedEvent(stored);
+        const e = voided ?? stored;
+        const sign = voided ? -1n : 1n;
         if (this.catalog.planOf(e.tenant) === undefined || (e.source === QUOTA_SOURCE && this.reserved.get(eventKey(e.tenant, e.id)) === e.time)) continue;
         const meters = e.cached?.meters ?? this.meters.forType(e.type);
         meters.forEach((meter, i) => {
@@ -101,7 +106,7 @@ export class QuotaService {
             const cur = this.periodNow(ent, now);
             if (p.start < cur.start) continue;
             if (ent.plan === this.catalog.defaultPlan?.id && !this.catalog.listed(e.tenant)) this.defaultTenants.add(e.tenant);
-            deltas.push({ tenant: e.tenant, meter: ent.id, period: p.start, delta: ent.aggregation === 'COUNT' ? SCALE : (reading.quantity ?? 0n) });
+            deltas.push({ tenant: e.tenant, meter: ent.id, period: p.start, delta: sign * (ent.aggregation === 'COUNT' ? SCALE : (reading.quantity ?? 0n)) });
             if (p.start === cur.start) touched.set(`${e.tenant}\u0000${ent.id}`, [e.tenant, ent]);
           }
         });

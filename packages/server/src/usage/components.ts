@@ -45,6 +45,27 @@ export function single(quantity: bigint | undefined, time: EpochMicros, id: stri
   };
 }
 
+/** Whether a series keeping `keep` keeps the sum. */
+function keepsSum(keep: Kept | undefined): boolean {
+  return keep === undefined || keep === 'STATS' || keep === 'SUM' || keep === 'AVG';
+}
+
+/**
+ * Components that take one voided event back out of a bucket (a correction): count −1 and the
+ * sum −quantity. Only the additive components can be retracted; min, max and latest stay as
+ * they were, so MIN, MAX and LATEST answers over ranges holding corrections are computed from
+ * the raw events instead (QueryService).
+ */
+export function retraction(quantity: bigint | undefined, keep?: Kept): Components {
+  return { count: -1n, sum: quantity !== undefined && keepsSum(keep) ? -quantity : null, min: null, max: null, latest: null };
+}
+
+/** Merges a {@link retraction} into `a` in place. */
+export function mergeRetraction(a: Components, quantity: bigint | undefined, keep?: Kept): void {
+  a.count -= 1n;
+  if (quantity !== undefined && keepsSum(keep)) a.sum = (a.sum ?? 0n) - quantity;
+}
+
 /** True when `a` is later than `b`: by time, then by event id (a total, deterministic order). */
 export function isLater(a: Latest, b: Latest): boolean {
   return a.time > b.time || (a.time === b.time && a.id > b.id);

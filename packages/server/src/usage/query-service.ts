@@ -1,3 +1,4 @@
+import { scanEffective, voidedKeys } from '../audit/corrections/effective-events.ts';
 import { TallyError } from '../errors/registry.ts';
 import { evaluateMeter, isMeterProblem } from '../meters/evaluate.ts';
 import type { Meter } from '../meters/meter.ts';
@@ -72,14 +73,20 @@ export class QueryService {
     let resolution: Resolution | 'raw';
     let cells: (UniqueRow | AggregateRow)[];
     let valueAt: (cell: UniqueRow | AggregateRow) => string | null;
+    // Corrections retract only counts and sums from the rollups (and nothing from unique facts):
+    // the other aggregations are computed from the raw events when the range holds a correction.
+    const retractable = meter.def.aggregation === 'COUNT' || meter.def.aggregation === 'SUM' || meter.def.aggregation === 'AVG';
+    const corrected = !retractable && (await voidedKeys(this.store, meter.def.eventType, from, to, aq.tenants)).size > 0;
     if (meter.def.aggregation === 'UNIQUE_COUNT') {
       // Distinct values are kept per minute: exact for minute-aligned windows, raw otherwise.
-      resolution = coarsestFor(windows.boundaries) === 'raw' ? 'raw' : 'minute';
+      resolution = corrected || coarsestFor(windows.boundaries) === 'raw' ? 'raw' : 'minute';
       cells = resolution === 'raw' ? await this.rawUnique(meter, aq, windows.boundaries) : await this.store.countUnique(aq);
       valueAt = (cell) => (cell as UniqueRow).count.toString();
     } else {
-      resolution = coarsestFor(windows.boundaries);
+      resolution = corrected ? 'raw' : coarsestFor(windows.boundaries);
       cells = resolution === 'raw' ? await this.rawAggregate(meter, aq, windows.boundaries) : await this.store.aggregate(aq, resolution);
+      // A group whose every event was voided has rollup rows that add up to nothing: no events, no row (as from raw).
+      if (resolution !== 'raw') cells = (cells as AggregateRow[]).filter((c) => c.components.count !== 0n);
       const aggregation = meter.def.aggregation;
       valueAt = aggregation === 'COUNT' ? (cell) => (cell as AggregateRow).components.count.toString() : (cell) => valueOf(aggregation, (cell as AggregateRow).components);
     }
@@ -115,7 +122,7 @@ export class QueryService {
   /** Counts distinct values from raw events, for windows that are not whole minutes. */
   private async rawUnique(meter: Meter, q: AggregateQuery, boundaries: EpochMicros[]): Promise<UniqueRow[]> {
     const groups = new Map<string, { row: UniqueRow; values: Set<string> }>();
-    for await (const page of this.store.scanEvents(meter.def.eventType, q.from, q.to, q.tenants)) {
+    for await (const page of scanEffective(this.store, meter.def.eventType, q.from, q.to, q.tenants)) {
       for (const e of page) {
         const r = evaluateMeter(meter, e);
         if (r === null || isMeterProblem(r) || r.unique === undefined) continue;
@@ -135,7 +142,7 @@ export class QueryService {
   /** Aggregates raw events in process, with the same evaluation and merge as the rollups. */
   private async rawAggregate(meter: Meter, q: AggregateQuery, boundaries: EpochMicros[]): Promise<AggregateRow[]> {
     const groups = new Map<string, AggregateRow>();
-    for await (const page of this.store.scanEvents(meter.def.eventType, q.from, q.to, q.tenants)) {
+    for await (const page of scanEffective(this.store, meter.def.eventType, q.from, q.to, q.tenants)) {
       for (const e of page) {
         const r = evaluateMeter(meter, e);
         if (r === null || isMeterProblem(r)) continue;

@@ -1,7 +1,8 @@
 import type { EventRecord } from '../events/event.ts';
 import { evaluateMeter, isMeterProblem, type MeterProblem, type MeterReading } from '../meters/evaluate.ts';
 import type { Meter } from '../meters/meter.ts';
-import { merge, mergeOne, single } from './components.ts';
+import { CORRECTION_TYPE, correctedEvent } from '../audit/corrections/correction.ts';
+import { merge, mergeOne, mergeRetraction, retraction, single } from './components.ts';
 import type { RollupDelta, UniqueFact } from './derive-rollups.ts';
 import { MICROS_PER_MINUTE } from '../shared/time.ts';
 import { RESOLUTION_MICROS, type Resolution } from './resolution.ts';
@@ -129,7 +130,16 @@ export class RollupAccumulator {
     const widths = this.widths;
     // Bucket numbers (start ÷ width) key the maps: small integers hash faster than microsecond starts.
     const buckets: number[] = new Array(resolutions.length);
-    for (const e of events) {
+    for (const stored of events) {
+      // A correction retracts the event it voids (a copy it carries) from the same buckets.
+      let e = stored;
+      let retract = false;
+      if (stored.type === CORRECTION_TYPE) {
+        const voided = correctedEvent(stored);
+        if (voided === undefined) continue;
+        e = voided;
+        retract = true;
+      }
       const meters = metersFor(e.type);
       if (meters.length === 0) continue;
       const readings = readingsOf(e, meters);
@@ -154,6 +164,9 @@ export class RollupAccumulator {
         }
         const dimKey = prevKey;
         if (r.unique !== undefined) {
+          // Distinct values cannot be retracted from facts: UNIQUE_COUNT answers over ranges
+          // holding corrections are computed from raw events (QueryService).
+          if (retract) continue;
           // UNIQUE_COUNT is answered from the facts alone: no rollup rows for it.
           const minute = Math.floor(e.time / MICROS_PER_MINUTE);
           const values = this.factValues(meter.slug, e.tenant, minute, dimKey);
@@ -169,9 +182,12 @@ export class RollupAccumulator {
           const n = buckets[k]!;
           const byBucket = perRes[k]!;
           const cur = byBucket.get(n);
-          if (cur) mergeOne(cur.c, r.quantity, e.time, e.id, kept);
-          else {
-            const delta: RollupDelta = { meter: meter.series, tenant: e.tenant, res: resolutions[k]!, bucket: n * widths[k]!, dimKey, dims: r.dims, c: single(r.quantity, e.time, e.id, kept) };
+          if (cur) {
+            if (retract) mergeRetraction(cur.c, r.quantity, kept);
+            else mergeOne(cur.c, r.quantity, e.time, e.id, kept);
+          } else {
+            const c = retract ? retraction(r.quantity, kept) : single(r.quantity, e.time, e.id, kept);
+            const delta: RollupDelta = { meter: meter.series, tenant: e.tenant, res: resolutions[k]!, bucket: n * widths[k]!, dimKey, dims: r.dims, c };
             byBucket.set(n, delta);
             this.deltas.push(delta);
           }

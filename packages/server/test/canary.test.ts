@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DuckDbStore } from '../src/store/duckdb/duckdb-store.ts';
+import { startTestServer, type TestServer } from '../src/testing.ts';
+import { fixedClock, TEST_METERS } from './helpers.ts';
+
+/** #16 canaries on the embedded profile: fed through the public ingest path, checked everywhere, never billed. */
+const clock = fixedClock('2026-05-01T10:00:10Z');
+const CANARY = { enabled: true, tenant: '_canary', meter: 'requests', data: { route: '/canary', method: 'GET', bytes: 0, ms: 1 }, events: 3, schedule: '0 0 1 1 *', sloSeconds: 30, windowSeconds: 600 };
+let s: TestServer;
+type Run = { status: string; output: { sent: { accepted: number }; lagSeconds: number | null; rules: { rule: string; status: string; results: { expected: string; actual: string }[] }[] } };
+const run = async (): Promise<Run> => (await s.request('POST', '/v1/jobs/canary/run', { range: new Date(clock.nowMicros() / 1000).toISOString() })).body.run as Run;
+
+beforeAll(async () => {
+  s = await startTestServer({ meters: TEST_METERS, clock, config: { audit: { canary: CANARY } } });
+});
+afterAll(async () => {
+  await s.close();
+});
+
+describe('canaries (embedded)', () => {
+  it('sends known events through the public ingest path and finds them in raw, rollups and queries', async () => {
+    const first = await run();
+    expect(first.status).toBe('succeeded');
+    expect(first.output.sent).toMatchObject({ accepted: 3 });
+    expect(first.output.sent).not.toHaveProperty('error');
+    expect(first.output.rules.map((r) => [r.rule, r.status])).toEqual([['canary.ingest', 'ok'], ['canary.raw', 'ok'], ['canary.rollups', 'ok'], ['canary.query', 'ok']]);
+    clock.set('2026-05-01T10:01:10Z');
+    const second = await run();
+    expect(second.output.rules.find((r) => r.rule === 'canary.raw')!.results).toEqual([]);
+    clock.set('2026-05-01T10:02:10Z');
+    const third = await run();
+    expect(third.output.rules.every((r) => r.status === 'ok')).toBe(true);
+    expect(third.output.lagSeconds).toBe(0);
+    // The raw events behind the checks: 3 per run, through the public API (source tally-canary).
+    const raw = (await s.request('GET', '/v1/events?tenant=_canary&limit=100')).body.data as { source: string }[];
+    expect(raw.map((e) => e.source)).toEqual(Array(9).fill('tally-canary'));
+    const latest = (await s.request('GET', '/v1/reconciliation')).body.rules as { rule: string; status: string }[];
+    expect(latest.filter((r) => r.rule.startsWith('canary.')).map((r) => [r.rule, r.status])).toEqual([['canary.ingest', 'ok'], ['canary.query', 'ok'], ['canary.raw', 'ok'], ['canary.rollups', 'ok']]);
+    expect(await fetch(`${s.url}/metrics`).then((r) => r.text())).toMatch(/tally_canary_lag_seconds 0\n/);
+  });
+
+  it('a canary event lost from the raw table is a canary.raw failure with the exact count', async () => {
+    const conn = await (s.store as DuckDbStore).connect();
+    await conn.run("DELETE FROM events WHERE tenant = '_canary' AND id = (SELECT min(id) FROM events WHERE tenant = '_canary')");
+    conn.closeSync();
+    clock.set('2026-05-01T10:03:10Z');
+    const r = await run();
+    expect(r.output.rules.filter((x) => x.status !== 'ok').map((x) => [x.rule, x.results[0]!.expected, x.results[0]!.actual])).toEqual([['canary.raw', '9', '8']]);
+  });
+
+  it('is never billed: a canary tenant on a priced plan is refused at start', async () => {
+    await expect(startTestServer({ meters: TEST_METERS, config: { plans: [{ id: 'p', currency: 'USD', prices: [{ meter: 'requests', model: 'unit', unitPrice: '1' }] }], tenants: [{ id: '_canary', plan: 'p' }], audit: { canary: CANARY } } })).rejects.toThrow(/audit\.canary\.tenant.*never billed/);
+    await expect(startTestServer({ meters: TEST_METERS, config: { audit: { canary: { ...CANARY, meter: 'bytes' } } } })).rejects.toThrow(/audit\.canary\.meter.*not a COUNT meter/);
+  });
+});
