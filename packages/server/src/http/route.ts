@@ -97,8 +97,9 @@ export class Router {
           if (logged) await this.log(spec, req, principal, reply.statusCode, result === reply ? undefined : result);
           return result;
         } catch (err) {
-          // Refused and failed calls are accesses too; the original error is what the caller gets.
-          if (logged) await this.log(spec, req, principal, err instanceof TallyError ? err.status : 500, undefined).catch(() => undefined);
+          // Refused and failed calls are accesses too; the original error is what the caller gets,
+          // at once: they returned no data, so their entry need not be stored before the answer.
+          if (logged) void this.log(spec, req, principal, err instanceof TallyError ? err.status : 500, undefined).catch(() => undefined);
           throw err;
         }
       },

@@ -1,3 +1,4 @@
+import { isWellFormed } from '../../events/identifiers.ts';
 import type { Principal } from '../../auth/keys.ts';
 import type { AccessRecord } from './entry.ts';
 
@@ -6,11 +7,22 @@ const SECRET = /secret|token|password|signature/i;
 /** Largest parameter JSON kept per entry; longer ones are summarised. */
 const MAX_PARAMS_BYTES = 4096;
 
-/** A copy with secret-looking properties replaced by "[redacted]". */
+/**
+ * A string as the log can store it: a lone UTF-16 surrogate (a malformed parameter, usually of a
+ * refused call) becomes U+FFFD. Only the log's copy changes; the call itself was judged as sent.
+ */
+function storable(s: string): string {
+  return isWellFormed(s) ? s : s.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** A copy with secret-looking properties replaced by "[redacted]" and every string storable. */
 function redact(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string') return storable(v);
   if (depth > 8 || v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map((x) => redact(x, depth + 1));
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET.test(k) ? '[redacted]' : redact(x, depth + 1)]));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [storable(k), SECRET.test(k) ? '[redacted]' : redact(x, depth + 1)]));
 }
 
 /** The tenants a call concerned: its tenant parameters, else the key's own tenant; [] = all. */
@@ -20,7 +32,7 @@ function tenantsOf(parts: unknown[], principal: Principal | null): string[] {
     if (p === null || typeof p !== 'object') continue;
     for (const key of ['tenant', 'tenants', 'subject']) {
       const v = (p as Record<string, unknown>)[key];
-      for (const t of [v].flat()) if (typeof t === 'string' && t !== '') out.add(t);
+      for (const t of [v].flat()) if (typeof t === 'string' && t !== '') out.add(storable(t));
     }
   }
   if (principal?.tenant) out.add(principal.tenant);
@@ -50,7 +62,7 @@ export function accessRecord(o: { at: number; principal: Principal | null; scope
     scope: o.scope,
     tenants: tenantsOf([o.params, o.query, o.method === 'GET' ? null : o.body], o.principal),
     method: o.method,
-    endpoint: o.endpoint,
+    endpoint: storable(o.endpoint),
     params: kept,
     status: o.status,
     rows: o.status < 400 ? rowsOf(o.result) : 0,
