@@ -61,6 +61,11 @@ describe.skipIf(!available)('Alerts view in real Chromium', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     answer = 200;
+    // The receiver is back: whatever was dead-lettered while it failed is sent again (same
+    // webhook-id, fresh budget), as an operator would. Alerts fired after the recovery go through
+    // on their own; both paths end in a 200 in the delivery log.
+    const deadNow = (await srv.request('GET', '/v1/alerts/deliveries?state=dead')).body.data as { id: string }[];
+    for (const d of deadNow) expect((await srv.request('POST', `/v1/alerts/deliveries/${d.id}/redeliver`)).status).toBe(202);
     for (let i = 0; i < 300; i++) {
       const pending = (await srv.request('GET', '/v1/alerts/deliveries?state=pending')).body.data as unknown[];
       const delivered = (await srv.request('GET', '/v1/alerts/deliveries?state=delivered')).body.data as unknown[];
