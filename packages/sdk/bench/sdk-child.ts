@@ -33,13 +33,13 @@ function make(): Sdk {
   }
   if (sdk === 'posthog-node') {
     // Batching matched to ours (the defaults, 20/100 per request, would only make it slower).
-    const ph = new PostHog('bench-key', { host: sinkUrl, flushAt: 500, maxBatchSize: 2000, maxQueueSize: 1_000_000, flushInterval: 100 });
+    const ph = new PostHog('bench-key', { host: sinkUrl, flushAt: 2000, maxBatchSize: 2000, maxQueueSize: 1_000_000, flushInterval: 100 });
     return {
       track: () => ph.capture({ distinctId: 'user-123', event: 'api.request', properties: { ...props, tenant: 'acme' } }),
       drain: () => ph.flush(),
     };
   }
-  const an = new Analytics({ writeKey: 'bench-key', host: sinkUrl, path: '/v1/batch', maxEventsInBatch: 500, flushInterval: 100 });
+  const an = new Analytics({ writeKey: 'bench-key', host: sinkUrl, path: '/v1/batch', maxEventsInBatch: 2000, flushInterval: 100 });
   return {
     track: () => an.track({ userId: 'user-123', event: 'api.request', properties: { ...props, tenant: 'acme' } }),
     drain: () => an.flush({ timeout: 60_000 }) as Promise<void>,

@@ -14,7 +14,7 @@ export interface ClientOptions {
   maxQueueBytes?: number;
   /** Larger events are dropped as `invalid`. Default 256 KiB. */
   maxEventBytes?: number;
-  /** Send as soon as this many events are queued. Default 500. */
+  /** Send as soon as this many events are queued. Default 2,000 (or maxBatchEvents if lower): one HTTP request per 2,000 events at high rates, every flushIntervalMs below. */
   flushAt?: number;
   /** Send what is queued at least this often (background mode). Default 100 ms. */
   flushIntervalMs?: number;
@@ -106,7 +106,7 @@ export function resolveOptions(o: ClientOptions): ResolvedOptions {
     maxQueueEvents: int('maxQueueEvents', o.maxQueueEvents, 50_000, 1),
     maxQueueBytes: int('maxQueueBytes', o.maxQueueBytes, 16 * MiB, 1024),
     maxEventBytes: int('maxEventBytes', o.maxEventBytes, 256 * 1024, 64),
-    flushAt: int('flushAt', o.flushAt, 500, 1),
+    flushAt: int('flushAt', o.flushAt, Math.min(2_000, o.maxBatchEvents ?? 2_000), 1),
     flushIntervalMs: int('flushIntervalMs', o.flushIntervalMs, 100, 1),
     maxBatchEvents: int('maxBatchEvents', o.maxBatchEvents, 2_000, 1, SERVER_MAX_EVENTS),
     maxBatchBytes: int('maxBatchBytes', o.maxBatchBytes, MiB, 1024, SERVER_MAX_BYTES),

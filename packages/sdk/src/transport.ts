@@ -19,6 +19,8 @@ const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 export class Transport {
   private readonly agent: http.Agent;
   private readonly request: typeof http.request;
+  /** Host, port and path of the endpoint, split once: passing the URL made Node split it per request. */
+  private readonly target: http.RequestOptions;
 
   constructor(
     private readonly url: URL,
@@ -30,6 +32,7 @@ export class Transport {
     const secure = url.protocol === 'https:';
     this.agent = new (secure ? https.Agent : http.Agent)({ keepAlive: true, maxSockets });
     this.request = secure ? https.request : http.request;
+    this.target = { protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port || undefined, path: url.pathname + url.search, auth: url.username ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : undefined };
   }
 
   /**
@@ -49,7 +52,7 @@ export class Transport {
             'content-length': encoded ? (body as Buffer).length : length,
           };
           if (encoded) headers['content-encoding'] = 'gzip';
-          req = this.request(this.url, { method: 'POST', agent: this.agent, headers, timeout: this.timeoutMs }, (res) => {
+          req = this.request({ ...this.target, method: 'POST', agent: this.agent, headers, timeout: this.timeoutMs }, (res) => {
             const chunks: Buffer[] = [];
             let size = 0;
             res.on('data', (c: Buffer) => {
