@@ -1,6 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { serviceAvailable } from '@tally/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DIST_METERS, Deployment } from './distributed-helpers.ts';
+import { DIST_METERS, Deployment, freePort } from './distributed-helpers.ts';
 import { exactlyOnceAcrossKills } from './distributed-scenario.ts';
 
 /**
@@ -29,4 +32,16 @@ describe.skipIf(!available)('distributed profile: a hot tenant spread over every
     const [[spread]] = (await d.clickhouse("SELECT max(n) FROM (SELECT tenant, uniqExact(part) AS n FROM events WHERE tenant != 'hot' GROUP BY tenant)")) as [[string]];
     expect(spread).toBe('1');
   }, 900_000);
+
+  it('a node configured with another list of hot tenants for the same stream refuses to start', async () => {
+    const other = join(d.dir, 'other.config.yaml');
+    const text = readFileSync(d.configFile, 'utf8');
+    expect(text).toContain('hotTenants: ["hot"]');
+    writeFileSync(other, text.replace('hotTenants: ["hot"]', 'hotTenants: ["hot", "tenant-3"]'));
+    const cli = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', cli, 'serve', '--port', String(await freePort()), '--config', other], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, TALLY_LOG_LEVEL: 'warn', TALLY_CONFIG: '' } });
+    expect(r.status).not.toBe(0);
+    expect(r.status).not.toBeNull();
+    expect(r.stderr + r.stdout).toMatch(/fixed for the life of a stream/);
+  }, 180_000);
 });
