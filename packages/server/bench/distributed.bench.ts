@@ -8,26 +8,20 @@
  * the CPU each role spent per event (the input of docs/scaling.md).
  *
  *   npm run bench:distributed [-- --events 300000 --clients 4 --batch 1000 --apis 1 --workers 2 --partitions 4]
+ *   npm run bench:distributed -- --hot   (one tenant sends half the events: even vs one partition vs hotTenants)
  *
  * TALLY_BENCH_WORKER_FLAGS passes node flags to the workers (e.g. `--cpu-prof`; their stdout is then shown).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { createClient } from '@clickhouse/client';
-import { Redis } from 'ioredis';
-import { connect } from 'nats';
-import { stringify as toYaml } from 'yaml';
 import { DemoTraffic, type DemoEvent } from '../src/demo/generator.ts';
 import { RowBinaryWriter } from '../src/events/row-binary.ts';
-import { BENCH_KEY, CLI, SERVER_NODE_FLAGS, cpuSeconds, fmt, freePort, post, startServerProcess, threadCpu, threadLine } from './support.ts';
+import { CH_URL, cleanup, endToEnd, names, pidsOf, type EndToEndOptions } from './distributed-e2e.ts';
+import { cpuSeconds, fmt } from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -39,17 +33,14 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: '2' },
     partitions: { type: 'string', default: '4' },
     'worker-batch': { type: 'string', default: '5000' },
+    // One tenant sends half of all events: even traffic vs that tenant in one partition vs spread (hotTenants).
+    hot: { type: 'boolean', default: false },
   },
 });
 const N = Number(args.events);
-const CLIENTS = Number(args.clients);
-const BATCH = Number(args.batch);
-const CH_URL = process.env.TALLY_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
 const run = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
-const database = `tally_bench_${run}`;
-const stream = `TALLY_BENCH_${run}`;
-const redisPrefix = `tally-bench-${run}`;
-const dir = mkdtempSync(join(tmpdir(), 'tally-bench-dist-'));
+const { database } = names(run);
+const runs = [run];
 
 const METERS = [
   { slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT', groupBy: { route: '$.route', method: '$.method', status_class: '$.statusClass' } },
@@ -108,169 +99,66 @@ async function rawInsertRate(events: DemoEvent[], rowBinary = false): Promise<{ 
   return { rate, chCpu };
 }
 
+
 /**
- * Starts `tally worker`; `ready` resolves once it has taken its partitions and recovered each
- * (its JSON log says so), so the timed run measures the pipeline, not a worker's start-up
- * (loading and compiling its modules takes seconds of CPU on a small machine).
+ * --hot: the same events three times: spread over 100 tenants; one tenant sending half of them,
+ * in its one partition; the same with that tenant in `hotTenants` (spread over every partition).
  */
-function startWorker(config: string, index: number, of: number): { child: ChildProcess; ready: Promise<void> } {
-  const flags = process.env.TALLY_BENCH_WORKER_FLAGS?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...flags, '--import', 'tsx', CLI, 'worker', '--config', config, '--index', String(index), '--of', String(of), '--quiet'], { stdio: ['ignore', flags.length > 0 ? 'inherit' : 'ignore', 'pipe'] });
-  const ready = new Promise<void>((resolve, reject) => {
-    let partitions: number[] | undefined;
-    const recovered = new Set<number>();
-    // The worker logs JSON lines to stderr: passed through as before, and read for its progress.
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      process.stderr.write(`${line}\n`);
-      let e: { kind?: string; partitions?: number[]; partition?: number };
-      try {
-        e = JSON.parse(line) as typeof e;
-      } catch {
-        return;
-      }
-      if (e.kind === 'started') partitions = e.partitions;
-      if (e.kind === 'recovered' && e.partition !== undefined) recovered.add(e.partition);
-      if (partitions?.every((p) => recovered.has(p))) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker ${index} exited (${code}) before it was ready`)));
-  });
-  return { child, ready };
-}
-
-function pidsOf(pattern: string): number[] {
-  return spawnSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
-}
-
-async function committed(ch: ReturnType<typeof createClient>): Promise<number> {
-  const text = await (await ch.query({ query: 'SELECT count() FROM events', format: 'TabSeparated' })).text();
-  return Number(text.trim());
-}
-
-/** CPU seconds per component over the end-to-end run. */
-type CpuUse = Record<'api' | 'workers' | 'nats' | 'clickhouse' | 'redis' | 'bench client' | 'whole machine', number>;
-
-/** CPU seconds the whole machine has spent busy (all cores, from /proc/stat). */
-function machineBusySeconds(): number {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100; // user nice system irq softirq steal
-  } catch {
-    return 0;
+async function hotTenantRuns(base: DemoEvent[]): Promise<void> {
+  const even = base.map((e, i) => ({ ...e, subject: `tenant-${i % 100}` }));
+  const skewed = base.map((e, i) => ({ ...e, subject: i % 2 === 0 ? 'hot' : `tenant-${(i >> 1) % 99}` }));
+  const cases: [string, DemoEvent[], string[]][] = [
+    ['even traffic, 100 tenants', even, []],
+    ['one tenant 50 %, its own partition', skewed, []],
+    ['one tenant 50 %, hotTenants: spread', skewed, ['hot']],
+  ];
+  const lines: string[] = [];
+  for (const [k, [label, events, hotTenants]] of cases.entries()) {
+    console.log(`\n${label}`);
+    const r = await endToEnd(events, e2eOptions(`${run}h${k}`, hotTenants));
+    const total = r.perPartition.reduce((a, b) => a + b, 0);
+    const busiest = Math.max(...r.perPartition) / total;
+    const us = (sec: number) => ((sec * 1e6) / events.length).toFixed(1);
+    lines.push(`${label.padEnd(38)} ${fmt(r.rate).padStart(8)} ev/s   lag p50 ${fmt(r.lagP50).padStart(7)} ms  p99 ${fmt(r.lagP99).padStart(7)} ms   busiest partition ${(busiest * 100).toFixed(0)} % of events   API ${us(r.cpu.api)} + workers ${us(r.cpu.workers)} µs/event`);
   }
-}
-
-async function endToEnd(events: DemoEvent[]): Promise<{ threads: string; rate: number; lagP50: number; lagP99: number; cpu: CpuUse }> {
-  const config = join(dir, 'tally.config.yaml');
-  writeFileSync(
-    config,
-    toYaml({
-      profile: 'distributed',
-      distributed: { stream, subjectPrefix: `tally.bench.${run}`, partitions: Number(args.partitions), clickhouseDatabase: database, redisPrefix, workerBatch: Number(args['worker-batch']) },
-      security: { actorHashSecret: 'bench-secret-0123456789abcdef', adminKey: BENCH_KEY },
-      ingest: { maxEventsPerRequest: BATCH },
-      store: { dataDir: join(dir, 'data') },
-      meters: METERS,
-    }),
-  );
-  const apis: Awaited<ReturnType<typeof startServerProcess>>[] = [];
-  for (let i = 0; i < Number(args.apis); i++) apis.push(await startServerProcess(config, await freePort()));
-  const started = Array.from({ length: Number(args.workers) }, (_, i) => startWorker(config, i, Number(args.workers)));
-  const workers = started.map((w) => w.child);
-  const ch = createClient({ url: CH_URL, database });
-  await Promise.all(started.map((w) => w.ready));
-  const bodies: Buffer[] = [];
-  for (let b = 0; b < events.length; b += BATCH) bodies.push(Buffer.from(JSON.stringify(events.slice(b, b + BATCH))));
-  const sentAt = new Float64Array(bodies.length);
-  const groups = { api: apis.map((a) => a.child.pid), workers: workers.map((w) => w.pid), nats: pidsOf('nats-server'), clickhouse: pidsOf('clickhouse-server'), redis: pidsOf('redis-server') };
-  const sum = (pids: (number | undefined)[]) => pids.reduce<number>((acc, p) => acc + cpuSeconds(p), 0);
-  const self = () => {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1e6;
-  };
-  const cpuNow = (): CpuUse => ({
-    api: sum(groups.api),
-    workers: sum(groups.workers),
-    nats: sum(groups.nats),
-    clickhouse: sum(groups.clickhouse),
-    redis: sum(groups.redis),
-    'bench client': self(),
-    'whole machine': machineBusySeconds(),
-  });
-  const threads0 = { api: threadCpu(groups.api), workers: threadCpu(groups.workers) };
-  const cpu0 = cpuNow();
-  let next = 0;
-  const t0 = performance.now();
-  const t0Epoch = Date.now();
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async (_, c) => {
-      for (let i = next++; i < bodies.length; i = next++) {
-        sentAt[i] = t0Epoch + (performance.now() - t0);
-        const res = await post(`${apis[(i + c) % apis.length]!.url}/v1/events`, bodies[i]!, { authorization: `Bearer ${BENCH_KEY}`, 'content-type': 'application/json' });
-        if (res.status !== 200) throw new Error(`ingest answered ${res.status}: ${res.text}`);
-      }
-    }),
-  );
-  const httpDone = performance.now();
-  while ((await committed(ch)) < events.length) await sleep(50);
-  const elapsed = (performance.now() - t0) / 1000;
-  const cpu1 = cpuNow();
-  const threads = `api threads (user+sys µs/event): ${threadLine(threads0.api, threadCpu(groups.api), events.length)}\n  worker threads: ${threadLine(threads0.workers, threadCpu(groups.workers), events.length)}`;
-  const cpu = Object.fromEntries(Object.entries(cpu1).map(([k, v]) => [k, v - cpu0[k as keyof CpuUse]])) as CpuUse;
-  console.log(`  HTTP acknowledged all events after ${((httpDone - t0) / 1000).toFixed(2)} s; all committed to ClickHouse after ${elapsed.toFixed(2)} s`);
-  // End-to-end lag per event: committed (ingested_us, stamped by the worker) − HTTP send of its batch.
-  const text = await (await ch.query({ query: 'SELECT id, ingested_us FROM events', format: 'TabSeparated' })).text();
-  const lags = text
-    .trim()
-    .split('\n')
-    .map((l) => {
-      const [id, at] = l.split('\t') as [string, string];
-      return Number(at) / 1000 - sentAt[Math.floor(Number(id.slice(2)) / BATCH)]!;
-    })
-    .sort((a, b) => a - b);
-  const sizes = await (await ch.query({ query: `SELECT table, sum(bytes_on_disk) FROM system.parts WHERE database = '${database}' AND active GROUP BY table ORDER BY table`, format: 'TabSeparated' })).text();
-  console.log(`  ClickHouse bytes on disk per event: ${sizes.trim().split('\n').map((l) => { const [t, b] = l.split('\t'); return `${t} ${(Number(b) / events.length).toFixed(1)}`; }).join(', ')}`);
-  console.log(`  CloudEvent JSON as sent: ${fmt(events.reduce((acc, e) => acc + JSON.stringify(e).length, 0) / events.length)} B per event`);
-  const nc = await connect({ servers: process.env.TALLY_NATS_URL ?? 'nats://127.0.0.1:4222' });
-  const { state } = await (await nc.jetstreamManager()).streams.info(stream);
-  await nc.close();
-  const [batches, inserts] = (await (await ch.query({ query: 'SELECT count(), uniqExact(at_us) FROM marks', format: 'TabSeparated' })).text()).trim().split('\t').map(Number) as [number, number];
-  console.log(`  JetStream: ${fmt(state.messages)} messages (${(events.length / state.messages).toFixed(0)} events each), ${fmt(state.bytes / events.length)} B per event stored; ClickHouse: ${fmt(inserts)} inserts of ${fmt(events.length / inserts)} events (${fmt(batches)} partition batches)`);
-  await ch.close();
-  for (const w of workers) w.kill('SIGTERM');
-  await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));
-  for (const a of apis) await a.stop();
-  return { threads, rate: events.length / elapsed, lagP50: lags[Math.floor(lags.length * 0.5)]!, lagP99: lags[Math.floor(lags.length * 0.99)]!, cpu };
-}
-
-async function cleanup(): Promise<void> {
-  const ch = createClient({ url: CH_URL });
-  await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` }).catch(() => undefined);
-  await ch.close();
-  const nc = await connect({ servers: process.env.TALLY_NATS_URL ?? 'nats://127.0.0.1:4222' });
-  await (await nc.jetstreamManager()).streams.delete(stream).catch(() => undefined);
-  await nc.close();
-  const redis = new Redis(process.env.TALLY_REDIS_URL ?? 'redis://127.0.0.1:6379');
-  let cursor = '0';
-  do {
-    const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}:*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = nextCursor;
-  } while (cursor !== '0');
-  redis.disconnect();
-  rmSync(dir, { recursive: true, force: true });
+  console.log(`\nhot tenant (${fmt(N)} events, ${args.workers} workers, ${args.partitions} partitions, same run):`);
+  for (const l of lines) console.log(`  ${l}`);
 }
 
 console.log(
-  `bench:distributed — ${fmt(N)} demo events, HTTP batches of ${BATCH}, ${CLIENTS} clients, ${args.apis} API node(s), ${args.workers} worker(s), ${args.partitions} partitions, ` +
+  `bench:distributed — ${fmt(N)} demo events, HTTP batches of ${args.batch}, ${args.clients} clients, ${args.apis} API node(s), ${args.workers} worker(s), ${args.partitions} partitions, ` +
     `inserts of ≤ ${args['worker-batch']}, ${METERS.length} meters; node ${process.version}`,
 );
+const e2eOptions = (id: string, hotTenants: string[] = []): EndToEndOptions => {
+  runs.push(id);
+  return {
+    run: id,
+    meters: METERS,
+    clients: Number(args.clients),
+    batch: Number(args.batch),
+    apis: Number(args.apis),
+    workers: Number(args.workers),
+    partitions: Number(args.partitions),
+    workerBatch: Number(args['worker-batch']),
+    hotTenants,
+  };
+};
+
 try {
   const events = makeEvents();
+  if (args.hot) await hotTenantRuns(events);
+  else await ceilingRun(events);
+} finally {
+  for (const r of runs) await cleanup(r);
+}
+
+/** The default run: the raw-insert ceiling, then the pipeline end to end, with CPU per role. */
+async function ceilingRun(events: DemoEvent[]): Promise<void> {
   const { rate: raw, chCpu } = await rawInsertRate(events);
   console.log(`  raw ClickHouse JSONEachRow insert: ${fmt(raw)} ev/s (ClickHouse ${chCpu.toFixed(1)} CPU-s)`);
   const { rate: rawRb, chCpu: chCpuRb } = await rawInsertRate(events, true);
   console.log(`  raw ClickHouse RowBinary insert:   ${fmt(rawRb)} ev/s (ClickHouse ${chCpuRb.toFixed(1)} CPU-s)`);
-  const e2e = await endToEnd(events);
+  const e2e = await endToEnd(events, e2eOptions(run));
   console.log(`\nraw ClickHouse JSONEachRow insert   ${fmt(raw).padStart(9)} ev/s`);
   console.log(`end to end HTTP → JetStream → CH     ${fmt(e2e.rate).padStart(9)} ev/s`);
   console.log(`ratio                                ${(e2e.rate / raw).toFixed(2)}× (target ≥ 0.5)`);
@@ -291,6 +179,4 @@ try {
   console.log(`ceiling of the ratio on this machine (${cores} cores) if the API nodes and workers cost no CPU at all:`);
   console.log(`  NATS, Redis and the load client as measured, ClickHouse as measured      ${ceiling(perEvent(e2e.cpu.clickhouse)).toFixed(2)}×`);
   console.log(`  the same with ClickHouse at the raw JSONEachRow insert's cost            ${ceiling(perEvent(chCpu)).toFixed(2)}×`);
-} finally {
-  await cleanup();
 }

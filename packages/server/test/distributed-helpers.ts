@@ -60,6 +60,8 @@ export class Deployment {
     meters: MeterDefinition[] = DIST_METERS,
     /** More lines of the config file (top-level YAML: plans, tenants, quotas, audit). */
     extraConfig: string[] = [],
+    /** Tenants spread over every partition (`distributed.hotTenants`). */
+    readonly hotTenants: string[] = [],
   ) {
     writeFileSync(
       this.configFile,
@@ -74,6 +76,7 @@ export class Deployment {
         `  clickhouseDatabase: ${this.database}`,
         `  redisPrefix: ${this.redisPrefix}`,
         `  workerBatch: ${workerBatch}`,
+        `  hotTenants: ${JSON.stringify(hotTenants)}`,
         'security: { actorHashSecret: dist-test-secret-0123456789, adminKey: ' + KEY + ' }',
         `store: { dataDir: ${JSON.stringify(join(this.dir, 'data'))} }`,
         'meters:',
@@ -142,7 +145,7 @@ export class Deployment {
 
   /** The Redis live counters of this deployment. */
   counters(redis: Redis): LiveCounters {
-    return new LiveCounters(redis, `${this.redisPrefix}:${this.stream}`, this.partitions);
+    return new LiveCounters(redis, `${this.redisPrefix}:${this.stream}`, this.partitions, this.hotTenants);
   }
 
   /** Runs a ClickHouse query on this run's database (TSV rows). */

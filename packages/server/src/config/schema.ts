@@ -33,6 +33,7 @@ const distributedSchema = z
     redisUrl: z.string().regex(/^rediss?:\/\/\S+$/, 'a Redis URL such as redis://127.0.0.1:6379').default('redis://127.0.0.1:6379'),
     redisPrefix: z.string().min(1).default('tally').describe('prefix of every Redis key (live counters, leases)'),
     workerBatch: z.number().int().min(1).max(100_000).default(5000).describe('most events one stream partition adds to a worker ClickHouse insert (a worker merges the batches of its partitions into one insert)'),
+    hotTenants: z.array(z.string().min(1).max(200)).max(1000).default([]).describe('tenants whose events spread over every partition by event id (one tenant no longer limited to one worker); like partitions, fixed for the life of a stream'),
   })
   .strict();
 

@@ -6,10 +6,13 @@
  */
 export class RowBinaryWriter {
   private buf: Buffer;
+  /** The same bytes as `buf`: DataView's 64-bit setters are native, Buffer's BigInt writers are not (they were a tenth of a worker's CPU). */
+  private dv: DataView;
   private pos = 0;
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = Buffer.allocUnsafe(initialBytes);
+    this.dv = viewOf(this.buf);
   }
 
   /** Bytes written so far. */
@@ -22,6 +25,7 @@ export class RowBinaryWriter {
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
+    this.dv = viewOf(next);
   }
 
   string(s: string): void {
@@ -67,7 +71,7 @@ export class RowBinaryWriter {
   /** A 64-bit integer given as a bigint. */
   bigInt64(v: bigint): void {
     this.ensure(8);
-    this.buf.writeBigInt64LE(v, this.pos);
+    this.dv.setBigInt64(this.pos, v, true);
     this.pos += 8;
   }
 
@@ -82,8 +86,14 @@ export class RowBinaryWriter {
     if (v === null) return this.nullFlag();
     this.ensure(17);
     this.buf[this.pos++] = 0;
-    this.buf.writeBigUInt64LE(BigInt.asUintN(64, v), this.pos);
-    this.buf.writeBigInt64LE(BigInt.asIntN(64, v >> 64n), this.pos + 8);
+    // setBigUint64 takes v modulo 2^64 (the low half); the high half is the sign within ±2^63.
+    this.dv.setBigUint64(this.pos, v, true);
+    const high = v >= MIN_INT64 && v <= MAX_INT64 ? (v < 0n ? -1 : 0) : undefined;
+    if (high === undefined) this.dv.setBigInt64(this.pos + 8, BigInt.asIntN(64, v >> 64n), true);
+    else {
+      this.dv.setInt32(this.pos + 8, high, true);
+      this.dv.setInt32(this.pos + 12, high, true);
+    }
     this.pos += 16;
   }
 
@@ -109,10 +119,20 @@ export class RowBinaryWriter {
   }
 }
 
+const MIN_INT64 = -(2n ** 63n);
+const MAX_INT64 = 2n ** 63n - 1n;
+
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** Reads RowBinary values in order; throws on a truncated buffer. */
 export class RowBinaryReader {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  private readonly dv: DataView;
+  constructor(readonly buf: Buffer) {
+    this.dv = viewOf(buf);
+  }
 
   private need(n: number): void {
     if (this.pos + n > this.buf.length) throw new Error('truncated RowBinary value');
@@ -164,7 +184,9 @@ export class RowBinaryReader {
   nullableDecimal128(): bigint | null {
     if (this.u8() === 1) return null;
     this.need(16);
-    const v = this.buf.readBigUInt64LE(this.pos) + (this.buf.readBigInt64LE(this.pos + 8) << 64n);
+    const high = this.dv.getInt32(this.pos + 12, true);
+    // Within ±2^63 (the high half only repeats the sign) one native read gives the value.
+    const v = high === this.dv.getInt32(this.pos + 8, true) && (high === 0 || high === -1) && high === this.dv.getInt32(this.pos + 4, true) >> 31 ? this.dv.getBigInt64(this.pos, true) : this.dv.getBigUint64(this.pos, true) + (this.dv.getBigInt64(this.pos + 8, true) << 64n);
     this.pos += 16;
     return v;
   }

@@ -44,14 +44,21 @@ export async function openDistributed(config: TallyConfig, derive: RollupDeriver
   });
   let log: JetStreamLog;
   try {
+    await checkStreamLayout(clickhouse, d.stream, d.partitions, d.hotTenants);
+  } catch (err) {
+    redis.disconnect();
+    await clickhouse.close();
+    throw err;
+  }
+  try {
     const recent = new RedisRecentEvents(redis, `${d.redisPrefix}:${d.stream}`);
-    log = await JetStreamLog.open({ url: d.natsUrl, stream: d.stream, subjectPrefix: d.subjectPrefix, partitions: d.partitions, duplicateWindowMs: d.duplicateWindowSeconds * 1000, maxAgeMs: d.maxAgeHours * 3_600_000, name, recent, metersFor });
+    log = await JetStreamLog.open({ url: d.natsUrl, stream: d.stream, subjectPrefix: d.subjectPrefix, partitions: d.partitions, duplicateWindowMs: d.duplicateWindowSeconds * 1000, maxAgeMs: d.maxAgeHours * 3_600_000, name, recent, metersFor, hotTenants: d.hotTenants });
   } catch (err) {
     redis.disconnect();
     await clickhouse.close();
     throw new Error(`NATS at ${d.natsUrl}: ${(err as Error).message}`);
   }
-  const counters = new LiveCounters(redis, `${d.redisPrefix}:${d.stream}`, d.partitions);
+  const counters = new LiveCounters(redis, `${d.redisPrefix}:${d.stream}`, d.partitions, d.hotTenants);
   const store = new PublishingStore(clickhouse, log);
   return {
     clickhouse,
@@ -94,4 +101,19 @@ export async function openDistributed(config: TallyConfig, derive: RollupDeriver
       redis.disconnect();
     },
   };
+}
+
+/**
+ * Which partition an event goes to depends on `partitions` and `hotTenants`; a change would send
+ * re-sends of earlier events to another partition, whose writer cannot see them (docs/distributed.md).
+ * The first node to start records the layout of the stream; a node configured otherwise refuses to start.
+ */
+async function checkStreamLayout(store: ClickHouseStore, stream: string, partitions: number, hotTenants: readonly string[]): Promise<void> {
+  const key = `stream_layout:${stream}`;
+  const layout = JSON.stringify({ partitions, hotTenants: [...new Set(hotTenants)].sort() });
+  const recorded = await store.getMeta(key);
+  if (recorded === undefined) await store.setMeta(key, layout);
+  else if (recorded !== layout) {
+    throw new Error(`stream ${stream} was created with ${recorded} (partitions, hot tenants) but this node is configured with ${layout}: they are fixed for the life of a stream (use a new stream and database to change them)`);
+  }
 }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { EventRecord } from '../events/event.ts';
 import { SCALE } from '../shared/decimal.ts';
-import { partitionOf } from '../stream/port.ts';
+import { Partitioner } from '../stream/port.ts';
 import type { DerivedRows } from '../usage/derive-rollups.ts';
 
 /** The value of one live counter: events counted and the exact sum of the meter's quantity. */
@@ -53,21 +53,28 @@ function periods(bucketUs: number): string[] {
  * Exact live counters per tenant, meter and period (UTC day, month) in Redis, fed by the
  * pipeline workers for the quota layer. Keys of one stream partition share a hash tag, so a
  * batch's increments and the partition watermark are one atomic script even on Redis Cluster.
+ * A hot tenant's events spread over every partition, so it has one counter per partition and
+ * a read sums them.
  */
 export class LiveCounters {
+  private readonly partitioner: Partitioner;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly partitions: number,
-  ) {}
+    partitions: number,
+    hotTenants: readonly string[] = [],
+  ) {
+    this.partitioner = new Partitioner(partitions, hotTenants);
+  }
 
   private base(part: number): string {
     return `${this.prefix}:{p${part}}`;
   }
 
-  /** The key of one counter. */
-  key(tenant: string, meter: string, period: string): string {
-    return `${this.base(partitionOf(tenant, this.partitions))}:c:${tenant}:${meter}:${period}`;
+  /** The key of one counter in partition `part` (a tenant that is not hot has counters in its own partition only). */
+  key(tenant: string, meter: string, period: string, part = this.partitioner.spans(tenant)[0]!): string {
+    return `${this.base(part)}:c:${tenant}:${meter}:${period}`;
   }
 
   /** The highest stream sequence of `part` already counted. */
@@ -91,7 +98,7 @@ export class LiveCounters {
     for (const r of derived.rollups) {
       if (r.res !== 'day') continue;
       for (const period of periods(r.bucket)) {
-        const k = this.key(r.tenant, r.meter, period);
+        const k = this.key(r.tenant, r.meter, period, part);
         const cur = acc.get(k) ?? { count: 0n, sum: 0n };
         cur.count += r.c.count;
         cur.sum += r.c.sum ?? 0n;
@@ -108,10 +115,19 @@ export class LiveCounters {
     return (await this.redis.eval(APPLY, keys.length, ...keys, ...args)) === 1;
   }
 
-  /** Reads one counter (`meter` is the rollup series, `Meter.series`, the key rollups carry). */
+  /** Reads one counter (`meter` is the rollup series, `Meter.series`, the key rollups carry), summed over the partitions the tenant spans. */
   async read(tenant: string, meter: string, period: string): Promise<CounterValue> {
-    const h = await this.redis.hgetall(this.key(tenant, meter, period));
-    return { count: BigInt(h.n ?? 0), sum: BigInt(h.hi ?? 0) * SCALE + BigInt(h.lo ?? 0) };
+    const parts = this.partitioner.spans(tenant);
+    const pipe = this.redis.pipeline();
+    for (const p of parts) pipe.hmget(this.key(tenant, meter, period, p), 'n', 'hi', 'lo');
+    const out: CounterValue = { count: 0n, sum: 0n };
+    for (const [err, v] of (await pipe.exec()) ?? []) {
+      if (err) throw err;
+      const [n, hi, lo] = v as (string | null)[];
+      out.count += BigInt(n ?? 0);
+      out.sum += BigInt(hi ?? 0) * SCALE + BigInt(lo ?? 0);
+    }
+    return out;
   }
 
   /**

@@ -56,12 +56,51 @@ export interface EventLog {
   close(): Promise<void>;
 }
 
-/** The partition of a tenant: FNV-1a of the tenant id, so all of a tenant's events share one partition. */
-export function partitionOf(tenant: string, partitions: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < tenant.length; i++) {
-    h ^= tenant.charCodeAt(i);
+/** FNV-1a of a string, continuing from `h` (32-bit). */
+function fnv1a(text: string, h = 0x811c9dc5): number {
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0) % partitions;
+  return h >>> 0;
+}
+
+/** The partition of a tenant: FNV-1a of the tenant id, so all of a (not hot) tenant's events share one partition. */
+export function partitionOf(tenant: string, partitions: number): number {
+  return fnv1a(tenant) % partitions;
+}
+
+/**
+ * Where an event goes: a tenant's partition, or, for a tenant listed as hot, a partition chosen
+ * by the hash of `tenant \0 id`, so its events spread over every partition. Exactness needs only
+ * that every copy of one event (same tenant and id) lands in the same partition, which both rules
+ * keep as long as the list does not change for the life of the stream (docs/distributed.md).
+ */
+export class Partitioner {
+  private readonly hot: ReadonlySet<string>;
+  private readonly all: readonly number[];
+
+  constructor(
+    readonly partitions: number,
+    hotTenants: readonly string[] = [],
+  ) {
+    this.hot = new Set(hotTenants);
+    this.all = Array.from({ length: partitions }, (_, p) => p);
+  }
+
+  /** True for a tenant whose events are spread over every partition. */
+  isHot(tenant: string): boolean {
+    return this.hot.size > 0 && this.hot.has(tenant);
+  }
+
+  /** The partition of one event. */
+  of(tenant: string, id: string): number {
+    if (!this.isHot(tenant)) return partitionOf(tenant, this.partitions);
+    return fnv1a(id, fnv1a('\u0000', fnv1a(tenant))) % this.partitions;
+  }
+
+  /** The partitions that may hold a tenant's events (and its live counters). */
+  spans(tenant: string): readonly number[] {
+    return this.isHot(tenant) ? this.all : [partitionOf(tenant, this.partitions)];
+  }
 }

@@ -5,7 +5,7 @@ import { consumeCursor } from './partition-cursor.ts';
 import { eventKey, type EventRecord } from '../../events/event.ts';
 import { RowBinaryWriter } from '../../events/row-binary.ts';
 import { beginBatch, endBatch, writeEventColumns, writeReadings, type MetersFor } from '../payload.ts';
-import { partitionOf, type EventLog, type PartitionCursor, type PartitionLag, type PublishOutcome, type RecentEvents } from '../port.ts';
+import { Partitioner, type EventLog, type PartitionCursor, type PartitionLag, type PublishOutcome, type RecentEvents } from '../port.ts';
 
 /** Where and how the JetStream log lives. */
 export interface JetStreamLogOptions {
@@ -24,6 +24,8 @@ export interface JetStreamLogOptions {
   recent?: RecentEvents;
   /** The reader's meters: events read with these meters at ingest keep those readings (no re-evaluation). */
   metersFor?: MetersFor;
+  /** Tenants whose events spread over every partition by event id (see `Partitioner`); fixed for the life of the stream. */
+  hotTenants?: readonly string[];
 }
 
 const ACK_WAIT_MS = 30_000;
@@ -51,13 +53,15 @@ interface Chunk {
 }
 
 /**
- * The event log on NATS JetStream: one stream, subjects partitioned by tenant hash, one durable
+ * The event log on NATS JetStream: one stream, subjects partitioned by tenant hash (hot tenants:
+ * by event hash within the tenant), one durable
  * pull consumer per partition. A message carries the events of one publish call and one
  * partition (its `Nats-Msg-Id` is a hash of their keys, so a retried request is stored once);
  * the duplicate window per event is `RecentEvents` (docs/distributed.md says why).
  */
 export class JetStreamLog implements EventLog {
   readonly partitions: number;
+  private readonly partitioner: Partitioner;
   private acks: AckInbox | undefined;
 
   private constructor(
@@ -67,6 +71,7 @@ export class JetStreamLog implements EventLog {
     private readonly opts: JetStreamLogOptions,
   ) {
     this.partitions = opts.partitions;
+    this.partitioner = new Partitioner(opts.partitions, opts.hotTenants);
   }
 
   /** Connects and creates the stream when missing. */
@@ -113,7 +118,7 @@ export class JetStreamLog implements EventLog {
     const limit = Math.min(MAX_MESSAGE_BYTES, Math.floor((this.nc.info?.max_payload ?? 1_048_576) / 2));
     const byPartition = new Map<number, number[]>();
     for (let i = 0; i < events.length; i++) {
-      const p = partitionOf(events[i]!.tenant, this.partitions);
+      const p = this.partitioner.of(events[i]!.tenant, events[i]!.id);
       const list = byPartition.get(p);
       if (list) list.push(i);
       else byPartition.set(p, [i]);
