@@ -11,7 +11,7 @@ type Run = { status: string; output: { sent: { accepted: number }; lagSeconds: n
 const run = async (): Promise<Run> => (await s.request('POST', '/v1/jobs/canary/run', { range: new Date(clock.nowMicros() / 1000).toISOString() })).body.run as Run;
 
 beforeAll(async () => {
-  s = await startTestServer({ meters: TEST_METERS, clock, config: { audit: { canary: CANARY } } });
+  s = await startTestServer({ meters: TEST_METERS, clock, config: { audit: { canary: CANARY }, alerts: { schedule: '0 0 1 1 *', rules: [{ id: 'canaries', kind: 'canary' }] } } });
 });
 afterAll(async () => {
   await s.close();
@@ -46,6 +46,20 @@ describe('canaries (embedded)', () => {
     clock.set('2026-05-01T10:03:10Z');
     const r = await run();
     expect(r.output.rules.filter((x) => x.status !== 'ok').map((x) => [x.rule, x.results[0]!.expected, x.results[0]!.actual])).toEqual([['canary.raw', '9', '8']]);
+  });
+
+  it('a failing canary check is an alert (rule kind canary) that resolves once the canary is ok again', async () => {
+    const evaluate = async (range: string) => (await s.request('POST', '/v1/jobs/alerts-evaluate/run', { range })).body.run.output as Record<string, unknown>;
+    expect(await evaluate('failing')).toMatchObject({ fired: 1, errors: [] });
+    const alerts = (await s.request('GET', '/v1/alerts?rule=canaries')).body.data as { subject: string; state: string; tenant: string; summary: string }[];
+    expect(alerts).toMatchObject([{ subject: 'canary.raw', state: 'firing', tenant: '_canary' }]);
+    expect(alerts[0]!.summary).toMatch(/canary rule canary\.raw: 1 of 1 checks differ .*expected 9, actual 8, difference -1 events/);
+    expect(await evaluate('still')).toMatchObject({ fired: 0, resolved: 0 });
+    // The batch with the lost event leaves the checked window: the next runs are ok.
+    clock.set('2026-05-01T10:12:10Z');
+    expect((await run()).output.rules.every((x) => x.status === 'ok')).toBe(true);
+    expect(await evaluate('ok')).toMatchObject({ fired: 0, resolved: 1 });
+    expect(((await s.request('GET', '/v1/alerts?rule=canaries')).body.data as { state: string }[]).map((a) => a.state)).toEqual(['resolved']);
   });
 
   it('is never billed: a canary tenant on a priced plan is refused at start', async () => {

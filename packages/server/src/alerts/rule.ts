@@ -4,10 +4,10 @@ import { IDENTIFIER_LIMITS, identifierSchema } from '../events/identifiers.ts';
 /**
  * What a rule watches. Each kind is one source file in `sources/` (picked by `sources/index.ts`).
  * quota: thresholds of an entitlement; traffic-*: a tenant's usage against its own seasonal
- * baseline; reconciliation / job-failed / consumer-lag: data health; invoice-finalized /
+ * baseline; reconciliation / canary / job-failed / consumer-lag: data health; invoice-finalized /
  * credit-low: business events.
  */
-export const RULE_KINDS = ['quota', 'traffic-drop', 'traffic-silence', 'traffic-spike', 'reconciliation', 'job-failed', 'consumer-lag', 'invoice-finalized', 'credit-low'] as const;
+export const RULE_KINDS = ['quota', 'traffic-drop', 'traffic-silence', 'traffic-spike', 'reconciliation', 'canary', 'job-failed', 'consumer-lag', 'invoice-finalized', 'credit-low'] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
 /** Kinds a tenant-bound key may subscribe its own endpoint to (its quota, its invoices and credit). */

@@ -1,7 +1,7 @@
 import type { RuleKind } from '../rule.ts';
 import { creditLowSource, invoiceFinalizedSource } from './business.ts';
 import type { Source } from './context.ts';
-import { consumerLagSource, jobFailedSource, reconciliationSource } from './health.ts';
+import { canarySource, consumerLagSource, jobFailedSource, reconciliationSource } from './health.ts';
 import { quotaSource } from './quota.ts';
 import { trafficSource } from './traffic.ts';
 
@@ -16,6 +16,8 @@ export function sourceFor(kind: RuleKind): Source {
       return trafficSource;
     case 'reconciliation':
       return reconciliationSource;
+    case 'canary':
+      return canarySource;
     case 'job-failed':
       return jobFailedSource;
     case 'consumer-lag':
