@@ -15,6 +15,7 @@ import { ClickHouseAlertStore } from './clickhouse/clickhouse-alert-store.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { DuckDbAlertStore } from './duckdb/duckdb-alert-store.ts';
 import { alertsEvaluateJob } from './evaluate-job.ts';
+import { alertsRetentionJob } from './retention-job.ts';
 import { AlertRepos } from './repos.ts';
 import { AlertService } from './service.ts';
 import type { SourceContext } from './sources/context.ts';
@@ -39,6 +40,8 @@ export interface AlertsDeps {
 export interface Alerts {
   service: AlertService;
   job: JobDefinition;
+  /** The alert history retention job (`alerts.retention`). */
+  retentionJob: JobDefinition;
   /** Gives the sources the job runner (data-health rules read its runs; until then they find nothing) and starts delivering. */
   start(runner: JobRunner): Promise<void>;
   close(): Promise<void>;
@@ -58,6 +61,7 @@ export async function openAlerts(d: AlertsDeps): Promise<Alerts> {
   return {
     service,
     job: alertsEvaluateJob(repos, sources, dispatcher, cfg.schedule),
+    retentionJob: alertsRetentionJob(repos, cfg.retention.historyDays, cfg.retention.schedule),
     async start(runner) {
       sources.runner = runner;
       dispatcher.start();
