@@ -19,12 +19,20 @@ const retentionSchema = z
   })
   .strict();
 
+const ingestStatsSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('count accepted, duplicate and rejected events per tenant on every node and record them each minute as tally.ingest.stats events (needed by ingest-rejections rules)'),
+    flushSeconds: z.number().int().min(1).max(60).default(10).describe('how often a node records the minutes that are over'),
+  })
+  .strict();
+
 /** `alerts:` in tally.config.yaml (docs/alerts.md). */
 export const alertsConfigSchema = z
   .object({
     schedule: z.string().default('* * * * *').describe('cron (UTC) of the alerts-evaluate job; 6 fields for seconds'),
     rules: z.array(ruleInputSchema).default([]).describe('rules kept in config (ids required); rules can also be managed through /v1/alerts/rules'),
     delivery: deliverySchema.default(deliverySchema.parse({})),
+    ingestStats: ingestStatsSchema.default(ingestStatsSchema.parse({})).describe('per-tenant ingest statistics'),
     retention: retentionSchema.default(retentionSchema.parse({})).describe('how long alert history is kept'),
   })
   .strict()
