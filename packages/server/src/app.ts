@@ -32,6 +32,7 @@ import type { AnalyticsService } from './analytics/service.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
 import { openAlerts, type Alerts } from './alerts/setup.ts';
 import { openCapacity, type Capacity } from './capacity/setup.ts';
+import { hiddenTenants } from './audit/config.ts';
 import { openAudit, type Audit } from './audit/setup.ts';
 
 /** Version reported by the API. */
@@ -133,7 +134,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       maxFutureMicros: config.ingest.maxFutureSeconds * 1000 * MICROS_PER_MS,
       minimiser,
     });
-    const queries = new QueryService(store, registry, clock);
+    const queries = new QueryService(store, registry, clock, hiddenTenants(config.audit));
     const { catalog, problems } = PlanCatalog.compile(config, registry);
     if (problems.length > 0) throw new ConfigError('config', problems);
     const warnings = new QuotaWarnings(ingest);

@@ -39,6 +39,23 @@ describe('canaries (embedded)', () => {
     expect(await fetch(`${s.url}/metrics`).then((r) => r.text())).toMatch(/tally_canary_lag_seconds 0\n/);
   });
 
+  it('is left out of all-tenant answers (usage queries, analytics), answered when named', async () => {
+    const acme = [1, 2].map((i) => ({ specversion: '1.0', id: `acme-${i}`, source: 'test', type: 'api.request', subject: 'acme', time: '2026-05-01T10:00:30Z', data: { route: '/x', method: 'GET', bytes: 5, ms: 3 } }));
+    expect((await s.request('POST', '/v1/events', acme)).body.accepted).toBe(2);
+    const range = 'from=2026-05-01T09:00:00Z&to=2026-05-01T11:00:00Z';
+    const query = async (extra: string) => ((await s.request('GET', `/v1/meters/requests/query?${range}${extra}`)).body.data as { tenant: string | null; value: string }[]).map((r) => [r.tenant, r.value]);
+    expect(await query('')).toEqual([[null, '2']]);
+    expect(await query('&groupBy=tenant')).toEqual([['acme', '2']]);
+    expect(await query('&tenant=_canary')).toEqual([['_canary', '9']]);
+    expect(await query('&tenant=_canary&tenant=acme&groupBy=tenant')).toEqual([['_canary', '9'], ['acme', '2']]);
+    // A boundary inside a minute: answered from raw events, the canary left out there too.
+    expect((await s.request('GET', `/v1/meters/users/query?from=2026-05-01T09:00:00Z&to=2026-05-01T10:02:30Z&groupBy=tenant`)).body.data).toEqual([]);
+    expect(((await s.request('GET', `/v1/meters/requests/query?from=2026-05-01T09:00:00Z&to=2026-05-01T10:02:30Z&groupBy=tenant`)).body.data as { tenant: string }[]).map((r) => r.tenant)).toEqual(['acme']);
+    const adoption = async (extra: string) => (await s.request('GET', `/v1/analytics/adoption?eventType=api.request&dimension=route&${range}${extra}`)).body as { activeTenants: number; features: { feature: string }[] };
+    expect(await adoption('')).toMatchObject({ activeTenants: 1, features: [{ feature: '/x' }] });
+    expect(await adoption('&tenant=_canary')).toMatchObject({ activeTenants: 1, features: [{ feature: '/canary' }] });
+  });
+
   it('a canary event lost from the raw table is a canary.raw failure with the exact count', async () => {
     const conn = await (s.store as DuckDbStore).connect();
     await conn.run("DELETE FROM events WHERE tenant = '_canary' AND id = (SELECT min(id) FROM events WHERE tenant = '_canary')");

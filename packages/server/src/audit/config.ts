@@ -22,6 +22,11 @@ export const auditConfigSchema = z
   })
   .strict();
 
+/** Tenants left out of all-tenant answers (usage queries, analytics, costs): the enabled canary's. */
+export function hiddenTenants(audit: AuditConfig): string[] {
+  return audit.canary.enabled ? [audit.canary.tenant] : [];
+}
+
 /** The validated `audit:` section. */
 export type AuditConfig = z.infer<typeof auditConfigSchema>;
 
