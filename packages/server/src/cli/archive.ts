@@ -49,10 +49,11 @@ export function archiveCommand(program: Command): void {
     .option('--into <dir>', 'data directory of the new embedded store (default: a new ./tally-replay-* directory)')
     .option('--into-clickhouse <database>', 'replay into this ClickHouse database instead (created if missing; use a new one: events already there are kept, duplicates skipped)')
     .option('--clickhouse-url <url>', 'with --into-clickhouse (default: distributed.clickhouseUrl of the config)')
+    .option('--tenant <tenant>', "only this tenant's events and corrections (a dispute); a tenant-sharded archive is read from that tenant's files only")
     .option('-c, --config <file>', 'YAML config (meters and audit.archiveDir)')
     .option('--dir <dir>', 'archive directory')
     .option('--json', 'print JSON')
-    .action(async (o: { from: string; to: string; into?: string; intoClickhouse?: string; clickhouseUrl?: string; config?: string; dir?: string; json?: boolean }) => {
+    .action(async (o: { from: string; to: string; into?: string; intoClickhouse?: string; tenant?: string; clickhouseUrl?: string; config?: string; dir?: string; json?: boolean }) => {
       const config = loadConfig(configPath(o.config));
       const from = timeArg(o.from, 'from');
       const to = timeArg(o.to, 'to');
@@ -63,7 +64,7 @@ export function archiveCommand(program: Command): void {
       const target = o.intoClickhouse !== undefined ? { clickhouseUrl: o.clickhouseUrl ?? config.distributed.clickhouseUrl, database: o.intoClickhouse } : resolve(o.into ?? mkdtempSync('tally-replay-'));
       const into = typeof target === 'string' ? `${target}/tally.duckdb` : `${target.clickhouseUrl} database ${target.database}`;
       const started = performance.now();
-      const r = await replayIntoStore(dir, from, to, target, config.meters, { onProgress: (n) => !o.json && process.stderr.write(`\rreplayed ${n} rows`) });
+      const r = await replayIntoStore(dir, from, to, target, config.meters, { onProgress: (n) => !o.json && process.stderr.write(`\rreplayed ${n} rows`), ...(o.tenant !== undefined ? { tenant: o.tenant } : {}) });
       try {
         const secs = (performance.now() - started) / 1000;
         const totals = [];

@@ -32,9 +32,11 @@ export type ReplayTarget = string | { clickhouseUrl: string; database: string };
  * not fed through the stream, whose duplicate window a month of events would outlast). The
  * meters (`defs`) are declared on the empty store, then every archived row with event time in
  * [from, to) — events and corrections — is appended through the store's ordinary append, which
- * derives the rollups. The store's dedupe makes a repeated replay add nothing.
+ * derives the rollups. The store's dedupe makes a repeated replay add nothing. With `tenant`,
+ * only that tenant's rows are replayed (a dispute): a tenant-sharded archive is read from that
+ * tenant's bucket files only.
  */
-export async function replayIntoStore(root: string, from: EpochMicros, to: EpochMicros, into: ReplayTarget, defs: readonly MeterDefinition[], opts: { clock?: Clock; onProgress?: (rows: number) => void } = {}): Promise<ReplayedStore> {
+export async function replayIntoStore(root: string, from: EpochMicros, to: EpochMicros, into: ReplayTarget, defs: readonly MeterDefinition[], opts: { clock?: Clock; onProgress?: (rows: number) => void; tenant?: string } = {}): Promise<ReplayedStore> {
   const registry = new MeterRegistry();
   const clock = opts.clock ?? systemClock;
   let store: UsageStore;
@@ -53,7 +55,7 @@ export async function replayIntoStore(root: string, from: EpochMicros, to: Epoch
     for (const def of defs) if (!registry.get(def.slug)) await meters.create(def);
     let rows = 0;
     let accepted = 0;
-    for await (const page of readArchive(root, from, to)) {
+    for await (const page of readArchive(root, from, to, 10_000, opts.tenant)) {
       if (page.some((e) => e.type === CORRECTION_TYPE)) await markCorrections(store);
       const outcomes = await store.append(page);
       rows += page.length;
