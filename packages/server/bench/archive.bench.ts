@@ -88,7 +88,7 @@ try {
   // 3b. Replay the archive into a fresh store (verify, read, append, rollups).
   t0 = performance.now();
   const r = await replayIntoStore(join(dir, 'archive'), START, DAY_US, join(dir, 'replayed'), METERS);
-  await r.store.compactNow();
+  await (r.store as DuckDbStore).compactNow();
   const replayMs = performance.now() - t0;
   if (r.accepted !== N) throw new Error(`replayed ${r.accepted} events, expected ${N}`);
   await r.close();

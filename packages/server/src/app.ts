@@ -32,6 +32,7 @@ import type { AnalyticsService } from './analytics/service.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
 import { openAlerts, type Alerts } from './alerts/setup.ts';
 import { openCapacity, type Capacity } from './capacity/setup.ts';
+import { hiddenTenants } from './audit/config.ts';
 import { openAudit, type Audit } from './audit/setup.ts';
 
 /** Version reported by the API. */
@@ -133,7 +134,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       maxFutureMicros: config.ingest.maxFutureSeconds * 1000 * MICROS_PER_MS,
       minimiser,
     });
-    const queries = new QueryService(store, registry, clock);
+    const queries = new QueryService(store, registry, clock, hiddenTenants(config.audit));
     const { catalog, problems } = PlanCatalog.compile(config, registry);
     if (problems.length > 0) throw new ConfigError('config', problems);
     const warnings = new QuotaWarnings(ingest);
@@ -151,10 +152,10 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
     accessLog = await openAccessLog(config, embedded);
     analytics = await openAnalytics({ config, store, embedded, meters: registry, queries });
-    alerts = await openAlerts({ config, store, embedded, leases, meters: registry, queries, catalog, warnings, invoices: billing.invoices, metrics: metrics.registry, clock });
+    alerts = await openAlerts({ config, store, embedded, leases, meters: registry, queries, catalog, warnings, invoices: billing.invoices, metrics: metrics.registry, ingest, clock });
     capacity = await openCapacity({ config, store, embedded, meters: registry, queries, clock, invoices: billing.invoices, upcoming: billing.upcoming });
     audit = await openAudit({ config, store, embedded, liveCounters: distributed?.counters, ingest, meters: registry, queries, quotas, invoices: billing.invoices, metrics: metrics.registry, keys, selfUrl: () => selfUrl, clock });
-    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, ...audit.jobs] });
+    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, alerts.retentionJob, ...audit.jobs] });
     await alerts.start(jobs.runner);
     audit.attach(jobs.runner);
     let draining = false;

@@ -45,22 +45,36 @@ describe('data-health and business alert sources', () => {
     expect(await evaluate('before')).toMatchObject({ fired: 0, events: 0 }); // 30 USD of credit: not low
 
     expect((await s.request('POST', '/v1/jobs/reconcile-rollups/run', { range: '2026-04-05' })).body.run.output).toMatchObject({ discrepancies: 1 });
+    // The named rules of the reconcile job (audit): the lost raw event, found by each rollup rule.
+    const recon = (await s.request('POST', '/v1/reconcile', { day: '2026-04-05', rules: ['rollups.minute-vs-raw', 'rollups.hour-vs-raw'] })).body as { discrepancies: number };
+    expect(recon.discrepancies).toBe(2);
     clock.set('2026-05-01T02:00:00Z');
     expect((await s.request('POST', '/v1/jobs/reconcile-rollups/run', { range: 'not-a-day' })).body.run.status).toBe('failed');
     expect((await s.request('POST', '/v1/jobs/invoices/run', { range: 'may' })).body.run.output).toMatchObject({ drafted: 2, blocked: 1 });
     const acme = ((await s.request('GET', '/v1/invoices?tenant=acme')).body.data as { id: string }[])[0]!;
     expect((await s.request('POST', `/v1/invoices/${acme.id}/finalize`)).body).toMatchObject({ status: 'finalized', total: '19.20' });
 
-    expect(await evaluate('after')).toMatchObject({ fired: 3, events: 1, errors: [] });
+    expect(await evaluate('after')).toMatchObject({ fired: 5, events: 1, errors: [] });
     const alerts = (await s.request('GET', '/v1/alerts')).body.data as { rule: string; subject: string; tenant: string; state: string; summary: string }[];
     expect(alerts.map((a) => [a.rule, a.subject, a.state]).sort()).toEqual([
       ['credit', 'acme/USD', 'firing'],
       ['invoices', acme.id, 'event'],
       ['jobs', 'reconcile-rollups:not-a-day', 'firing'],
       ['recon', 'reconcile-rollups:2026-04-05', 'firing'],
+      ['recon', 'rollups.hour-vs-raw', 'firing'],
+      ['recon', 'rollups.minute-vs-raw', 'firing'],
     ]);
+    expect(alerts.find((a) => a.subject === 'rollups.hour-vs-raw')).toMatchObject({ tenant: 'blocked', summary: expect.stringContaining('expected 1, actual 2, difference 1') });
     expect(alerts.find((a) => a.rule === 'credit')!.summary).toBe('acme: credit balance 0.00 USD (at or below 10)');
     expect(alerts.find((a) => a.rule === 'invoices')!.summary).toMatch(/^invoice INV-2026-\d+ finalized for acme: 19\.20 USD$/);
     expect(await evaluate('again')).toMatchObject({ fired: 0, events: 0, resolved: 0 });
+    // The raw event restored: the next reconcile run of those rules is ok, and their alerts resolve.
+    const fix = await (s.store as DuckDbStore).connect();
+    await fix.run("INSERT INTO events SELECT * REPLACE ('b2' AS id) FROM events WHERE tenant = 'blocked' AND id = 'b1'");
+    fix.closeSync();
+    expect(((await s.request('POST', '/v1/reconcile', { day: '2026-04-05', rules: ['rollups.minute-vs-raw', 'rollups.hour-vs-raw'] })).body as { discrepancies: number }).discrepancies).toBe(0);
+    expect(await evaluate('restored')).toMatchObject({ fired: 0, resolved: 2 });
+    const states = ((await s.request('GET', '/v1/alerts?rule=recon')).body.data as { subject: string; state: string }[]).map((a) => [a.subject, a.state]).sort();
+    expect(states).toEqual([['reconcile-rollups:2026-04-05', 'firing'], ['rollups.hour-vs-raw', 'resolved'], ['rollups.minute-vs-raw', 'resolved']]);
   });
 });

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { serviceAvailable } from '@tally/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writePartition } from '../src/audit/archive/archive-writer.ts';
@@ -8,13 +10,16 @@ import { ClickHouseArchiveSource } from '../src/audit/archive/clickhouse-source.
 import { replayIntoStore } from '../src/audit/archive/replay-store.ts';
 import { verifyArchive } from '../src/audit/archive/verify.ts';
 import { askHttp, DEMO_METERS, demoEvents, diffAnswers, everyAnswer } from './audit-helpers.ts';
+import { createDatabase, dropDatabase } from '../src/store/clickhouse/testing.ts';
 import { CH_URL, Deployment, KEY, eventually, freePort, lagOf, sendWithRetry } from './distributed-helpers.ts';
 
 /**
  * #16 on the distributed profile: a month of demo data (and corrections) through JetStream and a
  * worker into ClickHouse, archived from ClickHouse with an embedded DuckDB, verified, and replayed
- * into a fresh embedded store whose answers equal ClickHouse's for every meter.
+ * into a fresh embedded store, and with `tally replay --into-clickhouse` into a fresh ClickHouse
+ * database, whose answers equal the original's for every meter.
  */
+const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
 const available = (await serviceAvailable('NATS', '127.0.0.1', 4222)) && (await serviceAvailable('Redis', '127.0.0.1', 6379)) && (await serviceAvailable('ClickHouse', '127.0.0.1', 8123));
 
 describe.skipIf(!available)('archive and replay (distributed)', () => {
@@ -68,6 +73,26 @@ describe.skipIf(!available)('archive and replay (distributed)', () => {
       expect(diffAnswers(original, replayed)).toEqual([]);
     } finally {
       await r.close();
+    }
+
+    // The CLI, into a fresh ClickHouse database (the distributed profile's store).
+    const database = await createDatabase(CH_URL, 'replay_cli');
+    try {
+      const from = new Date(fromMs).toISOString();
+      const to = new Date(toMs).toISOString();
+      const cli = await promisify(execFile)(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, 'replay', '--from', from, '--to', to, '--dir', join(dir, 'archive'), '--into-clickhouse', database, '--config', d.configFile, '--json'], { env: { ...process.env, TALLY_CONFIG: '' } });
+      expect(JSON.parse(cli.stdout)).toMatchObject({ rows: 4003, stored: 4003, into: { clickhouseUrl: CH_URL, database } });
+      const intoCh = await replayIntoStore(join(dir, 'archive'), fromMs * 1000, toMs * 1000, { clickhouseUrl: CH_URL, database }, DEMO_METERS);
+      try {
+        expect(intoCh.accepted).toBe(0); // already there: the CLI stored it all
+        const original = await everyAnswer(askHttp(url, KEY), DEMO_METERS, fromMs * 1000, toMs * 1000);
+        const replayed = await everyAnswer(async (q) => (await intoCh.queries.query(q)).data, DEMO_METERS, fromMs * 1000, toMs * 1000);
+        expect(diffAnswers(original, replayed)).toEqual([]);
+      } finally {
+        await intoCh.close();
+      }
+    } finally {
+      await dropDatabase(CH_URL, database);
     }
   }, 400_000);
 });

@@ -2,10 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { serviceAvailable } from '@tally/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../src/audit/archive/manifest.ts';
 import { replayIntoStore } from '../src/audit/archive/replay-store.ts';
 import { verifyArchive } from '../src/audit/archive/verify.ts';
+import { createDatabase, dropDatabase } from '../src/store/clickhouse/testing.ts';
 import { startTestServer, type TestServer } from '../src/testing.ts';
 import { askHttp, DEMO_METERS, demoEvents, diffAnswers, everyAnswer } from './audit-helpers.ts';
 import { fixedClock } from './helpers.ts';
@@ -22,6 +24,7 @@ const FROM = Date.parse('2026-04-01T00:00:00Z') * 1000;
 const TO = Date.parse('2026-05-01T00:00:00Z') * 1000;
 const DAYS = ['2026-05-01', '2026-05-02', '2026-05-03'];
 let s: TestServer;
+const clickhouse = await serviceAvailable('ClickHouse', '127.0.0.1', 8123);
 let total = 0;
 
 beforeAll(async () => {
@@ -83,6 +86,29 @@ describe('archive and replay (embedded)', () => {
       await r.close();
     }
   }, 120_000);
+
+  it.skipIf(!clickhouse)('the same month replayed into a fresh ClickHouse database answers identically too', async () => {
+    const CH = 'http://127.0.0.1:8123';
+    const database = await createDatabase(CH, 'replay');
+    try {
+      const r = await replayIntoStore(archiveDir, FROM, TO, { clickhouseUrl: CH, database }, DEMO_METERS, { clock });
+      try {
+        expect(r.store.engine).toBe('clickhouse');
+        expect([r.rows, r.accepted]).toEqual([total, total]);
+        const original = await everyAnswer(askHttp(s.url, s.adminToken), DEMO_METERS, FROM, TO);
+        const replayed = await everyAnswer(async (q) => (await r.queries.query(q)).data, DEMO_METERS, FROM, TO);
+        expect(diffAnswers(original, replayed)).toEqual([]);
+      } finally {
+        await r.close();
+      }
+      // A second replay into the same database stores nothing new (the store's dedupe).
+      const again = await replayIntoStore(archiveDir, FROM, TO, { clickhouseUrl: CH, database }, DEMO_METERS, { clock });
+      await again.close();
+      expect([again.rows, again.accepted]).toEqual([total, 0]);
+    } finally {
+      await dropDatabase(CH, database);
+    }
+  }, 180_000);
 
   it('verify finds a changed file, a removed file and an extra file, naming the expected and actual values', async () => {
     const m = readManifest(archiveDir, '2026-05-02')!;

@@ -11,7 +11,7 @@ type Run = { status: string; output: { sent: { accepted: number }; lagSeconds: n
 const run = async (): Promise<Run> => (await s.request('POST', '/v1/jobs/canary/run', { range: new Date(clock.nowMicros() / 1000).toISOString() })).body.run as Run;
 
 beforeAll(async () => {
-  s = await startTestServer({ meters: TEST_METERS, clock, config: { audit: { canary: CANARY } } });
+  s = await startTestServer({ meters: TEST_METERS, clock, config: { audit: { canary: CANARY }, alerts: { schedule: '0 0 1 1 *', rules: [{ id: 'canaries', kind: 'canary' }] } } });
 });
 afterAll(async () => {
   await s.close();
@@ -39,6 +39,23 @@ describe('canaries (embedded)', () => {
     expect(await fetch(`${s.url}/metrics`).then((r) => r.text())).toMatch(/tally_canary_lag_seconds 0\n/);
   });
 
+  it('is left out of all-tenant answers (usage queries, analytics), answered when named', async () => {
+    const acme = [1, 2].map((i) => ({ specversion: '1.0', id: `acme-${i}`, source: 'test', type: 'api.request', subject: 'acme', time: '2026-05-01T10:00:30Z', data: { route: '/x', method: 'GET', bytes: 5, ms: 3 } }));
+    expect((await s.request('POST', '/v1/events', acme)).body.accepted).toBe(2);
+    const range = 'from=2026-05-01T09:00:00Z&to=2026-05-01T11:00:00Z';
+    const query = async (extra: string) => ((await s.request('GET', `/v1/meters/requests/query?${range}${extra}`)).body.data as { tenant: string | null; value: string }[]).map((r) => [r.tenant, r.value]);
+    expect(await query('')).toEqual([[null, '2']]);
+    expect(await query('&groupBy=tenant')).toEqual([['acme', '2']]);
+    expect(await query('&tenant=_canary')).toEqual([['_canary', '9']]);
+    expect(await query('&tenant=_canary&tenant=acme&groupBy=tenant')).toEqual([['_canary', '9'], ['acme', '2']]);
+    // A boundary inside a minute: answered from raw events, the canary left out there too.
+    expect((await s.request('GET', `/v1/meters/users/query?from=2026-05-01T09:00:00Z&to=2026-05-01T10:02:30Z&groupBy=tenant`)).body.data).toEqual([]);
+    expect(((await s.request('GET', `/v1/meters/requests/query?from=2026-05-01T09:00:00Z&to=2026-05-01T10:02:30Z&groupBy=tenant`)).body.data as { tenant: string }[]).map((r) => r.tenant)).toEqual(['acme']);
+    const adoption = async (extra: string) => (await s.request('GET', `/v1/analytics/adoption?eventType=api.request&dimension=route&${range}${extra}`)).body as { activeTenants: number; features: { feature: string }[] };
+    expect(await adoption('')).toMatchObject({ activeTenants: 1, features: [{ feature: '/x' }] });
+    expect(await adoption('&tenant=_canary')).toMatchObject({ activeTenants: 1, features: [{ feature: '/canary' }] });
+  });
+
   it('a canary event lost from the raw table is a canary.raw failure with the exact count', async () => {
     const conn = await (s.store as DuckDbStore).connect();
     await conn.run("DELETE FROM events WHERE tenant = '_canary' AND id = (SELECT min(id) FROM events WHERE tenant = '_canary')");
@@ -46,6 +63,20 @@ describe('canaries (embedded)', () => {
     clock.set('2026-05-01T10:03:10Z');
     const r = await run();
     expect(r.output.rules.filter((x) => x.status !== 'ok').map((x) => [x.rule, x.results[0]!.expected, x.results[0]!.actual])).toEqual([['canary.raw', '9', '8']]);
+  });
+
+  it('a failing canary check is an alert (rule kind canary) that resolves once the canary is ok again', async () => {
+    const evaluate = async (range: string) => (await s.request('POST', '/v1/jobs/alerts-evaluate/run', { range })).body.run.output as Record<string, unknown>;
+    expect(await evaluate('failing')).toMatchObject({ fired: 1, errors: [] });
+    const alerts = (await s.request('GET', '/v1/alerts?rule=canaries')).body.data as { subject: string; state: string; tenant: string; summary: string }[];
+    expect(alerts).toMatchObject([{ subject: 'canary.raw', state: 'firing', tenant: '_canary' }]);
+    expect(alerts[0]!.summary).toMatch(/canary rule canary\.raw: 1 of 1 checks differ .*expected 9, actual 8, difference -1 events/);
+    expect(await evaluate('still')).toMatchObject({ fired: 0, resolved: 0 });
+    // The batch with the lost event leaves the checked window: the next runs are ok.
+    clock.set('2026-05-01T10:12:10Z');
+    expect((await run()).output.rules.every((x) => x.status === 'ok')).toBe(true);
+    expect(await evaluate('ok')).toMatchObject({ fired: 0, resolved: 1 });
+    expect(((await s.request('GET', '/v1/alerts?rule=canaries')).body.data as { state: string }[]).map((a) => a.state)).toEqual(['resolved']);
   });
 
   it('is never billed: a canary tenant on a priced plan is refused at start', async () => {

@@ -12,12 +12,28 @@ const deliverySchema = z
   })
   .strict();
 
+const retentionSchema = z
+  .object({
+    historyDays: z.number().int().min(0).default(90).describe('resolved and one-shot alerts, delivered and dead-lettered messages and delivery attempts older than this many days are removed by the alerts-retention job (0: kept forever); firing alerts and pending messages are never removed'),
+    schedule: z.string().default('20 4 * * *').describe('cron (UTC) of the alerts-retention job'),
+  })
+  .strict();
+
+const ingestStatsSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('count accepted, duplicate and rejected events per tenant on every node and record them each minute as tally.ingest.stats events (needed by ingest-rejections rules)'),
+    flushSeconds: z.number().int().min(1).max(60).default(10).describe('how often a node records the minutes that are over'),
+  })
+  .strict();
+
 /** `alerts:` in tally.config.yaml (docs/alerts.md). */
 export const alertsConfigSchema = z
   .object({
     schedule: z.string().default('* * * * *').describe('cron (UTC) of the alerts-evaluate job; 6 fields for seconds'),
     rules: z.array(ruleInputSchema).default([]).describe('rules kept in config (ids required); rules can also be managed through /v1/alerts/rules'),
     delivery: deliverySchema.default(deliverySchema.parse({})),
+    ingestStats: ingestStatsSchema.default(ingestStatsSchema.parse({})).describe('per-tenant ingest statistics'),
+    retention: retentionSchema.default(retentionSchema.parse({})).describe('how long alert history is kept'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -4,10 +4,11 @@ import { IDENTIFIER_LIMITS, identifierSchema } from '../events/identifiers.ts';
 /**
  * What a rule watches. Each kind is one source file in `sources/` (picked by `sources/index.ts`).
  * quota: thresholds of an entitlement; traffic-*: a tenant's usage against its own seasonal
- * baseline; reconciliation / job-failed / consumer-lag: data health; invoice-finalized /
+ * baseline; ingest-rejections: a tenant's rejected events (alerts/ingest-stats.ts);
+ * reconciliation / canary / job-failed / consumer-lag: data health; invoice-finalized /
  * credit-low: business events.
  */
-export const RULE_KINDS = ['quota', 'traffic-drop', 'traffic-silence', 'traffic-spike', 'reconciliation', 'job-failed', 'consumer-lag', 'invoice-finalized', 'credit-low'] as const;
+export const RULE_KINDS = ['quota', 'traffic-drop', 'traffic-silence', 'traffic-spike', 'ingest-rejections', 'reconciliation', 'canary', 'job-failed', 'consumer-lag', 'invoice-finalized', 'credit-low'] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
 /** Kinds a tenant-bound key may subscribe its own endpoint to (its quota, its invoices and credit). */
@@ -30,6 +31,15 @@ export const anomalySchema = z
   .strict();
 export type AnomalyParams = z.infer<typeof anomalySchema>;
 
+/** Tuning of the `ingest-rejections` kind. */
+export const rejectionSchema = z
+  .object({
+    rate: z.string().regex(/^\d{1,3}(\.\d{1,2})?%$/, 'a percentage such as "5%"').default('5%').describe('fires when rejected × 100 ≥ rate × (accepted + duplicates + rejected), exactly'),
+    minEvents: z.number().int().min(1).default(20).describe('and the tenant sent at least this many events in the window'),
+    windowMinutes: z.number().int().min(1).max(1440).default(15).describe('the whole receive minutes before the evaluation that are counted'),
+  })
+  .strict();
+
 /** A rule as configured or sent to `POST /v1/alerts/rules`. */
 export const ruleInputSchema = z
   .object({
@@ -45,6 +55,7 @@ export const ruleInputSchema = z
     thresholds: z.array(threshold).min(1).default(['80%', '100%']).describe('quota: percentages of the limit, and/or "projected-overage"'),
     anomaly: anomalySchema.default(anomalySchema.parse({})),
     minCredit: z.string().regex(/^\d+(\.\d+)?$/).default('0').describe('credit-low: fires when a tenant with grants has at most this much credit left (per currency)'),
+    rejection: rejectionSchema.default(rejectionSchema.parse({})).describe('ingest-rejections: the rejection rate per tenant'),
     maxLag: z.number().int().min(0).default(10_000).describe('consumer-lag: messages behind'),
     channels: z.array(z.string().min(1)).default([]).describe('ids of webhook endpoints notified'),
     cooldownMinutes: z.number().int().min(0).default(30).describe('after a resolve, the same subject firing again within this reopens the alert without a new notification'),

@@ -34,6 +34,8 @@ export class AlertService {
     private readonly catalog: PlanCatalog,
     private readonly clock: Clock,
     private readonly dispatcher: Dispatcher,
+    /** Whether this node records per-tenant ingest statistics (`alerts.ingestStats.enabled`). */
+    private readonly ingestStats = false,
   ) {}
 
   rules(): Promise<Rule[]> {
@@ -51,6 +53,7 @@ export class AlertService {
     const problems: { path: string; message: string }[] = [];
     if (input.meter !== undefined && !this.meters.get(input.meter)) problems.push({ path: `${path}.meter`, message: `unknown meter "${input.meter}"` });
     if (input.scope.plan !== undefined && !this.catalog.plans.some((p) => p.id === input.scope.plan)) problems.push({ path: `${path}.scope.plan`, message: `unknown plan "${input.scope.plan}"` });
+    if (input.kind === 'ingest-rejections' && !this.ingestStats) problems.push({ path: `${path}.kind`, message: 'ingest-rejections rules need alerts.ingestStats.enabled: true (per-tenant ingest statistics)' });
     // Config rules may name endpoints created later through the API.
     for (const [i, c] of input.channels.entries()) if (path === 'body' && !(await this.repos.endpoint(c))) problems.push({ path: `${path}.channels.${i}`, message: `unknown endpoint "${c}"` });
     if (problems.length > 0) throw new TallyError('VALIDATION_FAILED', problems.map((p) => `${p.path}: ${p.message}`).join('; '), problems);

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { InvoiceService } from '../billing/invoice-service.ts';
+import type { IngestService } from '../ingest/ingest-service.ts';
 import type { TallyConfig } from '../config/schema.ts';
 import type { JobDefinition } from '../jobs/job.ts';
 import type { LeaseStore } from '../jobs/lease-store.ts';
@@ -15,6 +16,8 @@ import { ClickHouseAlertStore } from './clickhouse/clickhouse-alert-store.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { DuckDbAlertStore } from './duckdb/duckdb-alert-store.ts';
 import { alertsEvaluateJob } from './evaluate-job.ts';
+import { IngestStats } from './ingest-stats.ts';
+import { alertsRetentionJob } from './retention-job.ts';
 import { AlertRepos } from './repos.ts';
 import { AlertService } from './service.ts';
 import type { SourceContext } from './sources/context.ts';
@@ -32,6 +35,8 @@ export interface AlertsDeps {
   warnings: QuotaWarnings;
   invoices?: InvoiceService | undefined;
   metrics?: Registry | undefined;
+  /** Where per-tenant ingest statistics are counted (`alerts.ingestStats`). */
+  ingest?: IngestService | undefined;
   clock: Clock;
 }
 
@@ -39,6 +44,8 @@ export interface AlertsDeps {
 export interface Alerts {
   service: AlertService;
   job: JobDefinition;
+  /** The alert history retention job (`alerts.retention`). */
+  retentionJob: JobDefinition;
   /** Gives the sources the job runner (data-health rules read its runs; until then they find nothing) and starts delivering. */
   start(runner: JobRunner): Promise<void>;
   close(): Promise<void>;
@@ -50,7 +57,8 @@ export async function openAlerts(d: AlertsDeps): Promise<Alerts> {
   const repos = new AlertRepos(store);
   const cfg = d.config.alerts;
   const dispatcher = new Dispatcher(repos, d.leases, d.clock, cfg.delivery);
-  const service = new AlertService(repos, d.meters, d.catalog, d.clock, dispatcher);
+  const stats = cfg.ingestStats.enabled && d.ingest ? new IngestStats(d.ingest, d.clock) : undefined;
+  const service = new AlertService(repos, d.meters, d.catalog, d.clock, dispatcher, stats !== undefined);
   const sources: SourceContext = { store: d.store, queries: d.queries, catalog: d.catalog, warnings: d.warnings, tenants: d.config.tenants.map((t) => t.id), invoices: d.invoices, metrics: d.metrics };
   // Config rules are upserted at every start (the same on every node), before the runner can
   // resume a crashed evaluation; API rules are kept.
@@ -58,11 +66,14 @@ export async function openAlerts(d: AlertsDeps): Promise<Alerts> {
   return {
     service,
     job: alertsEvaluateJob(repos, sources, dispatcher, cfg.schedule),
+    retentionJob: alertsRetentionJob(repos, cfg.retention.historyDays, cfg.retention.schedule),
     async start(runner) {
       sources.runner = runner;
+      stats?.start(cfg.ingestStats.flushSeconds * 1000);
       dispatcher.start();
     },
     async close() {
+      await stats?.stop();
       await dispatcher.stop();
       await store.close();
     },

@@ -51,6 +51,12 @@ export interface AlertStore {
   putNew(r: AlertRecord): Promise<boolean>;
   get(kind: RecordKind, id: string): Promise<AlertRecord | undefined>;
   list(kind: RecordKind, f?: RecordFilter): Promise<AlertRecord[]>;
+  /**
+   * Removes up to `limit` records of `kind` whose current status is one of `statuses` and whose
+   * `at` is before `before` (history retention); returns how many. Records then neither get nor
+   * list; a record changed after it was chosen (a newer version) is kept.
+   */
+  prune(kind: RecordKind, statuses: readonly string[], before: EpochMicros, limit: number): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -26,6 +26,8 @@ export interface FunnelQuery {
   to: EpochMicros;
   by: SubjectKind;
   tenants?: string[] | undefined;
+  /** Not these tenants (the canary tenants, left out when `tenants` is not given). */
+  excludeTenants?: string[] | undefined;
   /** A top-level string property of the subject's first step-1 event to split the answer by. */
   breakdown?: string | undefined;
 }
@@ -52,6 +54,8 @@ export interface RetentionQuery {
   by: SubjectKind;
   timeZone: string;
   tenants?: string[] | undefined;
+  /** Not these tenants (the canary tenants, left out when `tenants` is not given). */
+  excludeTenants?: string[] | undefined;
 }
 
 /** Subjects of a cohort (by period number of their first start event) returning at an offset; offset -1 is the cohort's size. */
@@ -70,6 +74,8 @@ export interface AdoptionQuery {
   from: EpochMicros;
   to: EpochMicros;
   tenants?: string[] | undefined;
+  /** Not these tenants (the canary tenants, left out when `tenants` is not given). */
+  excludeTenants?: string[] | undefined;
 }
 
 /** Store rows of an adoption question. Period numbers: see period.ts. */

@@ -27,7 +27,14 @@ export class AnalyticsService {
     private readonly meters: MeterRegistry,
     private readonly queries: QueryService,
     private readonly config: Pick<TallyConfig, 'tenants'>,
+    /** Tenants left out when a question names none (the canary tenants, docs/audit.md). */
+    private readonly hidden: readonly string[] = [],
   ) {}
+
+  /** `q` with the hidden tenants excluded unless it names its tenants. */
+  private visible<Q extends { tenants?: string[] | undefined; excludeTenants?: string[] | undefined }>(q: Q): Q {
+    return q.tenants === undefined && this.hidden.length > 0 ? { ...q, excludeTenants: [...this.hidden] } : q;
+  }
 
   get engine(): string {
     return this.store.engine;
@@ -42,15 +49,15 @@ export class AnalyticsService {
   }
 
   funnel(q: FunnelQuery): Promise<FunnelAnswer> {
-    return funnel(this.store, q);
+    return funnel(this.store, this.visible(q));
   }
 
   retention(q: RetentionQuery): Promise<RetentionAnswer> {
-    return retention(this.store, q);
+    return retention(this.store, this.visible(q));
   }
 
   adoption(q: AdoptionQuery): Promise<AdoptionAnswer> {
-    return adoption(this.store, q);
+    return adoption(this.store, this.visible(q));
   }
 
   top(q: TopQuery): Promise<TopAnswer> {

@@ -1,4 +1,5 @@
 import type { TallyConfig } from '../config/schema.ts';
+import { hiddenTenants } from '../audit/config.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
 import type { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
 import type { UsageStore } from '../store/port.ts';
@@ -21,5 +22,5 @@ export async function openAnalytics(d: AnalyticsDeps): Promise<AnalyticsService>
   const store = d.embedded
     ? new DuckDbAnalytics(await d.embedded.connect())
     : await ClickHouseAnalytics.open({ url: d.config.distributed.clickhouseUrl, database: d.config.distributed.clickhouseDatabase });
-  return new AnalyticsService(store, d.store, d.meters, d.queries, d.config);
+  return new AnalyticsService(store, d.store, d.meters, d.queries, d.config, hiddenTenants(d.config.audit));
 }

@@ -18,9 +18,15 @@ export const canaryConfigSchema = z
 export const auditConfigSchema = z
   .object({
     canary: canaryConfigSchema.default(canaryConfigSchema.parse({})).describe('synthetic canary events (off by default)'),
+    archiveTenantBuckets: z.number().int().min(0).max(1024).default(0).describe('0: one Parquet file per kind and day; N: each kind split into N files by tenant bucket (MD5 of the tenant), so one tenant\'s export or replay reads one file per kind and day'),
     archiveDir: z.string().optional().describe('where the daily archive job writes date=YYYY-MM-DD/ partitions of Parquet files and manifests (default: <store.dataDir>/archive); the layout is what an S3 bucket would hold'),
   })
   .strict();
+
+/** Tenants left out of all-tenant answers (usage queries, analytics, costs): the enabled canary's. */
+export function hiddenTenants(audit: AuditConfig): string[] {
+  return audit.canary.enabled ? [audit.canary.tenant] : [];
+}
 
 /** The validated `audit:` section. */
 export type AuditConfig = z.infer<typeof auditConfigSchema>;

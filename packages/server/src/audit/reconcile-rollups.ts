@@ -57,7 +57,7 @@ export function reconcileRollupsJob(store: UsageStore, meters: MeterRegistry, qu
       }
       const discrepancies: Discrepancy[] = [];
       for (const m of additive) {
-        const answer = await queries.query({ meter: m.slug, from, to, groupBy: ['tenant'] });
+        const answer = await queries.query({ meter: m.slug, from, to, groupBy: ['tenant'], includeHidden: true });
         const rolled = new Map(answer.data.map((r) => [r.tenant!, r.value === null ? 0n : (parseQuantity(r.value) as bigint)]));
         const totals = raw.get(m.slug)!;
         for (const tenant of new Set([...totals.keys(), ...rolled.keys()])) {

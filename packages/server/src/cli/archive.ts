@@ -43,22 +43,28 @@ export function archiveCommand(program: Command): void {
 
   program
     .command('replay')
-    .description('rebuild a fresh embedded store (raw events, corrections, rollups) from the archive, for a dispute or a restore')
+    .description('rebuild a fresh store (raw events, corrections, rollups) from the archive — embedded DuckDB, or a ClickHouse database — for a dispute or a restore')
     .requiredOption('--from <time>', 'event time, inclusive (RFC 3339 or YYYY-MM-DD)')
     .requiredOption('--to <time>', 'event time, exclusive')
-    .option('--into <dir>', 'data directory of the new store (default: a new ./tally-replay-* directory)')
+    .option('--into <dir>', 'data directory of the new embedded store (default: a new ./tally-replay-* directory)')
+    .option('--into-clickhouse <database>', 'replay into this ClickHouse database instead (created if missing; use a new one: events already there are kept, duplicates skipped)')
+    .option('--clickhouse-url <url>', 'with --into-clickhouse (default: distributed.clickhouseUrl of the config)')
+    .option('--tenant <tenant>', "only this tenant's events and corrections (a dispute); a tenant-sharded archive is read from that tenant's files only")
     .option('-c, --config <file>', 'YAML config (meters and audit.archiveDir)')
     .option('--dir <dir>', 'archive directory')
     .option('--json', 'print JSON')
-    .action(async (o: { from: string; to: string; into?: string; config?: string; dir?: string; json?: boolean }) => {
+    .action(async (o: { from: string; to: string; into?: string; intoClickhouse?: string; tenant?: string; clickhouseUrl?: string; config?: string; dir?: string; json?: boolean }) => {
       const config = loadConfig(configPath(o.config));
       const from = timeArg(o.from, 'from');
       const to = timeArg(o.to, 'to');
       if (from >= to) throw new CliError('--from must be before --to');
       const dir = resolve(o.dir ?? archiveDirOf(config));
-      const into = resolve(o.into ?? mkdtempSync('tally-replay-'));
+      if (o.into !== undefined && o.intoClickhouse !== undefined) throw new CliError('--into and --into-clickhouse: one or the other');
+      if (o.intoClickhouse !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(o.intoClickhouse)) throw new CliError(`--into-clickhouse: "${o.intoClickhouse}" is not a ClickHouse database name (letters, digits, _)`);
+      const target = o.intoClickhouse !== undefined ? { clickhouseUrl: o.clickhouseUrl ?? config.distributed.clickhouseUrl, database: o.intoClickhouse } : resolve(o.into ?? mkdtempSync('tally-replay-'));
+      const into = typeof target === 'string' ? `${target}/tally.duckdb` : `${target.clickhouseUrl} database ${target.database}`;
       const started = performance.now();
-      const r = await replayIntoStore(dir, from, to, into, config.meters, { onProgress: (n) => !o.json && process.stderr.write(`\rreplayed ${n} rows`) });
+      const r = await replayIntoStore(dir, from, to, target, config.meters, { onProgress: (n) => !o.json && process.stderr.write(`\rreplayed ${n} rows`), ...(o.tenant !== undefined ? { tenant: o.tenant } : {}) });
       try {
         const secs = (performance.now() - started) / 1000;
         const totals = [];
@@ -66,9 +72,9 @@ export function archiveCommand(program: Command): void {
           const a = await r.queries.query({ meter: m.slug, from, to });
           totals.push({ meter: m.slug, aggregation: m.def.aggregation, value: a.data[0]?.value ?? null });
         }
-        const summary = { archive: dir, into, from: formatMicros(from), to: formatMicros(to), rows: r.rows, stored: r.accepted, seconds: Number(secs.toFixed(3)), rowsPerSecond: Math.round(r.rows / Math.max(secs, 1e-6)), meters: totals };
+        const summary = { archive: dir, into: typeof target === 'string' ? target : { clickhouseUrl: target.clickhouseUrl, database: target.database }, from: formatMicros(from), to: formatMicros(to), rows: r.rows, stored: r.accepted, seconds: Number(secs.toFixed(3)), rowsPerSecond: Math.round(r.rows / Math.max(secs, 1e-6)), meters: totals };
         if (o.json) return void process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-        process.stdout.write(`\nreplayed ${r.rows} rows (${r.accepted} stored) into ${into}/tally.duckdb in ${secs.toFixed(1)} s (${summary.rowsPerSecond} rows/s)\n`);
+        process.stdout.write(`\nreplayed ${r.rows} rows (${r.accepted} stored) into ${into} in ${secs.toFixed(1)} s (${summary.rowsPerSecond} rows/s)\n`);
         process.stdout.write(renderTable(['meter', 'aggregation', `value ${summary.from} – ${summary.to}`], totals.map((t) => [t.meter, t.aggregation, t.value])) + '\n');
       } finally {
         await r.close();

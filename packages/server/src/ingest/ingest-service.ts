@@ -61,6 +61,7 @@ export interface IngestSummary {
  */
 export class IngestService {
   private readonly acceptedListeners: ((events: readonly EventRecord[]) => void)[] = [];
+  private readonly receiptListeners: ReceiptListener[] = [];
 
   constructor(
     private readonly store: UsageStore,
@@ -76,6 +77,16 @@ export class IngestService {
    */
   onAccepted(listener: (events: readonly EventRecord[]) => void): void {
     this.acceptedListeners.push(listener);
+  }
+
+  /**
+   * Registers a listener told, for every request from a client (not Tally's own events), each
+   * event's receipt and tenant (`undefined` where a rejected event names no valid tenant): per
+   * tenant ingest statistics (the alerts' rejection-rate rule) hang here. Only requests made
+   * after a listener exists pay for finding the tenants.
+   */
+  onReceipts(listener: ReceiptListener): void {
+    this.receiptListeners.push(listener);
   }
 
   /**
@@ -124,6 +135,12 @@ export class IngestService {
         receipts[at] = r;
       });
       if (stored.length > 0) for (const l of this.acceptedListeners) l(stored);
+    }
+    if (this.receiptListeners.length > 0 && !internal) {
+      const tenants: (string | undefined)[] = new Array(raw.length);
+      for (let k = 0; k < valid.length; k++) tenants[positions[k]!] = valid[k]!.tenant;
+      for (let i = 0; i < raw.length; i++) if (receipts[i]!.status === 'rejected') tenants[i] = subjectOf(raw[i]);
+      for (const l of this.receiptListeners) l(receipts, tenants);
     }
     const summary: IngestSummary = { accepted: 0, duplicates: 0, rejected: 0, receipts };
     for (const r of receipts) {
@@ -201,6 +218,15 @@ function identifierProblems(ce: { id: string; subject: string; type: string; sou
     const p = v === undefined ? undefined : identifierProblem(v, max);
     return p ? [`${name}: ${p}`] : [];
   }).join('; ');
+}
+
+/** Told each event's receipt and tenant of a client request (see `IngestService.onReceipts`). */
+export type ReceiptListener = (receipts: readonly Receipt[], tenants: readonly (string | undefined)[]) => void;
+
+/** The tenant a rejected event names, when its `subject` is a valid tenant identifier. */
+function subjectOf(item: unknown): string | undefined {
+  const subject = item !== null && typeof item === 'object' ? (item as { subject?: unknown }).subject : undefined;
+  return typeof subject === 'string' && isIdentifier(subject, IDENTIFIER_LIMITS.tenant) ? subject : undefined;
 }
 
 /** The receipt of a rejected event (its id when it has a string one). A function, not a closure per event: this is the hot path. */

@@ -88,6 +88,14 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       }
       const filtered = await store.aggregate(q('calls', T0, to, { tenants: ['big'], filters: [{ dim: 0, values: ['/odd'] }] }), 'hour');
       expect(filtered.map((r) => r.components.count)).toEqual([50n]);
+      // Excluded tenants (the canary) are left out at every resolution, the day totals included.
+      for (const res of ['minute', 'hour', 'day'] as const) {
+        const rest = await store.aggregate(q('calls', T0, to, { excludeTenants: ['big'] }), res);
+        expect(rest.map((r) => r.components.count)).toEqual([200n]);
+        const grouped = await store.aggregate(q('calls', T0, to, { excludeTenants: ['big'], groupByTenant: true }), res);
+        expect(grouped.map((r) => [r.tenant, r.components.count])).toEqual([['small', 200n]]);
+      }
+      expect((await store.countUnique(q('users', T0, to, { excludeTenants: ['small'] }))).map((r) => r.count)).toEqual([7n]);
       const hourly = await store.aggregate(q('calls', T0, T0 + 3 * MICROS_PER_HOUR, { windows: { kind: 'uniform', origin: T0, width: MICROS_PER_HOUR, count: 3 } }), 'minute');
       expect(hourly.map((r) => [r.window, r.components.count])).toEqual([
         [0, 9n], // i·7 min < 60: i = 0…8

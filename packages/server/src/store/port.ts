@@ -23,6 +23,8 @@ export interface AggregateQuery {
   windows: WindowLayout;
   /** Only these tenants (undefined: all). */
   tenants?: string[];
+  /** Not these tenants (canary tenants left out of all-tenant answers). */
+  excludeTenants?: string[];
   groupByTenant: boolean;
   /** Dimension positions (0-based, in the meter's sorted order) to group by. */
   groupDims: number[];

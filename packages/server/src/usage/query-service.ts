@@ -19,6 +19,8 @@ export interface UsageQuery {
   tenants?: string[];
   groupBy?: string[];
   filterGroupBy?: Record<string, string[]>;
+  /** Also count the hidden (canary) tenants when no tenants are named (reconciliation does). */
+  includeHidden?: boolean;
 }
 
 /** One row of the answer; `value` is an exact decimal string (null when undefined, e.g. MIN of nothing). */
@@ -55,6 +57,11 @@ export class QueryService {
     private readonly store: UsageStore,
     private readonly meters: MeterRegistry,
     private readonly clock: Clock,
+    /**
+     * Tenants left out of answers that name no tenants (the canary tenants, docs/audit.md):
+     * synthetic traffic is not usage. Named explicitly (`tenants`), they are answered as usual.
+     */
+    private readonly hidden: readonly string[] = [],
   ) {}
 
   async query(q: UsageQuery): Promise<UsageResult> {
@@ -69,6 +76,7 @@ export class QueryService {
     const filters = Object.entries(q.filterGroupBy ?? {}).map(([dim, values]) => ({ dim: dimIndex(meter, dim, `filterGroupBy[${dim}]`), values }));
     const aq: AggregateQuery = { meter: meter.series, from, to, windows: windows.layout, groupByTenant: groupBy.includes('tenant'), groupDims, filters, aggregation: meter.def.aggregation };
     if (q.tenants && q.tenants.length > 0) aq.tenants = q.tenants;
+    else if (this.hidden.length > 0 && q.includeHidden !== true) aq.excludeTenants = [...this.hidden];
 
     let resolution: Resolution | 'raw';
     let cells: (UniqueRow | AggregateRow)[];
@@ -124,6 +132,7 @@ export class QueryService {
     const groups = new Map<string, { row: UniqueRow; values: Set<string> }>();
     for await (const page of scanEffective(this.store, meter.def.eventType, q.from, q.to, q.tenants)) {
       for (const e of page) {
+        if (q.excludeTenants?.includes(e.tenant)) continue;
         const r = evaluateMeter(meter, e);
         if (r === null || isMeterProblem(r) || r.unique === undefined) continue;
         if (q.filters.some((f) => !f.values.includes(r.dims[f.dim] as string))) continue;
@@ -144,6 +153,7 @@ export class QueryService {
     const groups = new Map<string, AggregateRow>();
     for await (const page of scanEffective(this.store, meter.def.eventType, q.from, q.to, q.tenants)) {
       for (const e of page) {
+        if (q.excludeTenants?.includes(e.tenant)) continue;
         const r = evaluateMeter(meter, e);
         if (r === null || isMeterProblem(r)) continue;
         if (q.filters.some((f) => !f.values.includes(r.dims[f.dim] as string))) continue;

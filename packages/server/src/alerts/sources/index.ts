@@ -1,7 +1,8 @@
 import type { RuleKind } from '../rule.ts';
 import { creditLowSource, invoiceFinalizedSource } from './business.ts';
 import type { Source } from './context.ts';
-import { consumerLagSource, jobFailedSource, reconciliationSource } from './health.ts';
+import { canarySource, consumerLagSource, jobFailedSource, reconciliationSource } from './health.ts';
+import { ingestRejectionsSource } from './ingest.ts';
 import { quotaSource } from './quota.ts';
 import { trafficSource } from './traffic.ts';
 
@@ -14,8 +15,12 @@ export function sourceFor(kind: RuleKind): Source {
     case 'traffic-silence':
     case 'traffic-spike':
       return trafficSource;
+    case 'ingest-rejections':
+      return ingestRejectionsSource;
     case 'reconciliation':
       return reconciliationSource;
+    case 'canary':
+      return canarySource;
     case 'job-failed':
       return jobFailedSource;
     case 'consumer-lag':

@@ -49,7 +49,7 @@ export class ClickHouseAnalytics implements AnalyticsStore {
     const s = subject(q.by);
     if (q.breakdown) checkProperty(q.breakdown);
     const conds = q.steps.map((st) => stepExpr(this.reader, st.eventType, st.filter));
-    const where = [...rangeWhere(q.from, q.to, q.tenants, q.steps.map((st) => st.eventType)), s.where];
+    const where = [...rangeWhere(q.from, q.to, q.tenants, q.steps.map((st) => st.eventType), q.excludeTenants), s.where];
     // Aggregates skip NULLs: argMin reads the raw string ('' for missing) and nullIf comes after.
     const group = q.breakdown ? `nullIf(argMinIf(${this.reader}(data, ${lit(q.breakdown)}), (time_us, id), ${conds[0]}), '')` : 'CAST(NULL AS Nullable(String))';
     const lists = conds.slice(1).map((c, i) => `, groupArrayIf(time_us, ${c}) AS a${i + 2}`);
@@ -82,7 +82,7 @@ export class ClickHouseAnalytics implements AnalyticsStore {
     const s = subject(q.by);
     const cs = stepExpr(this.reader, q.startEvent.eventType, q.startEvent.filter);
     const cr = stepExpr(this.reader, q.returnEvent.eventType, q.returnEvent.filter);
-    const where = [...rangeWhere(q.from, q.to, q.tenants, [q.startEvent.eventType, q.returnEvent.eventType]), s.where];
+    const where = [...rangeWhere(q.from, q.to, q.tenants, [q.startEvent.eventType, q.returnEvent.eventType], q.excludeTenants), s.where];
     // Per (subject, period) first the earliest start and the latest return (far fewer rows
     // than events), then per subject its first start, cohort and return periods; one row per
     // return period (index 0: the subject itself, its cohort's size) rather than an array
@@ -101,7 +101,7 @@ export class ClickHouseAnalytics implements AnalyticsStore {
 
   async adoption(q: AdoptionQuery): Promise<AdoptionRows> {
     const feature = propertyExpr(this.reader, q.dimension);
-    const where = rangeWhere(q.from, q.to, q.tenants).join(' AND ');
+    const where = rangeWhere(q.from, q.to, q.tenants, undefined, q.excludeTenants).join(' AND ');
     const users = 'uniqExactIf(tenant, assumeNotNull(actor), isNotNull(actor))';
     const e = `(SELECT tenant, actor, time_us, ${periodExpr(q.period, q.timeZone)} AS p, if(type = ${lit(q.eventType)}, ${feature}, NULL) AS f FROM events WHERE ${where})`;
     const sql = `SELECT 'a', toNullable(p), CAST(NULL AS Nullable(String)), toNullable(uniqExact(tenant)), toNullable(${users}), CAST(NULL AS Nullable(String)) FROM ${e} GROUP BY p

@@ -34,9 +34,10 @@ export function periodExpr(period: Period, zone: string, time = 'time_us'): stri
 }
 
 /** Range, tenant and type conditions of a raw read. */
-export function rangeWhere(from: number, to: number, tenants: string[] | undefined, types?: string[]): string[] {
+export function rangeWhere(from: number, to: number, tenants: string[] | undefined, types?: string[], exclude?: string[]): string[] {
   const where = [`time_us >= ${int(from)}`, `time_us < ${int(to)}`];
   if (tenants) where.push(tenants.length === 0 ? '0' : inList('tenant', tenants));
+  if (exclude?.length) where.push(`NOT ${inList('tenant', exclude)}`);
   if (types) where.push(inList('type', [...new Set(types)]));
   return where;
 }

@@ -11,9 +11,10 @@ function subject(by: SubjectKind): { keys: string; where: string } {
 }
 
 /** Range, tenant and type conditions of a raw read. */
-function rangeWhere(p: SqlParams, from: number, to: number, tenants: string[] | undefined, types?: string[]): string[] {
+function rangeWhere(p: SqlParams, from: number, to: number, tenants: string[] | undefined, types?: string[], exclude?: string[]): string[] {
   const where = [`time_us >= ${int(from)}`, `time_us < ${int(to)}`];
   if (tenants) where.push(tenants.length === 0 ? 'false' : p.in('tenant', tenants));
+  if (exclude?.length) where.push(`NOT ${p.in('tenant', exclude)}`);
   if (types) where.push(p.in('type', [...new Set(types)]));
   return where;
 }
@@ -38,7 +39,7 @@ export class DuckDbAnalytics implements AnalyticsStore {
     const group = q.breakdown ? `NULLIF(arg_min(COALESCE(${propertyExpr(q.breakdown)}, ''), (time_us, id)), '')` : 'NULL::VARCHAR';
     // Step 1: each subject's anchor. Step k: the earliest matching event strictly after step k−1
     // and within the window of the anchor, joined on the subject; only survivors go on.
-    const ctes = [`s1 AS (SELECT ${s.keys}, min(time_us) AS t1, ${group} AS g FROM events WHERE ${[...rangeWhere(p, q.from, q.to, q.tenants), s.where, conds[0]].join(' AND ')} GROUP BY ${s.keys})`];
+    const ctes = [`s1 AS (SELECT ${s.keys}, min(time_us) AS t1, ${group} AS g FROM events WHERE ${[...rangeWhere(p, q.from, q.to, q.tenants, undefined, q.excludeTenants), s.where, conds[0]].join(' AND ')} GROUP BY ${s.keys})`];
     for (let k = 2; k <= q.steps.length; k++) {
       const prev = Array.from({ length: k - 1 }, (_, i) => `s.t${i + 1}`).join(', ');
       const on = [...keys.map((c) => `e.${c} = s.${c}`), `e.time_us > s.t${k - 1}`, `e.time_us <= s.t1 + ${w}`, `e.time_us < ${int(q.to)}`];
@@ -64,7 +65,7 @@ export class DuckDbAnalytics implements AnalyticsStore {
     const cr = stepExpr(p, q.returnEvent.eventType, q.returnEvent.filter);
     const on = s.keys.split(', ').map((k) => `e.${k} = f.${k}`).join(' AND ');
     const periods = periodsRelation(q.from, q.to, q.period, q.timeZone);
-    const base = [...rangeWhere(p, q.from, q.to, q.tenants), s.where];
+    const base = [...rangeWhere(p, q.from, q.to, q.tenants, undefined, q.excludeTenants), s.where];
     // First starts per subject (start events only), then the return events at or after them
     // (return events only, joined on the subject); periods by ASOF joins on the period starts.
     const sql = `WITH f0 AS (SELECT ${s.keys}, min(time_us) AS first FROM events WHERE ${[...base, cs].join(' AND ')} GROUP BY ${s.keys}),
@@ -81,7 +82,7 @@ export class DuckDbAnalytics implements AnalyticsStore {
     const p = new SqlParams();
     const feature = propertyExpr(q.dimension);
     const type = p.add(q.eventType);
-    const where = rangeWhere(p, q.from, q.to, q.tenants).join(' AND ');
+    const where = rangeWhere(p, q.from, q.to, q.tenants, undefined, q.excludeTenants).join(' AND ');
     const users = `count(DISTINCT CASE WHEN actor IS NOT NULL THEN [tenant, actor] END)`;
     const sql = `WITH e AS (SELECT tenant, actor, time_us, periods.n AS p, CASE WHEN type = ${type} THEN ${feature} END AS f FROM events ASOF JOIN ${periodsRelation(q.from, q.to, q.period, q.timeZone)} ON time_us >= periods.s WHERE ${where})
       SELECT 'a', p, NULL, count(DISTINCT tenant), ${users}, NULL FROM e GROUP BY p

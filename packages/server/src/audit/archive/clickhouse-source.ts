@@ -5,7 +5,7 @@ import { lit, parseTsv } from '../../store/clickhouse/sql.ts';
 import { CORRECTION_TYPE } from '../corrections/correction.ts';
 import type { EpochMicros } from '../../shared/time.ts';
 import type { ArchiveFileKind } from './manifest.ts';
-import { ARCHIVE_COLUMNS, ARCHIVE_TABLE_DDL, copyToParquet } from './parquet.ts';
+import { ARCHIVE_COLUMNS, ARCHIVE_TABLE_DDL, copyToParquet, tenantBucketSql } from './parquet.ts';
 import type { ArchiveSource, WrittenFile } from './source.ts';
 
 /** ClickHouse's filter of one file kind (SQL that also runs on 18.16). */
@@ -20,6 +20,9 @@ function chKind(kind: ArchiveFileKind): string {
  */
 export class ClickHouseArchiveSource implements ArchiveSource {
   readonly engine = 'clickhouse';
+  /** What the staged table holds (kind and range): the buckets of one file kind share one read of ClickHouse. */
+  private staged: string | undefined;
+
   private constructor(
     private readonly client: ClickHouseClient,
     private readonly duck: DuckDBInstance,
@@ -33,7 +36,16 @@ export class ClickHouseArchiveSource implements ArchiveSource {
     return new ClickHouseArchiveSource(client, duck, await duck.connect());
   }
 
-  async writeParquet(kind: ArchiveFileKind, from: EpochMicros, to: EpochMicros, file: string): Promise<WrittenFile> {
+  async writeParquet(kind: ArchiveFileKind, from: EpochMicros, to: EpochMicros, file: string, bucket?: { index: number; of: number }): Promise<WrittenFile> {
+    const key = `${kind}:${from}:${to}`;
+    if (this.staged !== key) await this.stage(kind, from, to, key);
+    const inBucket = bucket ? ` WHERE ${tenantBucketSql(bucket.of)} = ${int(bucket.index)}` : '';
+    return copyToParquet(this.conn, `SELECT ${ARCHIVE_COLUMNS} FROM staged${inBucket}`, file);
+  }
+
+  /** Copies the rows of `kind` ingested in [from, to) from ClickHouse into the DuckDB table `staged`. */
+  private async stage(kind: ArchiveFileKind, from: EpochMicros, to: EpochMicros, key: string): Promise<void> {
+    this.staged = undefined;
     await this.conn.run('DROP TABLE IF EXISTS staged');
     await this.conn.run(ARCHIVE_TABLE_DDL('staged'));
     const appender = await this.conn.createAppender('staged');
@@ -56,9 +68,7 @@ export class ClickHouseArchiveSource implements ArchiveSource {
     }
     appender.flushSync();
     appender.closeSync();
-    const written = await copyToParquet(this.conn, `SELECT ${ARCHIVE_COLUMNS} FROM staged`, file);
-    await this.conn.run('DROP TABLE staged');
-    return written;
+    this.staged = key;
   }
 
   async countIngested(from: EpochMicros, to: EpochMicros): Promise<Record<ArchiveFileKind, number>> {

@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { int } from '../../store/duckdb/sql.ts';
 import type { EpochMicros } from '../../shared/time.ts';
 import type { ArchiveFileKind } from './manifest.ts';
-import { ARCHIVE_COLUMNS, copyToParquet, kindFilter } from './parquet.ts';
+import { ARCHIVE_COLUMNS, copyToParquet, kindFilter, tenantBucketSql } from './parquet.ts';
 import type { ArchiveSource, WrittenFile } from './source.ts';
 
 /** The embedded store's raw table, copied to Parquet by DuckDB itself (a connection on the store's instance). */
@@ -10,8 +10,9 @@ export class DuckDbArchiveSource implements ArchiveSource {
   readonly engine = 'duckdb';
   constructor(private readonly conn: DuckDBConnection) {}
 
-  writeParquet(kind: ArchiveFileKind, from: EpochMicros, to: EpochMicros, file: string): Promise<WrittenFile> {
-    return copyToParquet(this.conn, `SELECT ${ARCHIVE_COLUMNS} FROM events WHERE ingested_us >= ${int(from)} AND ingested_us < ${int(to)} AND ${kindFilter(kind)}`, file);
+  writeParquet(kind: ArchiveFileKind, from: EpochMicros, to: EpochMicros, file: string, bucket?: { index: number; of: number }): Promise<WrittenFile> {
+    const inBucket = bucket ? ` AND ${tenantBucketSql(bucket.of)} = ${int(bucket.index)}` : '';
+    return copyToParquet(this.conn, `SELECT ${ARCHIVE_COLUMNS} FROM events WHERE ingested_us >= ${int(from)} AND ingested_us < ${int(to)} AND ${kindFilter(kind)}${inBucket}`, file);
   }
 
   async countIngested(from: EpochMicros, to: EpochMicros): Promise<Record<ArchiveFileKind, number>> {

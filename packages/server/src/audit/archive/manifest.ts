@@ -15,6 +15,8 @@ export interface ManifestFile {
   maxTimeUs: number | null;
   bytes: number;
   sha256: string;
+  /** The tenant bucket of its rows, in a tenant-sharded partition. */
+  bucket?: number;
 }
 
 /**
@@ -31,6 +33,8 @@ export interface Manifest {
   createdAt: string;
   source: string;
   rows: number;
+  /** Tenant-sharded: each kind is split into this many files by tenant bucket (absent: one file per kind). */
+  tenantBuckets?: number;
   files: ManifestFile[];
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { EventRecord } from '../../events/event.ts';
 import { CORRECTION_TYPE } from '../corrections/correction.ts';
@@ -8,6 +9,25 @@ export const ARCHIVE_COLUMNS = 'tenant, id, type, source, time_us, actor, data, 
 
 /** DDL of a table with the archive's columns. */
 export const ARCHIVE_TABLE_DDL = (name: string) => `CREATE TABLE ${name} (tenant VARCHAR NOT NULL, id VARCHAR NOT NULL, type VARCHAR NOT NULL, source VARCHAR NOT NULL, time_us BIGINT NOT NULL, actor VARCHAR, data VARCHAR NOT NULL, content_hash VARCHAR NOT NULL, ingested_us BIGINT NOT NULL)`;
+
+/**
+ * The tenant bucket of a tenant among `buckets`: the first 32 bits of the MD5 of its UTF-8 name,
+ * modulo `buckets` — stable across versions and computed alike here and in DuckDB
+ * ({@link tenantBucketSql}), so a reader finds a tenant's files without opening the others.
+ */
+export function tenantBucket(tenant: string, buckets: number): number {
+  return parseInt(createHash('md5').update(tenant, 'utf8').digest('hex').slice(0, 8), 16) % buckets;
+}
+
+/** {@link tenantBucket} as a DuckDB expression over the `tenant` column. */
+export function tenantBucketSql(buckets: number): string {
+  return `((('0x' || substr(md5(tenant), 1, 8))::UBIGINT) % ${Math.trunc(buckets)})::INTEGER`;
+}
+
+/** The archive file of a kind (and tenant bucket, when the partition is sharded). */
+export function archiveFileName(kind: ArchiveFileKind, bucket?: number): string {
+  return bucket === undefined ? `${kind}.parquet` : `${kind}-b${String(bucket).padStart(3, '0')}.parquet`;
+}
 
 /** A DuckDB string literal. */
 export function sqlString(s: string): string {

@@ -15,8 +15,11 @@ export interface WrittenFile {
  */
 export interface ArchiveSource {
   readonly engine: string;
-  /** Writes the raw rows of `kind` ingested in [from, to) to a Parquet file. */
-  writeParquet(kind: ArchiveFileKind, from: EpochMicros, to: EpochMicros, file: string): Promise<WrittenFile>;
+  /**
+   * Writes the raw rows of `kind` ingested in [from, to) to a Parquet file — only those of the
+   * tenants in bucket `bucket.index` of `bucket.of` when given (parquet.ts `tenantBucket`).
+   */
+  writeParquet(kind: ArchiveFileKind, from: EpochMicros, to: EpochMicros, file: string, bucket?: { index: number; of: number }): Promise<WrittenFile>;
   /** Raw rows ingested in [from, to) now (both kinds): what the reconciliation compares manifests with. */
   countIngested(from: EpochMicros, to: EpochMicros): Promise<Record<ArchiveFileKind, number>>;
   close(): Promise<void>;

@@ -98,19 +98,7 @@ export class Reconciliation {
 
   /** The latest result of every rule (newest run first), from the recorded runs. */
   async latest(): Promise<LatestResult[]> {
-    if (!this.runner) return [];
-    const seen = new Map<string, LatestResult>();
-    for (const job of this.resultJobs) {
-      for (const run of await this.runner.list({ job, status: 'succeeded', limit: 200 })) {
-        const out = run.output as Partial<ReconcileOutput> | null;
-        for (const r of out?.rules ?? []) {
-          const prev = seen.get(r.rule);
-          const ranAt = formatMicros(run.endedAt ?? run.startedAt);
-          if (!prev || prev.ranAt < ranAt) seen.set(r.rule, { ...r, day: out?.day ?? run.range, ranAt, run: run.id });
-        }
-      }
-    }
-    return [...seen.values()].sort((a, b) => (a.rule < b.rule ? -1 : 1));
+    return this.runner ? latestRuleResults(this.runner, this.resultJobs) : [];
   }
 
   /** `/metrics`: discrepancies and last run time by rule (from the recorded runs, so every node agrees). */
@@ -145,6 +133,26 @@ export class Reconciliation {
       },
     });
   }
+}
+
+/**
+ * The latest result of every rule reported by `jobs` (reconcile, canary), from their recorded
+ * succeeded runs, sorted by rule name. Shared by the reconciliation API and the data-health
+ * alert sources, so both see the same results on every node.
+ */
+export async function latestRuleResults(runner: Pick<JobRunner, 'list'>, jobs: readonly string[]): Promise<LatestResult[]> {
+  const seen = new Map<string, LatestResult>();
+  for (const job of jobs) {
+    for (const run of await runner.list({ job, status: 'succeeded', limit: 200 })) {
+      const out = run.output as Partial<ReconcileOutput> | null;
+      for (const r of out?.rules ?? []) {
+        const prev = seen.get(r.rule);
+        const ranAt = formatMicros(run.endedAt ?? run.startedAt);
+        if (!prev || prev.ranAt < ranAt) seen.set(r.rule, { ...r, day: out?.day ?? run.range, ranAt, run: run.id });
+      }
+    }
+  }
+  return [...seen.values()].sort((a, b) => (a.rule < b.rule ? -1 : 1));
 }
 
 /** `p`, or a rejection after `ms`. */

@@ -9,6 +9,7 @@ import { inList, lit } from './sql.ts';
 export function aggregateSql(q: AggregateQuery, table: string, timeCol: string, extraWhere: string[], measures: string[]): string {
   const where = [`meter = ${lit(q.meter)}`, `${timeCol} >= ${q.from}`, `${timeCol} < ${q.to}`, ...extraWhere];
   if (q.tenants) where.push(inList('tenant', q.tenants));
+  if (q.excludeTenants?.length) where.push(`NOT ${inList('tenant', q.excludeTenants)}`);
   for (const f of q.filters) where.push(inList(dimColumn(f.dim), f.values));
   let windowExpr: string;
   if (q.windows.kind === 'uniform') {

@@ -12,6 +12,7 @@ import { int, type SqlParams } from './sql.ts';
 export function aggregateSql(q: AggregateQuery, params: SqlParams, table: string, timeCol: string, extraWhere: string[], measures: string[], grouped = true): string {
   const where = [`t.meter = ${params.add(q.meter)}`, `t.${timeCol} >= ${int(q.from)}`, `t.${timeCol} < ${int(q.to)}`, ...extraWhere];
   if (q.tenants) where.push(params.in('t.tenant', q.tenants));
+  if (q.excludeTenants?.length) where.push(`NOT ${params.in('t.tenant', q.excludeTenants)}`);
   for (const f of q.filters) where.push(params.in(`t.${DIM_COLUMNS[f.dim]!}`, f.values));
 
   let from = `${table} t`;

@@ -112,7 +112,8 @@ export class DayTotals {
     if (!byTenant) return [];
     const windowCount = q.windows.kind === 'uniform' ? q.windows.count : q.windows.boundaries.length - 1;
     const windowOf = windowLocator(q);
-    const tenants = q.tenants ? [...new Set(q.tenants)].filter((t) => byTenant.has(t)).sort(byCodeUnit) : this.tenantsOf(q.meter, byTenant);
+    let tenants = q.tenants ? [...new Set(q.tenants)].filter((t) => byTenant.has(t)).sort(byCodeUnit) : this.tenantsOf(q.meter, byTenant);
+    if (q.excludeTenants?.length) tenants = tenants.filter((t) => !q.excludeTenants!.includes(t));
     const first = q.from / MICROS_PER_DAY - this.base;
     const last = q.to / MICROS_PER_DAY - this.base; // exclusive; both whole (resolution day)
     if (q.groupByTenant && q.windows.kind === 'uniform' && q.windows.width === MICROS_PER_DAY && q.windows.origin === q.from) {
