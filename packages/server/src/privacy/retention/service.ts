@@ -87,24 +87,21 @@ export class RetentionService {
       ...ROLLUP_TIERS.map((t): [StoreTier, EpochMicros | null] => [t, cutoffOf(now, this.d.config[t])]),
       ['ledger', ledgerFrom],
     ];
-    const tiers: RetentionReport['tiers'] = [];
-    for (const [tier, cutoff] of plan) {
-      if (cutoff === null) continue;
-      const preview = await this.d.store.drop(tier, cutoff, { dryRun: true, ledgerFrom });
-      let done = preview;
-      if (!dryRun) {
-        const next: Horizons = { [tier]: preview.horizon };
-        await advanceHorizons(this.d.meta, next);
-        done = await this.d.store.drop(tier, cutoff, { dryRun: false, ledgerFrom });
-      }
-      tiers.push({ ...done, horizonAt: formatMicros(done.horizon) });
+    const previews: TierDrop[] = [];
+    for (const [tier, cutoff] of plan) if (cutoff !== null) previews.push(await this.d.store.drop(tier, cutoff, { dryRun: true, ledgerFrom }));
+    let tiers = previews;
+    if (!dryRun) {
+      // Every horizon is recorded (one meta write) before anything is deleted.
+      await advanceHorizons(this.d.meta, Object.fromEntries(previews.map((p) => [p.tier, p.horizon])) as Horizons);
+      tiers = [];
+      for (const [tier, cutoff] of plan) if (cutoff !== null) tiers.push(await this.d.store.drop(tier, cutoff, { dryRun: false, ledgerFrom }));
     }
     const others: RetentionReport['others'] = {};
     for (const t of this.d.targets ?? []) {
       const days = this.d.config[t.tier];
       if (days !== null) others[t.tier] = await t.drop(now - days * MICROS_PER_DAY, dryRun);
     }
-    return { dryRun, now: formatMicros(now), tiers, others, bytesBefore, bytesAfter: dryRun ? null : await this.d.store.diskBytes() };
+    return { dryRun, now: formatMicros(now), tiers: tiers.map((t) => ({ ...t, horizonAt: formatMicros(t.horizon) })), others, bytesBefore, bytesAfter: dryRun ? null : await this.d.store.diskBytes() };
   }
 }
 
