@@ -155,7 +155,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     alerts = await openAlerts({ config, store, embedded, leases, meters: registry, queries, catalog, warnings, invoices: billing.invoices, metrics: metrics.registry, clock });
     capacity = await openCapacity({ config, store, embedded, meters: registry, queries, clock, invoices: billing.invoices, upcoming: billing.upcoming });
     audit = await openAudit({ config, store, embedded, liveCounters: distributed?.counters, ingest, meters: registry, queries, quotas, invoices: billing.invoices, metrics: metrics.registry, keys, selfUrl: () => selfUrl, clock });
-    const retention = openRetention({ config, store, embedded, distributed, accessLog: accessLog.repo });
+    const retention = openRetention({ config, store, embedded, distributed, accessLog: accessLog.repo, alerts: alerts.store });
     jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, ...audit.jobs, retention.job] });
     await alerts.start(jobs.runner);
     audit.attach(jobs.runner);

@@ -38,6 +38,8 @@ export interface AlertsDeps {
 /** Alerts wired for the profile: the service, the evaluation job, the dispatcher. */
 export interface Alerts {
   service: AlertService;
+  /** The store (retention deletes old history from it). */
+  store: AlertStore;
   job: JobDefinition;
   /** Gives the sources the job runner (data-health rules read its runs; until then they find nothing) and starts delivering. */
   start(runner: JobRunner): Promise<void>;
@@ -57,6 +59,7 @@ export async function openAlerts(d: AlertsDeps): Promise<Alerts> {
   for (const r of cfg.rules) await service.save(r, { id: r.id!, source: 'config', replace: true });
   return {
     service,
+    store,
     job: alertsEvaluateJob(repos, sources, dispatcher, cfg.schedule),
     async start(runner) {
       sources.runner = runner;

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import type { AlertStore } from '../../alerts/store.ts';
 import { archivedDays, partitionDir } from '../../audit/archive/manifest.ts';
 import { archiveDirOf } from '../../audit/setup.ts';
 import type { TallyConfig } from '../../config/schema.ts';
@@ -35,15 +36,21 @@ export function archiveTarget(root: string): RetentionTarget {
   };
 }
 
+/** Alert history's retention (alerts/store.ts `dropHistory`). */
+export function alertsTarget(store: AlertStore): RetentionTarget {
+  return { tier: 'alerts', drop: async (cutoff, dryRun) => ({ records: await store.dropHistory(cutoff, dryRun) }) };
+}
+
 /** The profile's retention store: DuckDB file or ClickHouse database. */
 export function retentionStoreFor(config: TallyConfig, embedded: DuckDbStore | undefined, distributed: DistributedBackends | undefined): RetentionStore {
   return distributed ? new ClickHouseRetention(distributed.clickhouse, config.distributed.clickhouseDatabase) : new DuckDbRetention(embedded!);
 }
 
 /** Retention of this server: the service (for the API and CLI) and its job. */
-export function openRetention(d: { config: TallyConfig; store: UsageStore; embedded?: DuckDbStore | undefined; distributed?: DistributedBackends | undefined; accessLog?: AccessLogRepo }): { service: RetentionService; job: JobDefinition } {
+export function openRetention(d: { config: TallyConfig; store: UsageStore; embedded?: DuckDbStore | undefined; distributed?: DistributedBackends | undefined; accessLog?: AccessLogRepo; alerts?: AlertStore }): { service: RetentionService; job: JobDefinition } {
   const targets: RetentionTarget[] = [archiveTarget(archiveDirOf(d.config))];
   if (d.accessLog) targets.push(accessLogTarget(d.accessLog));
+  if (d.alerts) targets.push(alertsTarget(d.alerts));
   const service = new RetentionService({
     config: d.config.retention,
     ingest: { backfillDays: d.config.ingest.backfillDays, maxFutureMicros: d.config.ingest.maxFutureSeconds * 1000 * MICROS_PER_MS },
