@@ -76,5 +76,10 @@ describe('retention from the API and the CLI', () => {
     const again = await s.request('POST', '/v1/events', [day(2, 3), day(5, 3)]);
     expect(again.body.receipts.map((r: { status: string }) => r.status)).toEqual(['duplicate', 'duplicate']);
     expect((await tally(['retention', 'show', ...conn()])).stdout).toMatch(/raw.*2026-05-04T00:00:00\.000Z/);
+
+    // Raw events ingested on 2026-05-06 were deleted: that day can no longer be archived complete.
+    clock.set('2026-05-07T01:00:00Z');
+    const archive = await s.request('POST', '/v1/jobs/archive/run', { range: '2026-05-06' });
+    expect(archive.body.run).toMatchObject({ status: 'failed', error: expect.stringContaining('deleted by retention') });
   }, 300_000);
 });

@@ -46,7 +46,10 @@ export const TIER_NAMES: Record<StoreTier, string> = {
  * written by the retention job BEFORE it deletes anything, read by every query that needs the
  * tier. Absent: nothing was ever deleted.
  */
-export type Horizons = Partial<Record<StoreTier, EpochMicros>>;
+export type Horizons = Partial<Record<StoreTier, EpochMicros>> & {
+  /** The latest ingest time of a deleted raw event: an ingest day from then on can no longer be archived complete. */
+  rawIngested?: EpochMicros;
+};
 
 /** Meta key of the horizons (a JSON object) in the usage store. */
 export const HORIZONS_KEY = 'retention.horizons';
@@ -67,7 +70,7 @@ export async function readHorizons(store: MetaStore): Promise<Horizons> {
 export async function advanceHorizons(store: MetaStore, next: Horizons): Promise<Horizons> {
   const cur = await readHorizons(store);
   const merged: Horizons = { ...cur };
-  for (const [tier, at] of Object.entries(next) as [StoreTier, number][]) merged[tier] = Math.max(cur[tier] ?? Number.MIN_SAFE_INTEGER, at);
+  for (const [tier, at] of Object.entries(next) as [StoreTier | 'rawIngested', number][]) merged[tier] = Math.max(cur[tier] ?? Number.MIN_SAFE_INTEGER, at);
   await store.setMeta(HORIZONS_KEY, JSON.stringify(merged));
   return merged;
 }

@@ -12,6 +12,8 @@ export interface TierDrop {
   partitions: number;
   /** Raw tier: ids moved into the dedupe ledger. */
   ledgered?: number;
+  /** Raw tier: the latest ingest time among the deleted (or to-be-deleted) rows: archive days from it on may be incomplete. */
+  maxIngested?: EpochMicros;
 }
 
 /**

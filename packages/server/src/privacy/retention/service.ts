@@ -92,9 +92,11 @@ export class RetentionService {
     let tiers = previews;
     if (!dryRun) {
       // Every horizon is recorded (one meta write) before anything is deleted.
-      await advanceHorizons(this.d.meta, Object.fromEntries(previews.map((p) => [p.tier, p.horizon])) as Horizons);
+      await advanceHorizons(this.d.meta, { ...(Object.fromEntries(previews.map((p) => [p.tier, p.horizon])) as Horizons), ...ingestedOf(previews) });
       tiers = [];
       for (const [tier, cutoff] of plan) if (cutoff !== null) tiers.push(await this.d.store.drop(tier, cutoff, { dryRun: false, ledgerFrom }));
+      // Late raw rows deleted after the preview counted: their ingest time too.
+      await advanceHorizons(this.d.meta, ingestedOf(tiers));
     }
     const others: RetentionReport['others'] = {};
     for (const t of this.d.targets ?? []) {
@@ -103,6 +105,11 @@ export class RetentionService {
     }
     return { dryRun, now: formatMicros(now), tiers: tiers.map((t) => ({ ...t, horizonAt: formatMicros(t.horizon) })), others, bytesBefore, bytesAfter: dryRun ? null : await this.d.store.diskBytes() };
   }
+}
+
+function ingestedOf(drops: readonly TierDrop[]): Horizons {
+  const at = drops.find((d) => d.tier === 'raw')?.maxIngested;
+  return at === undefined ? {} : { rawIngested: at };
 }
 
 /**

@@ -53,6 +53,12 @@ export class ClickHouseRetention implements RetentionStore {
     });
     const rows = doomed.reduce((n, p) => n + p.rows, 0);
     let ledgered = 0;
+    // Raw: the latest ingest time among what goes (the archive refuses ingest days from it on).
+    let maxIngested: number | undefined;
+    if (tier === 'raw' && doomed.length > 0) {
+      const [[max]] = (await this.store.rows(`SELECT max(ingested_us), count() FROM events WHERE time_us < ${int(horizon)} AND type != '${CORRECTION_TYPE}'`)) as [[string]];
+      if (max !== undefined && max !== '0') maxIngested = Number(max);
+    }
     if (!opts.dryRun) {
       for (const p of doomed.sort((a, b) => a.key - b.key)) {
         const start = indexOf(tier, p.key)! * width;
@@ -60,7 +66,7 @@ export class ClickHouseRetention implements RetentionStore {
         await this.store.client.command({ query: `ALTER TABLE ${table} DROP PARTITION ${p.key}` });
       }
     }
-    return { tier, horizon, rows, partitions: doomed.length, ...(tier === 'raw' ? { ledgered } : {}) };
+    return { tier, horizon, rows, partitions: doomed.length, ...(tier === 'raw' ? { ledgered } : {}), ...(maxIngested === undefined ? {} : { maxIngested }) };
   }
 
   /** Copies the ids of one raw day (time ≥ from) into the ledger, except those already there. */

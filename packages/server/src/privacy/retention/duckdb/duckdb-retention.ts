@@ -35,7 +35,9 @@ export class DuckDbRetention implements RetentionStore {
     const extra = tier === 'raw' ? ` AND ${NOT_CORRECTION}` : '';
     if (opts.dryRun) {
       const rows = await this.store.exclusiveWrite((c) => count(c, tables.map((t) => `SELECT count(*) AS n FROM ${t} WHERE ${time} < ${int(horizon)}${extra}`)));
-      return { tier, horizon, rows, partitions: 0, ...(tier === 'raw' ? { ledgered: 0 } : {}) };
+      if (tier !== 'raw') return { tier, horizon, rows, partitions: 0 };
+      const max = await this.store.exclusiveWrite((c) => c.runAndReadAll(`SELECT max(ingested_us) FROM events WHERE time_us < ${int(horizon)}${extra}`));
+      return { tier, horizon, rows, partitions: 0, ledgered: 0, ...maxOf(max.getRows()[0]![0]) };
     }
     if (tier !== 'raw') {
       const rows = await this.store.exclusiveWrite(async (c) => {
@@ -52,6 +54,7 @@ export class DuckDbRetention implements RetentionStore {
     const first = oldest.getRows()[0]![0];
     let rows = 0;
     let ledgered = 0;
+    let maxIngested: number | undefined;
     if (first !== null) {
       const ledgerFrom = opts.ledgerFrom ?? Number.MAX_SAFE_INTEGER;
       for (let day = Math.floor(Number(first) / MICROS_PER_DAY) * MICROS_PER_DAY; day < horizon; day += MICROS_PER_DAY) {
@@ -61,12 +64,14 @@ export class DuckDbRetention implements RetentionStore {
             if (day + MICROS_PER_DAY > ledgerFrom) {
               ledgered += await changed(c, `INSERT INTO dedupe_ledger SELECT tenant, id, content_hash, time_us FROM events WHERE ${range} AND time_us >= ${int(ledgerFrom)}`);
             }
+            const max = (await c.runAndReadAll(`SELECT max(ingested_us) FROM events WHERE ${range}`)).getRows()[0]![0];
+            if (max !== null) maxIngested = Math.max(maxIngested ?? 0, Number(max));
             rows += await changed(c, `DELETE FROM events WHERE ${range}`);
           }),
         );
       }
     }
-    return { tier, horizon, rows, partitions: 0, ledgered };
+    return { tier, horizon, rows, partitions: 0, ledgered, ...(maxIngested === undefined ? {} : { maxIngested }) };
   }
 
   async diskBytes(): Promise<number> {
@@ -78,6 +83,10 @@ export class DuckDbRetention implements RetentionStore {
 async function count(c: DuckDBConnection, selects: string[]): Promise<number> {
   const r = await c.runAndReadAll(`SELECT ${selects.map((s) => `(${s})`).join(' + ')}`);
   return Number(readBig(r.getRows()[0]![0]));
+}
+
+function maxOf(v: unknown): { maxIngested?: number } {
+  return v === null || v === undefined ? {} : { maxIngested: Number(v) };
 }
 
 async function changed(c: DuckDBConnection, sql: string): Promise<number> {
