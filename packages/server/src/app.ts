@@ -30,6 +30,7 @@ import { openAccessLog, type AccessLog } from './privacy/access-log/setup.ts';
 import { openAnalytics } from './analytics/setup.ts';
 import type { AnalyticsService } from './analytics/service.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
+import { openRetention } from './privacy/retention/setup.ts';
 import { openAlerts, type Alerts } from './alerts/setup.ts';
 import { openCapacity, type Capacity } from './capacity/setup.ts';
 import { hiddenTenants } from './audit/config.ts';
@@ -155,7 +156,8 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     alerts = await openAlerts({ config, store, embedded, leases, meters: registry, queries, catalog, warnings, invoices: billing.invoices, metrics: metrics.registry, ingest, clock });
     capacity = await openCapacity({ config, store, embedded, meters: registry, queries, clock, invoices: billing.invoices, upcoming: billing.upcoming });
     audit = await openAudit({ config, store, embedded, liveCounters: distributed?.counters, ingest, meters: registry, queries, quotas, invoices: billing.invoices, metrics: metrics.registry, keys, selfUrl: () => selfUrl, clock });
-    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, alerts.retentionJob, ...audit.jobs] });
+    const retention = openRetention({ config, store, embedded, distributed, accessLog: accessLog.repo, alerts: alerts.store });
+    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, alerts.retentionJob, ...audit.jobs, retention.job] });
     await alerts.start(jobs.runner);
     audit.attach(jobs.runner);
     let draining = false;
@@ -172,6 +174,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       invoices: billing.invoices,
       analytics: { service: analytics, clock },
       jobs: jobs.runner,
+      retention: { service: retention.service, clock },
       accessLog: { ...accessLog, nowMicros: () => clock.nowMicros() },
       alerts: alerts.service,
       capacity: { capacity, clock },

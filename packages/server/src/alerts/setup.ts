@@ -43,6 +43,8 @@ export interface AlertsDeps {
 /** Alerts wired for the profile: the service, the evaluation job, the dispatcher. */
 export interface Alerts {
   service: AlertService;
+  /** The store (retention deletes old history from it). */
+  store: AlertStore;
   job: JobDefinition;
   /** The alert history retention job (`alerts.retention`). */
   retentionJob: JobDefinition;
@@ -65,6 +67,7 @@ export async function openAlerts(d: AlertsDeps): Promise<Alerts> {
   for (const r of cfg.rules) await service.save(r, { id: r.id!, source: 'config', replace: true });
   return {
     service,
+    store,
     job: alertsEvaluateJob(repos, sources, dispatcher, cfg.schedule),
     retentionJob: alertsRetentionJob(repos, cfg.retention.historyDays, cfg.retention.schedule),
     async start(runner) {

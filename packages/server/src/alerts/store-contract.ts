@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertRecord, AlertStore } from './store.ts';
+import type { AlertRecord, AlertStore, RecordKind } from './store.ts';
 
 const rec = (id: string, over: Partial<AlertRecord> = {}): AlertRecord => ({ kind: 'message', id, tenant: 'acme', status: 'pending', at: 1_000, ref: 'ep_1', body: JSON.stringify({ id }), ...over });
 
@@ -77,6 +77,23 @@ export function runAlertStoreContract(name: string, make: () => Promise<AlertSto
         expect(await s.list('rule')).toEqual([]);
       } finally {
         await s.close();
+      }
+    });
+
+    it('retention drops old history (resolved alerts, delivered and dead messages, attempts, tombstones) and keeps rules, endpoints, firing alerts, pending messages', async () => {
+      const store = await make();
+      try {
+        const h = (kind: RecordKind, id: string, status: string, at: number): AlertRecord => ({ kind, id, tenant: 't', status, at, ref: '', body: '{}' });
+        const old = [h('alert', 'a1', 'resolved', 10), h('alert', 'a2', 'event', 10), h('message', 'm1', 'delivered', 10), h('message', 'm2', 'dead', 10), h('attempt', 'x1', 'failed', 10), h('rule', 'r0', 'deleted', 10)];
+        const kept = [h('rule', 'r1', 'active', 10), h('endpoint', 'e1', 'active', 10), h('alert', 'a3', 'firing', 10), h('message', 'm3', 'pending', 10), h('alert', 'a4', 'resolved', 500)];
+        for (const r of [...old, ...kept]) await store.put(r);
+        expect(await store.dropHistory(100, true)).toBe(old.length);
+        expect(await store.get('alert', 'a1')).toBeDefined();
+        expect(await store.dropHistory(100, false)).toBe(old.length);
+        for (const r of old) expect(await store.get(r.kind, r.id)).toBeUndefined();
+        for (const r of kept) expect(await store.get(r.kind, r.id)).toMatchObject({ id: r.id, status: r.status });
+      } finally {
+        await store.close();
       }
     });
   });

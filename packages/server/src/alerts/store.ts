@@ -57,7 +57,18 @@ export interface AlertStore {
    * list; a record changed after it was chosen (a newer version) is kept.
    */
   prune(kind: RecordKind, statuses: readonly string[], before: EpochMicros, limit: number): Promise<number>;
+  /**
+   * Retention: deletes history whose last change is before `before` — resolved and one-off
+   * alerts, delivered and dead messages, delivery attempts, tombstones — never rules,
+   * endpoints, firing alerts or pending messages. `dryRun` only counts. Returns the records.
+   */
+  dropHistory(before: EpochMicros, dryRun: boolean): Promise<number>;
   close(): Promise<void>;
+}
+
+/** The history retention may delete (see `AlertStore.dropHistory`), over columns `kind` and `status` (or their prefixed names). */
+export function historyCondition(kind = 'kind', status = 'status'): string {
+  return `((${kind} = 'alert' AND ${status} IN ('resolved', 'event')) OR (${kind} = 'message' AND ${status} IN ('delivered', 'dead')) OR ${kind} = 'attempt' OR ${status} = 'deleted')`;
 }
 
 /** A limit within the port's bounds. */

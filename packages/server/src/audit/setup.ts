@@ -96,7 +96,7 @@ export async function openAudit(d: AuditDeps): Promise<Audit> {
     clock: d.clock,
     archiveDir,
     archive,
-    jobs: [archiveJob(archive, archiveDir, d.config.audit.archiveTenantBuckets), reconciliation.job(), ...(canary ? [canary.job()] : [])],
+    jobs: [archiveJob(archive, archiveDir, d.config.audit.archiveTenantBuckets, d.store), reconciliation.job(), ...(canary ? [canary.job()] : [])],
     attach: (runner) => {
       reconciliation.attach(runner);
       canary?.attach(runner);

@@ -27,10 +27,10 @@ export function accessLogCommand(program: Command): void {
     },
   );
   conn(audit.command('verify').description('re-hash every chain of the access log; exit 1 at the first altered, missing or reordered entry').option('--json', 'print JSON')).action(async (o: { json?: boolean; url?: string; key?: string }) => {
-    const r = (await api(resolveClient(o), 'GET', '/v1/audit/verify')).json as { ok: boolean; chains: { chain: string; entries: number; lastSeq: number; lastHash: string }[]; breaks: { chain: string; seq: number; reason: string }[] };
+    const r = (await api(resolveClient(o), 'GET', '/v1/audit/verify')).json as { ok: boolean; chains: { chain: string; entries: number; fromSeq: number; lastSeq: number; lastHash: string }[]; breaks: { chain: string; seq: number; reason: string }[] };
     if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
     else {
-      for (const c of r.chains) process.stdout.write(`chain ${c.chain}: ${c.entries.toLocaleString('en-US')} entries, last #${c.lastSeq} ${c.lastHash.slice(0, 16)}…\n`);
+      for (const c of r.chains) process.stdout.write(`chain ${c.chain}: ${c.entries.toLocaleString('en-US')} entries, #${c.fromSeq}…#${c.lastSeq} ${c.lastHash.slice(0, 16)}…${c.fromSeq > 1 ? ` (entries before #${c.fromSeq} dropped by retention behind a checkpoint)` : ''}\n`);
       for (const b of r.breaks) process.stdout.write(`BROKEN at ${b.chain}#${b.seq}: ${b.reason}\n`);
       process.stdout.write(r.ok ? 'access log intact\n' : 'access log altered\n');
     }

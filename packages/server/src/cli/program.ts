@@ -9,6 +9,7 @@ import { demoCommand } from './demo.ts';
 import { invoicesCommand } from './invoices.ts';
 import { jobsCommand } from './jobs.ts';
 import { accessLogCommand } from './access-log.ts';
+import { retentionCommand } from './retention.ts';
 import { keysCommand } from './keys.ts';
 import { metersCommand } from './meters.ts';
 import { queryCommand } from './query.ts';
@@ -31,6 +32,7 @@ export function buildCli(): Command {
   keysCommand(program);
   jobsCommand(program);
   accessLogCommand(program);
+  retentionCommand(program);
   invoicesCommand(program);
   analyticsCommand(program);
   alertsCommand(program);

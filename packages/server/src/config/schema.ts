@@ -1,4 +1,5 @@
 import { DataMinimiser, privacySchema } from '../privacy/minimise.ts';
+import { retentionConfigSchema } from '../privacy/retention/policy.ts';
 import { z } from 'zod';
 import { meterSchema } from '../meters/meter.ts';
 import { billingConfigSchema, tenantBillingSchema } from '../billing/profile.ts';
@@ -102,6 +103,7 @@ export const configSchema = z
     quotas: quotasConfigSchema.default(quotasConfigSchema.parse({})).describe('distributed quota counters: Redis, local sync, leases, failure policy timing'),
     billing: billingConfigSchema.default(billingConfigSchema.parse({})).describe('invoicing: grace period and finalization'),
     privacy: privacySchema.default(privacySchema.parse({})).describe('data minimisation (docs/privacy.md)'),
+    retention: retentionConfigSchema.default(retentionConfigSchema.parse({})).describe('how long each tier is kept, enforced by the retention job (docs/privacy.md)'),
     alerts: alertsConfigSchema.default(alertsConfigSchema.parse({})).describe('alert rules, their evaluation schedule and webhook delivery (docs/alerts.md)'),
     costs: costsSchema,
     capacity: capacitySchema.default(capacitySchema.parse({})).describe('storage planner: retention per tier (docs/capacity.md)'),

@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   RESERVED_NAMESPACE: { status: 400, doc: 'Event types starting with `tally.` and sources starting with `tally/` are written only by Tally itself (quota warnings, consumption records); API keys cannot send them.' },
   INVALID_TIME_ZONE: { status: 400, doc: '`windowTimeZone` is not an IANA time zone name (e.g. `Europe/Berlin`).' },
   INVALID_RANGE: { status: 400, doc: '`from` is not before `to`, or the range holds too many windows for the chosen `windowSize`.' },
+  RETENTION_EXCEEDED: { status: 422, doc: 'The question needs data of a tier (raw events, minute/hour/day rollups, unique-value facts) that retention has already deleted for part of the range; `details` names the tier, its retention in days and the earliest time it still holds. Ask from that time on, or with a coarser `windowSize` (docs/privacy.md). Tally never answers with a partial number.' },
   MALFORMED_REQUEST: { status: 400, doc: 'The HTTP request itself is malformed (bad request line, invalid URL encoding, invalid header); answered by the server before any route.' },
   UNAUTHENTICATED: { status: 401, doc: 'No `Authorization: Bearer <key>` header, or the key is unknown, revoked or expired (portal tokens expire).' },
   FORBIDDEN: { status: 403, doc: "The key lacks the scope this endpoint needs, it is bound to another tenant, or it may not query this meter (a portal token's allowed meters)." },

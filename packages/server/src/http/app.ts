@@ -17,6 +17,7 @@ import type { QuotaOverridesService } from '../quota/overrides/overrides-service
 import type { InvoiceService } from '../billing/invoice-service.ts';
 import type { UpcomingInvoices } from '../billing/upcoming.ts';
 import type { JobRunner } from '../jobs/runner.ts';
+import type { RetentionService } from '../privacy/retention/service.ts';
 import type { AnalyticsService } from '../analytics/service.ts';
 import type { Clock } from '../shared/time.ts';
 import type { AlertService } from '../alerts/service.ts';
@@ -34,6 +35,7 @@ import { eventListRoutes } from './routes/event-list.ts';
 import { eventRoutes } from './routes/events.ts';
 import { invoiceRoutes } from './routes/invoices.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { retentionRoutes } from './routes/retention.ts';
 import { keyRoutes } from './routes/keys.ts';
 import { meterRoutes } from './routes/meters.ts';
 import { opsRoutes } from './routes/ops.ts';
@@ -57,6 +59,8 @@ export interface HttpDeps {
   quota?: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits; overrides?: QuotaOverridesService };
   /** The batch layer's job runner. */
   jobs?: JobRunner;
+  /** Retention policy, preview and on-demand runs (needs `jobs`). */
+  retention?: { service: RetentionService; clock: Clock };
   /** The access log: read and admin calls are recorded before they are answered; `GET /v1/audit`. */
   accessLog?: { repo: AccessLogRepo; recorder: AccessRecorder; nowMicros: () => number };
   /** Alert rules, alerts, webhook endpoints and deliveries. */
@@ -133,6 +137,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   if (d.quota) quotaRoutes(router, { ...d.quota, store: d.store });
   if (d.upcomingInvoices) billingRoutes(router, d.upcomingInvoices);
   if (d.jobs) jobRoutes(router, d.jobs);
+  if (d.jobs && d.retention) retentionRoutes(router, { ...d.retention, runner: d.jobs });
   if (d.invoices) invoiceRoutes(router, d.invoices);
   if (d.alerts) alertRoutes(router, d.alerts);
   if (d.capacity) capacityRoutes(router, d.capacity.capacity, d.capacity.clock);

@@ -6,6 +6,7 @@ import type { MeterRegistry } from '../meters/registry.ts';
 import { MICROS_PER_DAY, MICROS_PER_MINUTE, formatMicros, type Clock, type EpochMicros } from '../shared/time.ts';
 import type { AggregateQuery, AggregateRow, UniqueRow, UsageStore } from '../store/port.ts';
 import { merge, single, valueOf } from './components.ts';
+import { assertHeld, readHorizons, type StoreTier } from '../privacy/retention/policy.ts';
 import { coarsestFor, type Resolution } from './resolution.ts';
 import { layoutWindows, windowIndex, type WindowSize } from './windows.ts';
 
@@ -78,6 +79,7 @@ export class QueryService {
     if (q.tenants && q.tenants.length > 0) aq.tenants = q.tenants;
     else if (this.hidden.length > 0 && q.includeHidden !== true) aq.excludeTenants = [...this.hidden];
 
+    const horizonsBefore = await readHorizons(this.store);
     let resolution: Resolution | 'raw';
     let cells: (UniqueRow | AggregateRow)[];
     let valueAt: (cell: UniqueRow | AggregateRow) => string | null;
@@ -98,6 +100,11 @@ export class QueryService {
       const aggregation = meter.def.aggregation;
       valueAt = aggregation === 'COUNT' ? (cell) => (cell as AggregateRow).components.count.toString() : (cell) => valueOf(aggregation, (cell as AggregateRow).components);
     }
+    // Checked after reading too: a retention run that deleted meanwhile records its horizon
+    // before deleting, so a read that may have missed rows is refused, never answered.
+    const tier: StoreTier = meter.def.aggregation === 'UNIQUE_COUNT' && resolution === 'minute' ? 'unique' : resolution;
+    assertHeld(horizonsBefore, tier, from);
+    assertHeld(await readHorizons(this.store), tier, from);
     const rows = inAnswerOrder(cells, windows.boundaries.length - 1);
     const soleTenant = aq.tenants?.length === 1 ? aq.tenants[0]! : null;
     const groupNames = groupDims.map((d) => meter.dimensions[d]!);

@@ -1,6 +1,6 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { lit, parseTsv } from '../../store/clickhouse/sql.ts';
-import { boundedLimit, type AlertRecord, type AlertStore, type RecordFilter, type RecordKind } from '../store.ts';
+import { boundedLimit, historyCondition, type AlertRecord, type AlertStore, type RecordFilter, type RecordKind } from '../store.ts';
 
 // One row per version of a record; the highest `ver` wins. Reads take argMax per id instead of
 // FINAL: on old servers a WHERE on a non-key column can be applied before FINAL collapses rows.
@@ -83,6 +83,27 @@ export class ClickHouseAlertStore implements AlertStore {
     await this.client.command({ query: `INSERT INTO alert_records VALUES ${tombstones.join(', ')}` });
     await this.client.command({ query: `ALTER TABLE alert_records DELETE WHERE kind = ${lit(kind)} AND status != 'deleted' AND ver <= ${maxVer} AND id IN (${rows.map((r) => lit(r[0]!)).join(', ')})` });
     return rows.length;
+  }
+
+  /** Finds the records by their latest version, then deletes all their versions (mutations, awaited). */
+  async dropHistory(before: number, dryRun: boolean): Promise<number> {
+    const query = `SELECT r_kind, r_id FROM (SELECT kind AS r_kind, id AS r_id, argMax(status, ver) AS r_status, argMax(at_us, ver) AS r_at FROM alert_records GROUP BY kind, id)
+      WHERE r_at < ${Math.trunc(before)} AND ${historyCondition('r_kind', 'r_status')}`;
+    const ids = parseTsv(await (await this.client.query({ query, format: 'TabSeparated' })).text());
+    if (!dryRun) {
+      for (let i = 0; i < ids.length; i += 1000) {
+        const tuples = ids.slice(i, i + 1000).map((r) => `(${lit(r[0]!)}, ${lit(r[1]!)})`);
+        await this.client.command({ query: `ALTER TABLE alert_records DELETE WHERE (kind, id) IN (${tuples.join(', ')})` });
+      }
+      // 18.16 has no synchronous mutations: wait until they are applied, so the run reports what is gone.
+      for (let waited = 0; ids.length > 0; waited += 100) {
+        const pending = await (await this.client.query({ query: "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND table = 'alert_records' AND is_done = 0", format: 'TabSeparated' })).text();
+        if (pending.trim() === '0') break;
+        if (waited > 120_000) throw new Error('the alert history delete (a ClickHouse mutation) did not finish within 2 minutes; it continues in the background');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return ids.length;
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SqlParams } from '../../store/duckdb/sql.ts';
-import { boundedLimit, type AlertRecord, type AlertStore, type RecordFilter, type RecordKind } from '../store.ts';
+import { boundedLimit, historyCondition, type AlertRecord, type AlertStore, type RecordFilter, type RecordKind } from '../store.ts';
 
 const DDL = `CREATE TABLE IF NOT EXISTS alert_records (
   kind VARCHAR NOT NULL, id VARCHAR NOT NULL, tenant VARCHAR NOT NULL, status VARCHAR NOT NULL, at_us BIGINT NOT NULL,
@@ -27,6 +27,12 @@ export class DuckDbAlertStore implements AlertStore {
   async putNew(r: AlertRecord): Promise<boolean> {
     const res = await this.conn.run('INSERT INTO alert_records VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING', this.values(r));
     return res.rowsChanged > 0;
+  }
+
+  async dropHistory(before: number, dryRun: boolean): Promise<number> {
+    const where = `at_us < ${Math.trunc(before)} AND ${historyCondition()}`;
+    if (dryRun) return Number((await this.conn.runAndReadAll(`SELECT count(*) FROM alert_records WHERE ${where}`)).getRows()[0]![0]);
+    return Number((await this.conn.run(`DELETE FROM alert_records WHERE ${where}`)).rowsChanged);
   }
 
   async get(kind: RecordKind, id: string): Promise<AlertRecord | undefined> {

@@ -1,5 +1,6 @@
 import { eventKey, type EventRecord } from '../../events/event.ts';
 import type { EpochMicros } from '../../shared/time.ts';
+import { assertRetained } from '../../privacy/retention/policy.ts';
 import type { UsageStore } from '../../store/port.ts';
 import { CORRECTION_TYPE, correctedEvent } from './correction.ts';
 
@@ -48,9 +49,11 @@ export async function voidedKeys(store: UsageStore, type: string, from: EpochMic
 /**
  * `store.scanEvents` without the events a correction voided: what the batch layer (billing,
  * reconciliation, raw-path queries) recomputes from. Replacement events are ordinary events
- * and are included.
+ * and are included. Throws RETENTION_EXCEEDED when `from` is before the raw tier's horizon.
  */
 export async function* scanEffective(store: UsageStore, type: string, from: EpochMicros, to: EpochMicros, tenants?: string[]): AsyncIterable<EventRecord[]> {
+  // Raw events retention deleted would make every recomputation partial: refused instead.
+  await assertRetained(store, 'raw', from);
   const voided = await voidedKeys(store, type, from, to, tenants);
   for await (const page of store.scanEvents(type, from, to, tenants)) {
     yield voided.size === 0 ? page : page.filter((e) => !voided.has(eventKey(e.tenant, e.id)));

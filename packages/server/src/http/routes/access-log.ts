@@ -59,7 +59,7 @@ export function accessLogRoutes(router: Router, d: { repo: AccessLogRepo; record
       responses: {
         200: {
           description: 'The report (ok: false names each broken chain and entry)',
-          schema: z.object({ ok: z.boolean(), chains: z.array(z.object({ chain: z.string(), entries: z.number(), lastSeq: z.number(), lastHash: z.string() })), breaks: z.array(z.object({ chain: z.string(), seq: z.number(), reason: z.string() })) }),
+          schema: z.object({ ok: z.boolean(), chains: z.array(z.object({ chain: z.string(), entries: z.number(), fromSeq: z.number().describe('first entry checked: after a retention checkpoint, the one after the last dropped entry'), lastSeq: z.number(), lastHash: z.string() })), breaks: z.array(z.object({ chain: z.string(), seq: z.number(), reason: z.string() })) }),
         },
       },
     },

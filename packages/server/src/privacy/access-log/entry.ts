@@ -52,7 +52,7 @@ export interface ChainBreak {
  * Checks one chain's entries (ordered by seq): continuity, links and hashes. `after` is the
  * verified entry before them (undefined: they start the chain at 1). Returns the first break.
  */
-export function verifyChain(entries: Iterable<AccessEntry>, after?: AccessEntry): ChainBreak | undefined {
+export function verifyChain(entries: Iterable<AccessEntry>, after?: Pick<AccessEntry, 'seq' | 'hash'>): ChainBreak | undefined {
   let prev = after;
   for (const e of entries) {
     const expectedSeq = prev ? prev.seq + 1 : 1;

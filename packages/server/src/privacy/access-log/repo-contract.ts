@@ -58,5 +58,32 @@ export function runAccessLogRepoContract(name: string, open: () => Promise<Acces
         await repo.close();
       }
     });
+
+    it('retention drops a chain head behind a checkpoint: verify starts there, the newest entry is kept, a re-run drops nothing twice', async () => {
+      const repo = await open();
+      try {
+        const a = chainRecords('ret', undefined, Array.from({ length: 10 }, (_, i) => rec(i + 1, ['acme'])));
+        await repo.append(a);
+        expect(await repo.dropBefore(1_000_006, true)).toEqual({ entries: 5, chains: 1 });
+        expect(await repo.checkpoint('ret')).toBeUndefined();
+        expect(await repo.dropBefore(1_000_006, false)).toEqual({ entries: 5, chains: 1 });
+        expect(await repo.checkpoint('ret')).toEqual({ chain: 'ret', seq: 5, hash: a[4]!.hash, at: a[4]!.at });
+        let report = await verifyAccessLog(repo);
+        expect(report).toMatchObject({ ok: true, chains: [{ chain: 'ret', entries: 5, fromSeq: 6, lastSeq: 10 }] });
+        // Everything is old now, yet the newest entry stays: the chain's writer continues from it.
+        expect((await repo.dropBefore(2_000_000, false)).entries).toBe(4);
+        expect(await repo.checkpoint('ret')).toMatchObject({ seq: 9 });
+        expect(await repo.last('ret')).toEqual(a[9]);
+        expect(await repo.dropBefore(2_000_000, false)).toEqual({ entries: 0, chains: 0 });
+        report = await verifyAccessLog(repo);
+        expect(report).toMatchObject({ ok: true, chains: [{ chain: 'ret', entries: 1, fromSeq: 10, lastSeq: 10 }] });
+        // An entry appended after the checkpoint that does not link to the kept chain is caught.
+        const forged = chainRecords('ret', { seq: 10, hash: 'f'.repeat(64) }, [rec(11, ['acme'])]);
+        await repo.append(forged);
+        expect((await verifyAccessLog(repo)).breaks).toEqual([{ chain: 'ret', seq: 11, reason: expect.stringContaining('does not link') }]);
+      } finally {
+        await repo.close();
+      }
+    });
   });
 }

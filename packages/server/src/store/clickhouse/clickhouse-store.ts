@@ -228,7 +228,7 @@ export class ClickHouseStore implements UsageStore {
   private async filterFor(part: number): Promise<BloomFilter> {
     const cur = this.filters.get(part);
     if (cur) return cur; // it grows as keys are added
-    const rows = await this.rows(`SELECT tenant, id FROM events WHERE part = ${part}`);
+    const rows = await this.rows(`SELECT tenant, id FROM events WHERE part = ${part} UNION ALL SELECT tenant, id FROM dedupe_ledger WHERE part = ${part}`);
     const filter = new BloomFilter(Math.max(100_000, rows.length * 2));
     for (const r of rows) filter.add(eventKey(r[0]!, r[1]!));
     this.filters.set(part, filter);
@@ -259,7 +259,9 @@ export class ClickHouseStore implements UsageStore {
   private async existingHashes(events: readonly EventRecord[]): Promise<Map<string, string>> {
     if (events.length === 0) return new Map();
     const pairs = [...new Set(events.map((e) => `(${lit(e.tenant)}, ${lit(e.id)})`))];
-    const rows = await this.rows(`SELECT tenant, id, content_hash FROM events WHERE (tenant, id) IN (${pairs.join(', ')})`, BIG_QUERY);
+    const inList = pairs.join(', ');
+    // Raw rows, and the ids retention moved to the ledger (privacy/retention).
+    const rows = await this.rows(`SELECT tenant, id, content_hash FROM events WHERE (tenant, id) IN (${inList}) UNION ALL SELECT tenant, id, content_hash FROM dedupe_ledger WHERE (tenant, id) IN (${inList})`, BIG_QUERY);
     return new Map(rows.map((r) => [eventKey(r[0]!, r[1]!), r[2]!]));
   }
 

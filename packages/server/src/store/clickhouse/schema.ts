@@ -26,6 +26,34 @@ const names = (cols: string): string => cols.split(/,\s*(?![^()]*\))/).map((c) =
 /** Column names of the `ingest` table, in order (the RowBinary rows of rows.ts follow it). */
 export const INGEST_COLUMNS: readonly string[] = ['kind', ...names(INGEST_COLS).split(', ')];
 
+const DAY = 86_400_000_000;
+const WEEK = 7 * DAY;
+
+/**
+ * Integer partition keys, so retention drops whole partitions (`ALTER TABLE … DROP PARTITION
+ * <n>`, the same on 18.16 and current servers; privacy/retention). Raw events by UTC day, the
+ * correction events of a day apart (odd keys: never dropped); rollups by tier and period
+ * (minute: week, hour: 30 days, day: 365 days) so a backfill insert touches few partitions
+ * (current servers refuse an insert block spanning more than 100); facts by week; the dedupe
+ * ledger by day. Databases created before these keys are unpartitioned: retention refuses them.
+ */
+export const PARTITION_KEYS = {
+  events: `intDiv(time_us, ${DAY}) * 2 + (type = 'tally.correction')`,
+  rollups: `multiIf(res = 'minute', 0, res = 'hour', 1, 2) * 1000000 + intDiv(bucket_us, multiIf(res = 'minute', ${WEEK}, res = 'hour', ${30 * DAY}, ${365 * DAY}))`,
+  unique_facts: `intDiv(time_us, ${WEEK})`,
+  dedupe_ledger: `intDiv(time_us, ${DAY})`,
+} as const;
+
+/** Width of a partition per retention tier (µs) and how its integer key encodes a period index. */
+export const TIER_PARTITIONS = {
+  raw: { table: 'events', width: DAY, key: (i: number) => i * 2 },
+  minute: { table: 'rollups', width: WEEK, key: (i: number) => i },
+  hour: { table: 'rollups', width: 30 * DAY, key: (i: number) => 1_000_000 + i },
+  day: { table: 'rollups', width: 365 * DAY, key: (i: number) => 2_000_000 + i },
+  unique: { table: 'unique_facts', width: WEEK, key: (i: number) => i },
+  ledger: { table: 'dedupe_ledger', width: DAY, key: (i: number) => i },
+} as const;
+
 /**
  * ClickHouse schema, written for 18.16 and current servers alike: MergeTree family with
  * `ORDER BY`, no JSON/LowCardinality types, no nullable keys, `Decimal(38, 12)` quantities.
@@ -40,10 +68,11 @@ export function ddl(db: string): string[] {
   const t = (name: string) => `${db}.${name}`;
   return [
     `CREATE TABLE IF NOT EXISTS ${t('meta')} (key String, value String, ver Int64) ENGINE = ReplacingMergeTree(ver) ORDER BY key`,
-    `CREATE TABLE IF NOT EXISTS ${t('events')} (${EVENT_COLS}) ENGINE = MergeTree ORDER BY (tenant, id)`,
+    `CREATE TABLE IF NOT EXISTS ${t('events')} (${EVENT_COLS}) ENGINE = MergeTree PARTITION BY ${PARTITION_KEYS.events} ORDER BY (tenant, id)`,
     `CREATE TABLE IF NOT EXISTS ${t('meters')} (slug String, definition String, created_us Int64) ENGINE = MergeTree ORDER BY slug`,
-    `CREATE TABLE IF NOT EXISTS ${t('rollups')} (${ROLLUP_COLS}) ENGINE = MergeTree ORDER BY (meter, res, tenant, bucket_us, dim_key)`,
-    `CREATE TABLE IF NOT EXISTS ${t('unique_facts')} (${UNIQUE_COLS}) ENGINE = MergeTree ORDER BY (meter, tenant, time_us)`,
+    `CREATE TABLE IF NOT EXISTS ${t('rollups')} (${ROLLUP_COLS}) ENGINE = MergeTree PARTITION BY ${PARTITION_KEYS.rollups} ORDER BY (meter, res, tenant, bucket_us, dim_key)`,
+    `CREATE TABLE IF NOT EXISTS ${t('unique_facts')} (${UNIQUE_COLS}) ENGINE = MergeTree PARTITION BY ${PARTITION_KEYS.unique_facts} ORDER BY (meter, tenant, time_us)`,
+    `CREATE TABLE IF NOT EXISTS ${t('dedupe_ledger')} (tenant String, id String, content_hash String, time_us Int64, part Int32) ENGINE = MergeTree PARTITION BY ${PARTITION_KEYS.dedupe_ledger} ORDER BY (tenant, id)`,
     `CREATE TABLE IF NOT EXISTS ${t('marks')} (part Int32, seq UInt64, at_us Int64) ENGINE = MergeTree ORDER BY (part, seq)`,
     `CREATE TABLE IF NOT EXISTS ${t('api_keys')} (id String, name String, hash String, scopes String, tenant Nullable(String), created_us Int64, revoked_us Nullable(Int64), ver Int64)
        ENGINE = ReplacingMergeTree(ver) ORDER BY id`,

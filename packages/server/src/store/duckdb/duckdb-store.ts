@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBListValue } from '@duckdb/node-api';
 import { eventKey, type AppendOutcome, type EventRecord } from '../../events/event.ts';
@@ -138,7 +138,7 @@ export class DuckDbStore implements UsageStore {
     await writer.run(`INSERT OR REPLACE INTO meta VALUES ('${SERIES_LAYOUT}', '1')`);
     await store.loadDayTotals(writer);
     store.nextSeq = Number(readBig((await writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM events')).getRows()[0]![0])) + 1;
-    const keys = await writer.stream('SELECT tenant, id FROM events');
+    const keys = await writer.stream('SELECT tenant, id FROM events UNION ALL SELECT tenant, id FROM dedupe_ledger');
     for (let chunk = await keys.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await keys.fetchChunk()) {
       const [tenants, ids] = chunk.getColumns() as [string[], string[]];
       for (let i = 0; i < tenants.length; i++) store.seen.add(eventKey(tenants[i]!, ids[i]!));
@@ -247,6 +247,26 @@ export class DuckDbStore implements UsageStore {
 
   private get writer(): DuckDBConnection {
     return this.writers[0]!;
+  }
+
+  /**
+   * Runs `fn` on the writer connection with ingest commits, rollup flushes and compactions
+   * held back (the retention job deletes under it). Compacts first, so pending deltas are in
+   * the compacted tables retention deletes from. Keep `fn` short: ingest waits for it.
+   */
+  exclusiveWrite<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.queue.exclusive(async () => {
+      await this.rollups.compactNow();
+      return this.rollups.run(() => fn(this.writer));
+    });
+  }
+
+  /** The file's size and the bytes its used blocks hold (DuckDB reuses freed blocks; the file does not shrink). */
+  async diskUsage(): Promise<{ fileBytes: number; usedBytes: number }> {
+    const [r] = (await this.reader.runAndReadAll('PRAGMA database_size')).getRowObjects();
+    const usedBytes = Number(r!.used_blocks) * Number(r!.block_size);
+    const fileBytes = this.opts.path === ':memory:' ? usedBytes : statSync(this.opts.path).size;
+    return { fileBytes, usedBytes };
   }
 
   /** Compacts now (tests and benchmarks use it to measure the steady state). */

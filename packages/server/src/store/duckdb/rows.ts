@@ -115,7 +115,7 @@ function appendDeltaKey(ap: DuckDBAppender, meter: string, tenant: string, bucke
   ap.appendBigInt(count);
 }
 
-/** Content hashes of the given events' (tenant, id) pairs that are already stored (committed). */
+/** Content hashes of the given events' (tenant, id) pairs that are already stored (committed), as raw rows or in the dedupe ledger. */
 export async function storedHashes(conn: DuckDBConnection, events: readonly EventRecord[]): Promise<Map<string, string>> {
   if (events.length === 0) return new Map();
   await conn.run('DELETE FROM stage_keys');
@@ -126,7 +126,9 @@ export async function storedHashes(conn: DuckDBConnection, events: readonly Even
       ap.endRow();
     }
   });
-  const rows = (await conn.runAndReadAll('SELECT e.tenant, e.id, e.content_hash FROM stage_keys k JOIN events e ON e.tenant = k.tenant AND e.id = k.id')).getRows();
+  // Raw rows first, then the ids retention moved to the ledger (privacy/retention).
+  const sql = 'SELECT e.tenant, e.id, e.content_hash FROM stage_keys k JOIN events e ON e.tenant = k.tenant AND e.id = k.id ' + 'UNION ALL SELECT l.tenant, l.id, l.content_hash FROM stage_keys k JOIN dedupe_ledger l ON l.tenant = k.tenant AND l.id = k.id';
+  const rows = (await conn.runAndReadAll(sql)).getRows();
   return new Map(rows.map((r) => [eventKey(r[0] as string, r[1] as string), r[2] as string]));
 }
 

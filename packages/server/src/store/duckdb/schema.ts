@@ -84,6 +84,10 @@ export const DDL = [
      meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL, ${dimDdl}, value VARCHAR NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS pending_facts (
      meter VARCHAR NOT NULL, tenant VARCHAR NOT NULL, bucket_us BIGINT NOT NULL, dim_key VARCHAR NOT NULL, value VARCHAR NOT NULL)`,
+  // Ids of raw events retention deleted, kept until a re-send would be refused as too old
+  // (privacy/retention): no primary key, so deleting them is cheap; looked up only for ids the
+  // store's Bloom filter may have seen.
+  `CREATE TABLE IF NOT EXISTS dedupe_ledger (tenant VARCHAR NOT NULL, id VARCHAR NOT NULL, content_hash VARCHAR NOT NULL, time_us BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS api_keys (
      id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, hash VARCHAR NOT NULL, scopes VARCHAR NOT NULL, tenant VARCHAR,
      created_us BIGINT NOT NULL, revoked_us BIGINT)`,
