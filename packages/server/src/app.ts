@@ -81,6 +81,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   let capacity: Capacity | undefined;
   let audit: Audit | undefined;
   let selfUrl: string | undefined;
+  let keys: KeyService | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
     await jobs?.close();
@@ -92,6 +93,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     await quotaCounters?.close();
     await capacity?.close();
     await audit?.close();
+    await keys?.close().catch(() => undefined);
     await (distributed ? distributed.close() : store.close());
   };
   try {
@@ -122,11 +124,12 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       secret = ActorHasher.generateSecret();
       await store.setMeta(SECRET_META, secret);
     }
-    const keys = new KeyService(store, clock);
+    keys = new KeyService(store, clock);
     await keys.load();
+    keys.startUsageFlush();
     const { adminToken, createdDevKey } = await bootstrapAdminKey(keys, config, dataDir);
 
-    const metrics = new TallyMetrics(() => store.countEvents());
+    const metrics = new TallyMetrics(() => store.countEvents(), { tenantLabels: config.server.metricsTenantLabels });
     distributed?.registerMetrics(metrics.registry);
     const ingest = new IngestService(store, registry, new ActorHasher(secret), clock, {
       backfillDays: config.ingest.backfillDays,
@@ -143,6 +146,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     await quotaCounters.seed(quotas, queries);
     quotaCounters.registerMetrics(metrics.registry, quotas);
     ingest.onAccepted(quotas.feed);
+    ingest.onAccepted(metrics.countAccepted);
     const overrides = new QuotaOverridesService({ store, quotas, base: catalog, ingest, queries, clock, exclusive: distributed ? (fn) => distributed.exclusive('quota-overrides', fn) : inOrder() });
     await overrides.start();
     stopOverrides = () => overrides.stop();
@@ -178,6 +182,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
       limits: config.server,
       metricsRequireKey: config.server.metricsRequireKey,
+      metricsToken: config.server.metricsToken,
       logLevel: config.server.logLevel,
       version: VERSION,
       isDraining: () => draining,

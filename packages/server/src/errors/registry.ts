@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   INVALID_RANGE: { status: 400, doc: '`from` is not before `to`, or the range holds too many windows for the chosen `windowSize`.' },
   MALFORMED_REQUEST: { status: 400, doc: 'The HTTP request itself is malformed (bad request line, invalid URL encoding, invalid header); answered by the server before any route.' },
   UNAUTHENTICATED: { status: 401, doc: 'No `Authorization: Bearer <key>` header, or the key is unknown, revoked or expired (portal tokens expire).' },
+  KEY_EXPIRED: { status: 401, doc: 'The API key had an expiry (`expiresAt`) and it has passed; create a new key. `GET /v1/keys` shows every key\'s expiry and last use.' },
   FORBIDDEN: { status: 403, doc: "The key lacks the scope this endpoint needs, it is bound to another tenant, or it may not query this meter (a portal token's allowed meters)." },
   NOT_FOUND: { status: 404, doc: 'No such route, meter or key.' },
   METHOD_NOT_ALLOWED: { status: 405, doc: 'The route exists but not for this HTTP method.' },

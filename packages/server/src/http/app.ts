@@ -75,6 +75,8 @@ export interface HttpDeps {
   maxEventsPerRequest: number;
   /** `GET /metrics` needs a read key without a tenant binding. */
   metricsRequireKey?: boolean;
+  /** `GET /metrics` needs this bearer token (server.metricsToken). */
+  metricsToken?: string | undefined;
   /** In-flight limits and timeouts of the edge (docs/overload.md). */
   limits: EdgeLimits;
   logLevel: string;
@@ -139,7 +141,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   eventListRoutes(router, d.store);
   if (d.analytics) analyticsRoutes(router, d.analytics.service, d.analytics.clock);
   if (d.audit) auditRoutes(router, d.audit);
-  opsRoutes(router, d.store, d.metrics, d.isDraining, d.metricsRequireKey ? d.keys : undefined);
+  opsRoutes(router, d.store, d.metrics, d.isDraining, d.metricsRequireKey ? d.keys : undefined, d.metricsToken);
   const openapi = buildOpenApi(router.specs, d.version);
   app.get('/openapi.json', async () => openapi);
   registerDashboard(app);
