@@ -27,6 +27,8 @@ import { QuotaWarnings } from './quota/warnings.ts';
 import { openBilling, type Billing } from './billing/setup.ts';
 import { DataMinimiser } from './privacy/minimise.ts';
 import { openAccessLog, type AccessLog } from './privacy/access-log/setup.ts';
+import { openErasure } from './privacy/erasure/setup.ts';
+import type { ErasureService } from './privacy/erasure/service.ts';
 import { openAnalytics } from './analytics/setup.ts';
 import type { AnalyticsService } from './analytics/service.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
@@ -82,8 +84,10 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   let audit: Audit | undefined;
   let selfUrl: string | undefined;
   let keys: KeyService | undefined;
+  let erasures: ErasureService | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
+    await erasures?.close();
     await jobs?.close();
     await alerts?.close();
     await billing?.close();
@@ -131,7 +135,8 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
 
     const metrics = new TallyMetrics(() => store.countEvents(), { tenantLabels: config.server.metricsTenantLabels });
     distributed?.registerMetrics(metrics.registry);
-    const ingest = new IngestService(store, registry, new ActorHasher(secret), clock, {
+    const hasher = new ActorHasher(secret, undefined, config.security.previousActorHashSecrets);
+    const ingest = new IngestService(store, registry, hasher, clock, {
       backfillDays: config.ingest.backfillDays,
       maxFutureMicros: config.ingest.maxFutureSeconds * 1000 * MICROS_PER_MS,
       minimiser,
@@ -158,9 +163,11 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     alerts = await openAlerts({ config, store, embedded, leases, meters: registry, queries, catalog, warnings, invoices: billing.invoices, metrics: metrics.registry, clock });
     capacity = await openCapacity({ config, store, embedded, meters: registry, queries, clock, invoices: billing.invoices, upcoming: billing.upcoming });
     audit = await openAudit({ config, store, embedded, liveCounters: distributed?.counters, ingest, meters: registry, queries, quotas, invoices: billing.invoices, metrics: metrics.registry, keys, selfUrl: () => selfUrl, clock });
-    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, ...audit.jobs] });
+    erasures = await openErasure({ config, embedded, hasher, archiveDir: audit.archiveDir, clock });
+    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, ...audit.jobs, ...(erasures ? [erasures.job()] : [])] });
     await alerts.start(jobs.runner);
     audit.attach(jobs.runner);
+    await erasures?.attach(jobs.runner);
     let draining = false;
     const app = buildHttpApp({
       audit,
@@ -182,6 +189,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
       limits: config.server,
       metricsRequireKey: config.server.metricsRequireKey,
+      erasures,
       metricsToken: config.server.metricsToken,
       logLevel: config.server.logLevel,
       version: VERSION,

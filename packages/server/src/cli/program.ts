@@ -10,6 +10,7 @@ import { invoicesCommand } from './invoices.ts';
 import { jobsCommand } from './jobs.ts';
 import { accessLogCommand } from './access-log.ts';
 import { keysCommand } from './keys.ts';
+import { erasuresCommand } from './erasures.ts';
 import { metersCommand } from './meters.ts';
 import { queryCommand } from './query.ts';
 import { serveCommand } from './serve.ts';
@@ -31,6 +32,7 @@ export function buildCli(): Command {
   keysCommand(program);
   jobsCommand(program);
   accessLogCommand(program);
+  erasuresCommand(program);
   invoicesCommand(program);
   analyticsCommand(program);
   alertsCommand(program);

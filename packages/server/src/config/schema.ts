@@ -93,10 +93,11 @@ export const configSchema = z
     security: z
       .object({
         actorHashSecret: z.string().min(16).optional().describe('HMAC secret for end-user ids; generated and persisted on first start if absent'),
+        previousActorHashSecrets: z.array(z.string().min(16)).default([]).describe('secrets used before actorHashSecret (newest first): new events are never hashed with them, erasure looks for the hashes they made (docs/privacy.md, rotation)'),
         adminKey: z.string().min(16).optional().describe('bootstrap admin key; otherwise a dev key is generated on first start'),
       })
       .strict()
-      .default({}),
+      .default({ previousActorHashSecrets: [] }),
     meters: z.array(meterSchema).default([]),
     tenants: z.array(tenantSchema).default([]),
     plans: plansSchema,

@@ -32,6 +32,23 @@ export interface Manifest {
   source: string;
   rows: number;
   files: ManifestFile[];
+  /**
+   * Files rewritten after the partition was closed: only an erasure does that (the one
+   * sanctioned change; docs/privacy.md). `sha256` and `bytes` of the file are the new ones.
+   */
+  rewrites?: ManifestRewrite[];
+}
+
+/** A rewrite of one archived file, recorded in its manifest. */
+export interface ManifestRewrite {
+  reason: 'erasure';
+  /** The erasure id (era_…). */
+  erasure: string;
+  at: string;
+  file: string;
+  /** Rows whose actor was removed. */
+  rows: number;
+  previousSha256: string;
 }
 
 /** The partition directory of a day. */

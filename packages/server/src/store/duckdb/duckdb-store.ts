@@ -249,6 +249,16 @@ export class DuckDbStore implements UsageStore {
     return this.writers[0]!;
   }
 
+  /**
+   * Runs `fn` on the writer connection after flushing and compacting pending rollups, with no
+   * append in between: erasure rewrites stored rows in place (privacy/erasure).
+   */
+  async exclusiveWrite<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    await this.rollups.flushNow();
+    await this.rollups.compactNow();
+    return this.queue.exclusive(() => fn(this.writer));
+  }
+
   /** Compacts now (tests and benchmarks use it to measure the steady state). */
   compactNow(): Promise<void> {
     return this.rollups.compactNow();
