@@ -131,4 +131,34 @@ describe('erasure (embedded)', () => {
     servers.pop();
     expect({ old: filesHolding(hOld), new: filesHolding(hNew) }).toEqual({ old: [], new: [] });
   });
+
+  it('an erasure a crash left pending is carried out at the next start (the job runner re-runs it)', async () => {
+    const crashDir = mkdtempSync(join(tmpdir(), 'tally-erasure-crash-'));
+    try {
+      const open = () => startTestServer({ clock, dataDir: crashDir, meters: METERS, config: { security: { actorHashSecret: NEW } } });
+      let s = await open();
+      await send(s, DAY2, 'c');
+      expect(await byDay(s, 'users')).toEqual(['3']);
+      await s.close();
+      // What POST /v1/erasures records before its job runs; the process "crashed" right after.
+      const duck = await DuckDBInstance.create(join(crashDir, 'tally.duckdb'));
+      const conn = await duck.connect();
+      await conn.run(`INSERT INTO erasures VALUES ('era_crashed', 'key_test', ${DAY2}, 'pending', '${JSON.stringify([hmac(NEW, 'bob')])}', NULL, NULL, NULL)`);
+      conn.closeSync();
+      duck.closeSync();
+      s = await open();
+      let got = (await s.request('GET', '/v1/erasures/era_crashed')).body;
+      for (let i = 0; i < 600 && got.status === 'pending'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        got = (await s.request('GET', '/v1/erasures/era_crashed')).body;
+      }
+      expect(got).toMatchObject({ status: 'done', rows: { events: 2, archiveRows: 0, archivePartitions: 0 } });
+      expect(await byDay(s, 'users')).toEqual(['2']);
+      expect(await byDay(s, 'calls')).toEqual(['6']);
+      expect((await s.request('GET', '/v1/erasures/era_nope')).status).toBe(404);
+      await s.close();
+    } finally {
+      rmSync(crashDir, { recursive: true, force: true });
+    }
+  });
 });
