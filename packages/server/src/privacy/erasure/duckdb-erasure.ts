@@ -52,7 +52,8 @@ export class DuckDbErasureTarget implements ErasureTarget {
     // the blocks of the rewritten segments; a filler table then takes every free block (DuckDB
     // reuses free blocks before it grows the file, so a grown file means none was left) and is
     // dropped. A block a concurrent reader still used is freed only at a later checkpoint: so
-    // there is a second round.
+    // there is a second round. FORCE CHECKPOINT waits for running transactions (DuckDB ≥ 1.4;
+    // before, it aborted them), where a plain CHECKPOINT would fail beside them.
     let overwritten = 0;
     await this.store.exclusiveWrite(async (w) => {
       await w.run('FORCE CHECKPOINT');
