@@ -27,6 +27,8 @@ import { QuotaWarnings } from './quota/warnings.ts';
 import { openBilling, type Billing } from './billing/setup.ts';
 import { DataMinimiser } from './privacy/minimise.ts';
 import { openAccessLog, type AccessLog } from './privacy/access-log/setup.ts';
+import { openErasure } from './privacy/erasure/setup.ts';
+import type { ErasureService } from './privacy/erasure/service.ts';
 import { openAnalytics } from './analytics/setup.ts';
 import type { AnalyticsService } from './analytics/service.ts';
 import { leaseStoreFor, startJobs } from './jobs/setup.ts';
@@ -83,8 +85,11 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
   let capacity: Capacity | undefined;
   let audit: Audit | undefined;
   let selfUrl: string | undefined;
+  let keys: KeyService | undefined;
+  let erasures: ErasureService | undefined;
   // Jobs first: their runs finish (or are recorded as failed) while the store is still open.
   const closeStore = async () => {
+    await erasures?.close();
     await jobs?.close();
     await alerts?.close();
     await billing?.close();
@@ -94,6 +99,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     await quotaCounters?.close();
     await capacity?.close();
     await audit?.close();
+    await keys?.close().catch(() => undefined);
     await (distributed ? distributed.close() : store.close());
   };
   try {
@@ -124,13 +130,15 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       secret = ActorHasher.generateSecret();
       await store.setMeta(SECRET_META, secret);
     }
-    const keys = new KeyService(store, clock);
+    keys = new KeyService(store, clock);
     await keys.load();
+    keys.startUsageFlush();
     const { adminToken, createdDevKey } = await bootstrapAdminKey(keys, config, dataDir);
 
-    const metrics = new TallyMetrics(() => store.countEvents());
+    const metrics = new TallyMetrics(() => store.countEvents(), { tenantLabels: config.server.metricsTenantLabels });
     distributed?.registerMetrics(metrics.registry);
-    const ingest = new IngestService(store, registry, new ActorHasher(secret), clock, {
+    const hasher = new ActorHasher(secret, undefined, config.security.previousActorHashSecrets);
+    const ingest = new IngestService(store, registry, hasher, clock, {
       backfillDays: config.ingest.backfillDays,
       maxFutureMicros: config.ingest.maxFutureSeconds * 1000 * MICROS_PER_MS,
       minimiser,
@@ -145,6 +153,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     await quotaCounters.seed(quotas, queries);
     quotaCounters.registerMetrics(metrics.registry, quotas);
     ingest.onAccepted(quotas.feed);
+    ingest.onAccepted(metrics.countAccepted);
     const overrides = new QuotaOverridesService({ store, quotas, base: catalog, ingest, queries, clock, exclusive: distributed ? (fn) => distributed.exclusive('quota-overrides', fn) : inOrder() });
     await overrides.start();
     stopOverrides = () => overrides.stop();
@@ -157,9 +166,11 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     capacity = await openCapacity({ config, store, embedded, meters: registry, queries, clock, invoices: billing.invoices, upcoming: billing.upcoming });
     audit = await openAudit({ config, store, embedded, liveCounters: distributed?.counters, ingest, meters: registry, queries, quotas, invoices: billing.invoices, metrics: metrics.registry, keys, selfUrl: () => selfUrl, clock });
     const retention = openRetention({ config, store, embedded, distributed, accessLog: accessLog.repo, alerts: alerts.store });
-    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, alerts.retentionJob, ...audit.jobs, retention.job] });
+    erasures = await openErasure({ config, embedded, hasher, archiveDir: audit.archiveDir, clock });
+    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, alerts.retentionJob, ...audit.jobs, retention.job, ...(erasures ? [erasures.job()] : [])] });
     await alerts.start(jobs.runner);
     audit.attach(jobs.runner);
+    await erasures?.attach(jobs.runner);
     let draining = false;
     const app = buildHttpApp({
       audit,
@@ -182,6 +193,8 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
       maxEventsPerRequest: config.ingest.maxEventsPerRequest,
       limits: config.server,
       metricsRequireKey: config.server.metricsRequireKey,
+      erasures,
+      metricsToken: config.server.metricsToken,
       logLevel: config.server.logLevel,
       version: VERSION,
       isDraining: () => draining,

@@ -121,6 +121,28 @@ describe('tally CLI', () => {
     expect(again.stderr).toContain('NOT_FOUND');
   });
 
+  it('keys with an expiry and last use; erasures create --wait and show', async () => {
+    const env = { TALLY_URL: s.url, TALLY_KEY: s.adminToken };
+    const expires = new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d{3}Z$/, '.000Z');
+    const created = await tally(['keys', 'create', '--name', 'expiring', '--scope', 'read', '--expires', expires, '--json'], env);
+    expect(created.code).toBe(0);
+    const key = JSON.parse(created.stdout) as { id: string; expiresAt: string; lastUsedAt: string | null };
+    expect(key).toMatchObject({ expiresAt: expires, lastUsedAt: null });
+    const list = await tally(['keys', 'list'], env);
+    expect(list.stdout).toMatch(/last used/);
+    expect(list.stdout.split('\n').find((l) => l.includes(key.id))).toContain('never');
+    const erased = await tally(['erasures', 'create', 'cli-user-1', '--wait', '--json'], env);
+    expect(erased.code).toBe(0);
+    const e = JSON.parse(erased.stdout) as { id: string; status: string; rows: { events: number } };
+    expect(e).toMatchObject({ status: 'done', rows: { events: 0 } });
+    const shown = await tally(['erasures', 'show', e.id], env);
+    expect(shown.stdout).toContain(`${e.id}: done`);
+    expect(shown.stdout).toContain('raw events: actor removed from 0');
+    const missing = await tally(['erasures', 'show', 'era_missing'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('NOT_FOUND');
+  }, 120_000);
+
   it('fails clearly: no server, bad key, unknown meter, bad config, bad flags', async () => {
     const down = await tally(['query', 'requests', '--url', 'http://127.0.0.1:9', '--key', 'tally_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB']);
     expect(down.code).toBe(2);

@@ -4,13 +4,17 @@ import { startTestServer, type TestServer } from '../src/testing.ts';
 /** #13 §3: /metrics can require a key, and a portal key never reads server-wide figures. */
 let open: TestServer;
 let locked: TestServer;
+let scraped: TestServer;
+const SCRAPE = 'scrape-secret-0123456789';
 beforeAll(async () => {
+  scraped = await startTestServer({ config: { server: { host: '127.0.0.1', port: 0, logLevel: 'silent', metricsToken: SCRAPE } } });
   open = await startTestServer({});
   locked = await startTestServer({ config: { server: { host: '127.0.0.1', port: 0, logLevel: 'silent', metricsRequireKey: true } } });
 });
 afterAll(async () => {
   await open.close();
   await locked.close();
+  await scraped.close();
 });
 
 const metrics = (s: TestServer, token?: string) => fetch(`${s.url}/metrics`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
@@ -36,5 +40,26 @@ describe('metrics and whoami', () => {
     const ok = await metrics(locked, reader.body.token);
     expect(ok.status).toBe(200);
     expect(await ok.text()).toContain('tally_ingest_events_total');
+  });
+
+  it('with server.metricsToken /metrics needs that bearer token (API keys do not open it); it carries no tenant ids unless configured', async () => {
+    expect((await metrics(scraped)).status).toBe(401);
+    expect((await metrics(scraped, 'scrape-secret-WRONG-6789')).status).toBe(401);
+    expect((await metrics(scraped, scraped.adminToken)).status).toBe(401);
+    const event = (tenant: string) => ({ specversion: '1.0', id: `e-${tenant}`, source: 's', type: 'call', subject: tenant, data: {} });
+    expect((await scraped.request('POST', '/v1/events', [event('tenant-visible-acme')])).status).toBe(200);
+    const ok = await metrics(scraped, SCRAPE);
+    expect(ok.status).toBe(200);
+    const text = await ok.text();
+    expect(text).toMatch(/tally_ingest_events_total\{outcome="accepted",code=""\} 1/);
+    expect(text).not.toContain('tenant-visible-acme');
+
+    const labelled = await startTestServer({ config: { server: { host: '127.0.0.1', port: 0, logLevel: 'silent', metricsTenantLabels: true } } });
+    try {
+      expect((await labelled.request('POST', '/v1/events', [event('tenant-visible-acme'), { ...event('tenant-visible-acme'), id: 'e2' }])).status).toBe(200);
+      expect(await (await metrics(labelled)).text()).toContain('tally_tenant_events_accepted_total{tenant="tenant-visible-acme"} 2');
+    } finally {
+      await labelled.close();
+    }
   });
 });

@@ -51,11 +51,45 @@ export interface CreatedKey {
  */
 export class KeyService {
   private byId = new Map<string, StoredKey>();
+  /** Uses not yet written to the store: key id → latest use (one write per key per flush, not per request). */
+  private uses = new Map<string, EpochMicros>();
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: UsageStore,
     private readonly clock: Clock,
   ) {}
+
+  /** Writes recorded uses every `everyMs` (default a minute) until `close`: last-used times are at most that stale in the store. */
+  startUsageFlush(everyMs = 60_000): void {
+    this.flushTimer ??= setInterval(() => void this.flushUsage().catch(() => undefined), everyMs);
+    this.flushTimer.unref();
+  }
+
+  /** Writes the uses recorded since the last flush to the store. */
+  async flushUsage(): Promise<void> {
+    if (this.uses.size === 0) return;
+    const batch = [...this.uses].map(([id, at]) => ({ id, at }));
+    this.uses = new Map();
+    try {
+      await this.store.touchKeys(batch);
+    } catch (err) {
+      for (const u of batch) if ((this.uses.get(u.id) ?? 0) < u.at) this.uses.set(u.id, u.at);
+      throw err;
+    }
+  }
+
+  /** The service clock's now (views say whether a key has expired). */
+  nowMicros(): EpochMicros {
+    return this.clock.nowMicros();
+  }
+
+  /** Stops the flush timer and writes what is left. */
+  async close(): Promise<void> {
+    clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.flushUsage();
+  }
 
   /** Loads keys from the store (call once at start). */
   async load(): Promise<void> {
@@ -79,8 +113,25 @@ export class KeyService {
     return { key, token: t };
   }
 
+  /** The keys this node knows, with the last use it saw (see `listStored` for every node's uses). */
   list(): StoredKey[] {
     return [...this.byId.values()];
+  }
+
+  /**
+   * The keys as stored, after writing this node's pending uses: last-used times seen by every
+   * node (distributed: each API node flushes its own), never older than this node's.
+   */
+  async listStored(): Promise<StoredKey[]> {
+    await this.flushUsage();
+    const stored = await this.store.listKeys();
+    for (const k of stored) {
+      const mine = this.byId.get(k.id)?.lastUsedAt ?? null;
+      if (mine !== null && (k.lastUsedAt ?? 0) < mine) k.lastUsedAt = mine;
+      const known = this.byId.get(k.id);
+      if (known) known.lastUsedAt = k.lastUsedAt ?? null;
+    }
+    return stored;
   }
 
   async revoke(id: string): Promise<void> {
@@ -98,7 +149,12 @@ export class KeyService {
     const a = Buffer.from(hashToken(token), 'hex');
     const b = Buffer.from(k?.hash ?? '0'.repeat(64), 'hex');
     if (!k || !timingSafeEqual(a, b) || k.revokedAt !== null) throw new TallyError('UNAUTHENTICATED', 'the API key is unknown or revoked');
-    if (k.expiresAt != null && this.clock.nowMicros() >= k.expiresAt) throw new TallyError('UNAUTHENTICATED', `the API key expired at ${formatMicros(k.expiresAt)}`);
+    const now = this.clock.nowMicros();
+    if (k.expiresAt != null && now >= k.expiresAt) throw new TallyError('KEY_EXPIRED', `the API key expired at ${formatMicros(k.expiresAt)}`);
+    if ((k.lastUsedAt ?? 0) < now) {
+      k.lastUsedAt = now;
+      this.uses.set(k.id, now);
+    }
     return { keyId: k.id, scopes: k.scopes as Scope[], tenant: k.tenant, meters: k.allowedMeters ?? null };
   }
 }

@@ -11,6 +11,7 @@ import { jobsCommand } from './jobs.ts';
 import { accessLogCommand } from './access-log.ts';
 import { retentionCommand } from './retention.ts';
 import { keysCommand } from './keys.ts';
+import { erasuresCommand } from './erasures.ts';
 import { metersCommand } from './meters.ts';
 import { queryCommand } from './query.ts';
 import { serveCommand } from './serve.ts';
@@ -33,6 +34,7 @@ export function buildCli(): Command {
   jobsCommand(program);
   accessLogCommand(program);
   retentionCommand(program);
+  erasuresCommand(program);
   invoicesCommand(program);
   analyticsCommand(program);
   alertsCommand(program);

@@ -23,6 +23,7 @@ const ENV_OVERRIDES: { env: string; path: string[]; type: 'string' | 'int' }[] =
   { env: 'TALLY_BACKFILL_DAYS', path: ['ingest', 'backfillDays'], type: 'int' },
   { env: 'TALLY_ACTOR_SECRET', path: ['security', 'actorHashSecret'], type: 'string' },
   { env: 'TALLY_ADMIN_KEY', path: ['security', 'adminKey'], type: 'string' },
+  { env: 'TALLY_METRICS_TOKEN', path: ['server', 'metricsToken'], type: 'string' },
   { env: 'TALLY_PROFILE', path: ['profile'], type: 'string' },
   { env: 'TALLY_NATS_URL', path: ['distributed', 'natsUrl'], type: 'string' },
   { env: 'TALLY_STREAM', path: ['distributed', 'stream'], type: 'string' },

@@ -52,6 +52,8 @@ const serverSchema = z
     requestTimeoutMs: z.number().int().min(1).default(30_000).describe('the whole request, body included, must arrive within this; slower ones get 408 and are closed'),
     keepAliveTimeoutMs: z.number().int().min(1).default(5_000).describe('an idle kept-alive connection is closed after this (behind a load balancer: above its idle timeout)'),
     metricsRequireKey: z.boolean().default(false).describe('GET /metrics needs a read key not bound to a tenant (server-wide figures); default open, as Prometheus scrapes usually are'),
+    metricsToken: z.string().min(16).optional().describe('GET /metrics needs `Authorization: Bearer <this token>` (a scrape secret, not an API key; TALLY_METRICS_TOKEN); with metricsRequireKey too, either is accepted'),
+    metricsTenantLabels: z.boolean().default(false).describe('add tally_tenant_events_accepted_total{tenant}; off by default, so /metrics carries no tenant ids'),
     idleTimeoutMs: z.number().int().min(1).default(120_000).describe('a connection with no bytes moving either way for this long is closed (above your slowest query)'),
   })
   .strict();
@@ -93,10 +95,11 @@ export const configSchema = z
     security: z
       .object({
         actorHashSecret: z.string().min(16).optional().describe('HMAC secret for end-user ids; generated and persisted on first start if absent'),
+        previousActorHashSecrets: z.array(z.string().min(16)).default([]).describe('secrets used before actorHashSecret (newest first): new events are never hashed with them, erasure looks for the hashes they made (docs/privacy.md, rotation)'),
         adminKey: z.string().min(16).optional().describe('bootstrap admin key; otherwise a dev key is generated on first start'),
       })
       .strict()
-      .default({}),
+      .default({ previousActorHashSecrets: [] }),
     meters: z.array(meterSchema).default([]),
     tenants: z.array(tenantSchema).default([]),
     plans: plansSchema,

@@ -10,11 +10,25 @@ export class ActorHasher {
   private recent = new Map<string, string>();
   private older = new Map<string, string>();
 
+  private readonly previous: Buffer[];
+
+  /** `previous`: secrets in use before this one (newest first); only erasure hashes with them. */
   constructor(
     secret: string,
     private readonly cacheSize = 50_000,
+    previous: readonly string[] = [],
   ) {
     this.key = Buffer.from(secret, 'utf8');
+    this.previous = previous.map((p) => Buffer.from(p, 'utf8'));
+  }
+
+  /**
+   * The id's hash under the current secret and under every previous one (distinct): what an
+   * erasure looks for, since events stored before a rotation carry an older secret's hash.
+   */
+  hashAll(actorId: string): string[] {
+    const all = [this.hash(actorId), ...this.previous.map((k) => createHmac('sha256', k).update(actorId, 'utf8').digest('hex'))];
+    return [...new Set(all)];
   }
 
   /** HMAC-SHA256 of the id, hex. */

@@ -1,3 +1,5 @@
+import { erasureRoutes } from './routes/erasures.ts';
+import type { ErasureService } from '../privacy/erasure/service.ts';
 import type { AccessLogRepo } from '../privacy/access-log/repo.ts';
 import type { AccessRecorder } from '../privacy/access-log/recorder.ts';
 import { accessLogRoutes } from './routes/access-log.ts';
@@ -79,6 +81,10 @@ export interface HttpDeps {
   maxEventsPerRequest: number;
   /** `GET /metrics` needs a read key without a tenant binding. */
   metricsRequireKey?: boolean;
+  /** End-user erasure; absent where the profile lacks it (the routes then say so). */
+  erasures?: ErasureService | undefined;
+  /** `GET /metrics` needs this bearer token (server.metricsToken). */
+  metricsToken?: string | undefined;
   /** In-flight limits and timeouts of the edge (docs/overload.md). */
   limits: EdgeLimits;
   logLevel: string;
@@ -142,9 +148,10 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   if (d.alerts) alertRoutes(router, d.alerts);
   if (d.capacity) capacityRoutes(router, d.capacity.capacity, d.capacity.clock);
   eventListRoutes(router, d.store);
+  erasureRoutes(router, d.erasures);
   if (d.analytics) analyticsRoutes(router, d.analytics.service, d.analytics.clock);
   if (d.audit) auditRoutes(router, d.audit);
-  opsRoutes(router, d.store, d.metrics, d.isDraining, d.metricsRequireKey ? d.keys : undefined);
+  opsRoutes(router, d.store, d.metrics, d.isDraining, d.metricsRequireKey ? d.keys : undefined, d.metricsToken);
   const openapi = buildOpenApi(router.specs, d.version);
   app.get('/openapi.json', async () => openapi);
   registerDashboard(app);

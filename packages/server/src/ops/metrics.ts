@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EventRecord } from '../events/event.ts';
 
 /** The Prometheus metrics of one Tally process (a registry per app, so tests can run several). */
 export class TallyMetrics {
@@ -23,8 +24,11 @@ export class TallyMetrics {
     registers: [this.registry],
   });
   readonly rowsStored: Gauge;
+  /** Accepted events per tenant: only when `server.metricsTenantLabels` is set (tenant ids are customer data). */
+  readonly tenantEvents?: Counter<'tenant'>;
 
-  constructor(countEvents: () => Promise<bigint>) {
+  constructor(countEvents: () => Promise<bigint>, opts: { tenantLabels?: boolean } = {}) {
+    if (opts.tenantLabels) this.tenantEvents = new Counter({ name: 'tally_tenant_events_accepted_total', help: 'Events accepted per tenant (server.metricsTenantLabels)', labelNames: ['tenant'], registers: [this.registry] });
     this.rowsStored = new Gauge({
       name: 'tally_events_stored',
       help: 'Raw events in the store',
@@ -36,4 +40,12 @@ export class TallyMetrics {
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'tally_process_' });
   }
+
+  /** Counts accepted events per tenant when tenant labels are on (an ingest `onAccepted` listener). */
+  readonly countAccepted = (events: readonly EventRecord[]): void => {
+    if (!this.tenantEvents) return;
+    const by = new Map<string, number>();
+    for (const e of events) by.set(e.tenant, (by.get(e.tenant) ?? 0) + 1);
+    for (const [tenant, n] of by) this.tenantEvents.inc({ tenant }, n);
+  };
 }

@@ -3,7 +3,7 @@ import type { MeterDefinition } from '../meters/meter.ts';
 import { TallyError } from '../errors/registry.ts';
 import type { EpochMicros } from '../shared/time.ts';
 import type { ClickHouseStore } from '../store/clickhouse/clickhouse-store.ts';
-import type { AggregateQuery, AggregateRow, EventListQuery, RollupDeriver, StoredEvent, StoredKey, UniqueRow, UsageStore } from '../store/port.ts';
+import type { AggregateQuery, AggregateRow, EventListQuery, RollupDeriver, StoredEvent, KeyUse, StoredKey, UniqueRow, UsageStore } from '../store/port.ts';
 import type { EventLog } from '../stream/port.ts';
 import type { Resolution } from '../usage/resolution.ts';
 
@@ -74,6 +74,9 @@ export class PublishingStore implements UsageStore {
   }
   revokeKey(id: string, at: EpochMicros): Promise<boolean> {
     return this.ch.revokeKey(id, at);
+  }
+  touchKeys(uses: readonly KeyUse[]): Promise<void> {
+    return this.ch.touchKeys(uses);
   }
   /** Ready when the log takes events: ingest keeps working (events wait in the log) while ClickHouse is down. */
   ping(): Promise<void> {

@@ -170,7 +170,11 @@ export function runStoreContract(name: string, factory: StoreFactory): void {
       for (const h of hostile) expect(await store.getMeta(`meta ${h}`)).toBe(h);
       await store.putKey({ id: "key_'--", name: "n'\\", hash: 'h', scopes: ['read'], tenant: "o'brien", createdAt: 1, revokedAt: null });
       expect(await store.revokeKey("key_'--", 7)).toBe(true);
-      expect((await store.listKeys()).find((k) => k.id === "key_'--")).toMatchObject({ name: "n'\\", tenant: "o'brien", revokedAt: 7 });
+      expect((await store.listKeys()).find((k) => k.id === "key_'--")).toMatchObject({ name: "n'\\", tenant: "o'brien", revokedAt: 7, lastUsedAt: null });
+      // Last use: the latest time wins, an older one recorded later changes nothing.
+      await store.touchKeys([{ id: "key_'--", at: 50 }]);
+      await store.touchKeys([{ id: "key_'--", at: 20 }]);
+      expect((await store.listKeys()).find((k) => k.id === "key_'--")?.lastUsedAt).toBe(50);
       const def: MeterDefinition = { slug: 'quoted', description: "it's \\ -- ; \u0000", eventType: 'call', aggregation: 'COUNT', groupBy: {} };
       const reg = new MeterRegistry([def]);
       await store.createMeter(def, (e) => deriveRollups(e, (t) => reg.forType(t)), () => undefined);

@@ -87,6 +87,14 @@ export interface StoredKey {
   expiresAt?: EpochMicros | null;
   /** The only meters the key may query (portal tokens); null or absent: every meter. */
   allowedMeters?: string[] | null;
+  /** The last time the key authenticated a request (recorded within a minute); null: never. */
+  lastUsedAt?: EpochMicros | null;
+}
+
+/** One key's latest use, as `touchKeys` records it. */
+export interface KeyUse {
+  id: string;
+  at: EpochMicros;
 }
 
 /**
@@ -125,6 +133,8 @@ export interface UsageStore {
   putKey(key: StoredKey): Promise<void>;
   listKeys(): Promise<StoredKey[]>;
   revokeKey(id: string, at: EpochMicros): Promise<boolean>;
+  /** Records keys' last use; a use older than the recorded one changes nothing. */
+  touchKeys(uses: readonly KeyUse[]): Promise<void>;
   /** Throws when the store cannot serve. */
   ping(): Promise<void>;
   close(): Promise<void>;

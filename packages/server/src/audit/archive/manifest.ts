@@ -36,6 +36,23 @@ export interface Manifest {
   /** Tenant-sharded: each kind is split into this many files by tenant bucket (absent: one file per kind). */
   tenantBuckets?: number;
   files: ManifestFile[];
+  /**
+   * Files rewritten after the partition was closed: only an erasure does that (the one
+   * sanctioned change; docs/privacy.md). `sha256` and `bytes` of the file are the new ones.
+   */
+  rewrites?: ManifestRewrite[];
+}
+
+/** A rewrite of one archived file, recorded in its manifest. */
+export interface ManifestRewrite {
+  reason: 'erasure';
+  /** The erasure id (era_…). */
+  erasure: string;
+  at: string;
+  file: string;
+  /** Rows whose actor was removed. */
+  rows: number;
+  previousSha256: string;
 }
 
 /** The partition directory of a day. */

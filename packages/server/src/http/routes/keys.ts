@@ -15,9 +15,11 @@ const keyView = z.object({
   revokedAt: z.string().nullable(),
   expiresAt: z.string().nullable(),
   allowedMeters: z.array(z.string()).nullable(),
+  lastUsedAt: z.string().nullable().describe('the last request the key authenticated (written to the store within a minute)'),
+  expired: z.boolean().describe('true once expiresAt has passed: the key is refused with KEY_EXPIRED'),
 });
 
-function view(k: StoredKey): z.infer<typeof keyView> {
+function view(k: StoredKey, now: number): z.infer<typeof keyView> {
   return {
     id: k.id,
     name: k.name,
@@ -27,6 +29,8 @@ function view(k: StoredKey): z.infer<typeof keyView> {
     revokedAt: k.revokedAt === null ? null : formatMicros(k.revokedAt),
     expiresAt: k.expiresAt == null ? null : formatMicros(k.expiresAt),
     allowedMeters: k.allowedMeters ?? null,
+    lastUsedAt: k.lastUsedAt == null ? null : formatMicros(k.lastUsedAt),
+    expired: k.expiresAt != null && now >= k.expiresAt,
   };
 }
 
@@ -48,9 +52,10 @@ export function keyRoutes(router: Router, keys: KeyService): void {
       return { keyId: p.keyId, scopes: p.scopes, tenant: p.tenant, meters: p.meters ?? null };
     },
   );
-  router.add({ method: 'GET', url: '/v1/keys', summary: 'List API keys (never their secrets)', tag: 'keys', scope: 'admin', responses: { 200: { description: 'Keys', schema: z.object({ data: z.array(keyView) }) } } }, async () => ({
-    data: keys.list().map(view),
-  }));
+  router.add({ method: 'GET', url: '/v1/keys', summary: 'List API keys (never their secrets)', tag: 'keys', scope: 'admin', responses: { 200: { description: 'Keys', schema: z.object({ data: z.array(keyView) }) } } }, async () => {
+    const now = keys.nowMicros();
+    return { data: (await keys.listStored()).map((k) => view(k, now)) };
+  });
   router.add(
     {
       method: 'POST',
@@ -74,7 +79,7 @@ export function keyRoutes(router: Router, keys: KeyService): void {
       if (expiresAt === undefined) throw new TallyError('VALIDATION_FAILED', `body.expiresAt: "${body.expiresAt}" is not RFC 3339`, [{ path: 'body.expiresAt', message: 'not RFC 3339' }]);
       const { key, token } = await keys.create(body.name, body.scopes, body.tenant ?? null, undefined, { expiresAt, allowedMeters: body.allowedMeters ?? null });
       void reply.code(201);
-      return { ...view(key), token };
+      return { ...view(key, keys.nowMicros()), token };
     },
   );
   router.add(

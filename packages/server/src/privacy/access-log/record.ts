@@ -2,8 +2,8 @@ import { isWellFormed } from '../../events/identifiers.ts';
 import type { Principal } from '../../auth/keys.ts';
 import type { AccessRecord } from './entry.ts';
 
-/** Property names whose values never enter the log (webhook secrets, tokens, passwords). */
-const SECRET = /secret|token|password|signature/i;
+/** Keys whose values never reach the log: secrets, and raw end-user ids (an erasure request names one). */
+const SECRET = /secret|token|password|signature|^actor$/i;
 /** Largest parameter JSON kept per entry; longer ones are summarised. */
 const MAX_PARAMS_BYTES = 4096;
 

@@ -13,7 +13,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!available)('ClickHouse api_keys upgrade', () => {
-  it('adds the expiry and allowed-meters columns to an api_keys table written before them', async () => {
+  it('adds the expiry, allowed-meters and last-used columns to an api_keys table written before them', async () => {
     const c = createClient({ url: URL });
     try {
       await c.command({ query: `CREATE DATABASE ${database}` });
@@ -25,7 +25,7 @@ describe.skipIf(!available)('ClickHouse api_keys upgrade', () => {
     }
     const store = await ClickHouseStore.open({ url: URL, database, derive: () => ({ rollups: [], uniques: [], skipped: 0 }) });
     try {
-      expect(await store.listKeys()).toEqual([{ id: 'key_old', name: 'old', hash: 'h', scopes: ['admin'], tenant: null, createdAt: 1, revokedAt: null, expiresAt: null, allowedMeters: null }]);
+      expect(await store.listKeys()).toEqual([{ id: 'key_old', name: 'old', hash: 'h', scopes: ['admin'], tenant: null, createdAt: 1, revokedAt: null, expiresAt: null, allowedMeters: null, lastUsedAt: null }]);
       await store.putKey({ id: 'key_new', name: 'portal', hash: 'h2', scopes: ['read'], tenant: 'acme', createdAt: 2, revokedAt: null, expiresAt: 99, allowedMeters: ['calls'] });
       expect(await store.revokeKey('key_new', 5)).toBe(true);
       expect((await store.listKeys())[1]).toMatchObject({ id: 'key_new', expiresAt: 99, allowedMeters: ['calls'], revokedAt: 5 });

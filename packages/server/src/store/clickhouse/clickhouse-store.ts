@@ -7,7 +7,7 @@ import { GroupCommitQueue } from '../../shared/group-commit.ts';
 import type { EpochMicros } from '../../shared/time.ts';
 import type { DerivedRows } from '../../usage/derive-rollups.ts';
 import type { Resolution } from '../../usage/resolution.ts';
-import type { AggregateQuery, AggregateRow, EventListQuery, RollupDeriver, StoredEvent, StoredKey, UniqueRow, UsageStore } from '../port.ts';
+import type { AggregateQuery, AggregateRow, EventListQuery, KeyUse, RollupDeriver, StoredEvent, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { listEventsSql, toStoredEvent } from './event-list.ts';
 import { aggregateSql } from './aggregate-sql.ts';
 import { BloomFilter } from '../../shared/bloom.ts';
@@ -422,7 +422,13 @@ export class ClickHouseStore implements UsageStore {
 
   async listKeys(): Promise<StoredKey[]> {
     const keys = await this.readKeys();
-    return keys.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)).map(({ ver: _ver, ...k }) => k);
+    const used = new Map((await this.rows('SELECT id, max(last_used_us) FROM api_key_uses GROUP BY id')).map((r) => [r[0]!, Number(r[1])]));
+    return keys.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1)).map(({ ver: _ver, ...k }) => ({ ...k, lastUsedAt: used.get(k.id) ?? null }));
+  }
+
+  async touchKeys(uses: readonly KeyUse[]): Promise<void> {
+    if (uses.length === 0) return;
+    await this.client.command({ query: `INSERT INTO api_key_uses (id, last_used_us) VALUES ${uses.map((u) => `(${lit(u.id)}, ${u.at})`).join(', ')}` });
   }
 
   revokeKey(id: string, at: EpochMicros): Promise<boolean> {

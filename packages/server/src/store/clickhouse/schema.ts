@@ -76,6 +76,8 @@ export function ddl(db: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${t('marks')} (part Int32, seq UInt64, at_us Int64) ENGINE = MergeTree ORDER BY (part, seq)`,
     `CREATE TABLE IF NOT EXISTS ${t('api_keys')} (id String, name String, hash String, scopes String, tenant Nullable(String), created_us Int64, revoked_us Nullable(Int64), ver Int64)
        ENGINE = ReplacingMergeTree(ver) ORDER BY id`,
+    // Last use per key: its own table (the highest time wins at merge and at read), so a use never races a revocation's row version.
+    `CREATE TABLE IF NOT EXISTS ${t('api_key_uses')} (id String, last_used_us Int64) ENGINE = ReplacingMergeTree(last_used_us) ORDER BY id`,
     `CREATE TABLE IF NOT EXISTS ${t('ingest')} (kind String, ${INGEST_COLS}) ENGINE = Null`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${t('ingest_events')} TO ${t('events')} AS SELECT ${names(EVENT_COLS)} FROM ${t('ingest')} WHERE kind = 'e'`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS ${t('ingest_rollups')} TO ${t('rollups')} AS SELECT ${names(ROLLUP_COLS)} FROM ${t('ingest')} WHERE kind = 'r'`,

@@ -7,7 +7,7 @@ import { DuckDbStore } from './duckdb-store.ts';
 
 const noRollups = () => ({ rollups: [], uniques: [], skipped: 0 });
 
-it('adds the expiry and allowed-meters columns to an api_keys table written before them', async () => {
+it('adds the expiry, allowed-meters and last-used columns to an api_keys table written before them', async () => {
   const path = join(mkdtempSync(join(tmpdir(), 'tally-keys-')), 'old.duckdb');
   const instance = await DuckDBInstance.create(path);
   const c = await instance.connect();
@@ -19,7 +19,7 @@ it('adds the expiry and allowed-meters columns to an api_keys table written befo
 
   const store = await DuckDbStore.open({ path, derive: noRollups });
   try {
-    expect(await store.listKeys()).toEqual([{ id: 'key_old', name: 'old', hash: 'h', scopes: ['admin'], tenant: null, createdAt: 1, revokedAt: null, expiresAt: null, allowedMeters: null }]);
+    expect(await store.listKeys()).toEqual([{ id: 'key_old', name: 'old', hash: 'h', scopes: ['admin'], tenant: null, createdAt: 1, revokedAt: null, expiresAt: null, allowedMeters: null, lastUsedAt: null }]);
     await store.putKey({ id: 'key_new', name: 'portal', hash: 'h2', scopes: ['read'], tenant: 'acme', createdAt: 2, revokedAt: null, expiresAt: 99, allowedMeters: ['calls'] });
     expect((await store.listKeys())[1]).toMatchObject({ id: 'key_new', expiresAt: 99, allowedMeters: ['calls'] });
   } finally {

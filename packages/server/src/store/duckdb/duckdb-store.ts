@@ -8,7 +8,7 @@ import { GroupCommitQueue } from '../../shared/group-commit.ts';
 import type { EpochMicros } from '../../shared/time.ts';
 import { merge, type Components } from '../../usage/components.ts';
 import { RESOLUTION_MICROS, type Resolution } from '../../usage/resolution.ts';
-import type { AggregateQuery, AggregateRow, EventListQuery, RollupDeriver, StoredEvent, StoredKey, UniqueRow, UsageStore } from '../port.ts';
+import type { AggregateQuery, AggregateRow, EventListQuery, KeyUse, RollupDeriver, StoredEvent, StoredKey, UniqueRow, UsageStore } from '../port.ts';
 import { listEvents } from './event-list.ts';
 import { aggregateSql } from './aggregate-sql.ts';
 import { ALL_FACTS, DDL, FACT_TABLES, PENDING_TABLES, DIM_COLUMNS, QUANTITY_TYPE, SPLIT_DELTAS, ROLLUP_COLUMNS, ROLLUP_MERGE, ROLLUP_TABLES, SETTINGS, STAGING_DDL, TOTAL_KEY, deltasAt, rollupTable, rollupsAt } from './schema.ts';
@@ -251,10 +251,12 @@ export class DuckDbStore implements UsageStore {
 
   /**
    * Runs `fn` on the writer connection with ingest commits, rollup flushes and compactions
-   * held back (the retention job deletes under it). Compacts first, so pending deltas are in
-   * the compacted tables retention deletes from. Keep `fn` short: ingest waits for it.
+   * held back, after flushing and compacting pending rollups (so they are in the tables `fn`
+   * changes): the retention job deletes and erasure rewrites stored rows under it. Keep `fn`
+   * short: ingest waits for it.
    */
-  exclusiveWrite<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  async exclusiveWrite<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    await this.rollups.flushNow();
     return this.queue.exclusive(async () => {
       await this.rollups.compactNow();
       return this.rollups.run(() => fn(this.writer));
@@ -461,7 +463,7 @@ export class DuckDbStore implements UsageStore {
   }
 
   async listKeys(): Promise<StoredKey[]> {
-    const rows = (await this.reader.runAndReadAll('SELECT id, name, hash, scopes, tenant, created_us, revoked_us, expires_us, allowed_meters FROM api_keys ORDER BY created_us, id')).getRows();
+    const rows = (await this.reader.runAndReadAll('SELECT id, name, hash, scopes, tenant, created_us, revoked_us, expires_us, allowed_meters, last_used_us FROM api_keys ORDER BY created_us, id')).getRows();
     return rows.map((r) => ({
       id: r[0] as string,
       name: r[1] as string,
@@ -472,7 +474,15 @@ export class DuckDbStore implements UsageStore {
       revokedAt: r[6] === null ? null : Number(r[6]),
       expiresAt: r[7] === null ? null : Number(r[7]),
       allowedMeters: r[8] === null ? null : (JSON.parse(r[8] as string) as string[]),
+      lastUsedAt: r[9] === null ? null : Number(r[9]),
     }));
+  }
+
+  touchKeys(uses: readonly KeyUse[]): Promise<void> {
+    if (uses.length === 0) return Promise.resolve();
+    return this.queue.exclusive(async () => {
+      for (const u of uses) await this.writer.run('UPDATE api_keys SET last_used_us = greatest(coalesce(last_used_us, 0), $1) WHERE id = $2', [BigInt(u.at), u.id]);
+    });
   }
 
   revokeKey(id: string, at: EpochMicros): Promise<boolean> {

@@ -94,6 +94,7 @@ export const DDL = [
   // Expiry and allowed meters of portal keys: added in place to stores created before them.
   `ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS expires_us BIGINT`,
   `ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS allowed_meters VARCHAR`,
+  `ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS last_used_us BIGINT`,
 ];
 
 /**
