@@ -5,7 +5,7 @@ export interface Meter {
   slug: string;
   description?: string;
   eventType: string;
-  aggregation: 'COUNT' | 'SUM' | 'UNIQUE_COUNT' | 'MIN' | 'MAX' | 'AVG' | 'LATEST';
+  aggregation: 'COUNT' | 'SUM' | 'UNIQUE_COUNT' | 'MIN' | 'MAX' | 'AVG' | 'LATEST' | 'TIME_WEIGHTED_SUM';
   valueProperty?: string;
   groupBy: Record<string, string>;
   /** Which events of the type count (JSONPath → condition). */
