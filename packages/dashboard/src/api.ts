@@ -113,6 +113,9 @@ export interface Entitlement {
   overage: string;
   projected: string;
   overageProjected: boolean;
+  /** forecast: usage + the meter's forecast for the rest of the period; linear: the fallback. */
+  projectionMethod?: 'forecast' | 'linear';
+  projectionBasis?: string;
 }
 
 /** An answer the API refused, carrying its error envelope. */

@@ -14,7 +14,15 @@ const METERS = [
   { slug: 'cpu_seconds', eventType: 'api.request', aggregation: 'SUM', valueProperty: '$.cpu', groupBy: {}, unit: 's' },
 ];
 const PLANS = [
-  { id: 'pro', currency: 'USD', prices: [{ name: 'Pro', model: 'flat', amount: '49.00' }, { meter: 'api_requests', model: 'unit', unitPrice: '0.0001' }] },
+  {
+    id: 'pro',
+    currency: 'USD',
+    prices: [{ name: 'Pro', model: 'flat', amount: '49.00' }, { meter: 'api_requests', model: 'unit', unitPrice: '0.0001' }],
+    entitlements: [
+      { meter: 'api_requests', period: 'month', limit: 1_000_000, enforcement: 'soft' },
+      { id: 'routed', meter: 'api_requests', period: 'month', limit: 1_000_000, enforcement: 'soft', filter: { route: '/a' } },
+    ],
+  },
   { id: 'basic', currency: 'USD', prices: [{ name: 'Basic', model: 'flat', amount: '5.00' }] },
 ];
 const TENANTS = [
@@ -100,6 +108,26 @@ describe('capacity and costs (embedded)', () => {
     expect(t.at).toMatch(/^2026-1[12]-\d\dT00:00:00.000Z$/);
     expect(t.earliest <= t.at).toBe(true);
     expect(t.latest === null || t.latest >= t.at).toBe(true);
+  });
+
+  it('projects month quotas from the forecast once the quota-forecasts job ran; filtered entitlements stay linear', async () => {
+    const ent = async () => (await s.request('GET', '/v1/tenants/acme/entitlements')).body.data as { id: string; usage: string; projected: string; projectionMethod: string; projectionBasis: string }[];
+    const before = await ent();
+    expect(before.map((e) => e.projectionMethod)).toEqual(['linear', 'linear']);
+    const run = await s.request('POST', '/v1/jobs/quota-forecasts/run', { range: '2026-11-20T00' });
+    expect(run.status).toBe(200);
+    expect(run.body.run.output).toMatchObject({ forecasts: 2, skipped: 0 });
+    const [whole, routed] = await ent();
+    expect(whole!.projectionMethod).toBe('forecast');
+    expect(whole!.projectionBasis).toMatch(/forecast of the rest of the period/);
+    expect(routed!.projectionMethod).toBe('linear');
+    // usage so far + the hourly forecast up to the month's end (Dec 1, 264 hours from now).
+    const f = (await s.request('GET', '/v1/forecast?meter=api_requests&tenant=acme&horizon=11d&window=hour')).body;
+    const rest = (f.data as { value: number }[]).reduce((a, p) => a + Math.max(0, p.value), 0);
+    expect(Number(whole!.usage)).toBe(usage.acme!.requests);
+    expect(Math.abs(Number(whole!.projected) - (usage.acme!.requests + rest))).toBeLessThan(1e-3);
+    // The growing tenant's forecast projection is above the linear one (usage × 30/19).
+    expect(Number(whole!.projected)).toBeGreaterThan((usage.acme!.requests * 30) / 19);
   });
 
   it('refuses bad forecast input with registry codes', async () => {
