@@ -3,6 +3,7 @@ import type { InvoiceService } from '../billing/invoice-service.ts';
 import type { UpcomingInvoices } from '../billing/upcoming.ts';
 import type { TallyConfig } from '../config/schema.ts';
 import { CostService } from '../costs/cost-service.ts';
+import { ExchangeRates } from '../costs/exchange.ts';
 import { MarginService } from '../costs/margin.ts';
 import type { JobDefinition } from '../jobs/job.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
@@ -66,7 +67,7 @@ export async function openCapacity(d: CapacityDeps): Promise<Capacity> {
     forecasts,
     capacity: new CapacityService(stats, d.store, forecasts, d.meters, d.config.capacity),
     costs,
-    margin: new MarginService(costs, d.config.tenants, d.clock, d.invoices, d.upcoming),
+    margin: new MarginService(costs, d.config.tenants, d.clock, d.invoices, d.upcoming, new ExchangeRates(d.config.exchangeRates)),
     close: async () => {
       await client?.close();
     },
