@@ -3,7 +3,7 @@ import { int, readBig, SqlParams } from '../../store/duckdb/sql.ts';
 import { toAdoptionRows } from '../adoption-rows.ts';
 import type { AdoptionQuery, AdoptionRows, FunnelQuery, FunnelStepRow, RetentionCell, RetentionQuery, SubjectKind } from '../model.ts';
 import type { AnalyticsStore } from '../port.ts';
-import { periodsRelation, propertyExpr, stepExpr } from './sql.ts';
+import { periodsRelation, propertyExpr, stepExpr, uniformPeriodExpr } from './sql.ts';
 
 /** The subject's key columns and the condition that it has one. */
 function subject(by: SubjectKind): { keys: string; where: string } {
@@ -63,8 +63,22 @@ export class DuckDbAnalytics implements AnalyticsStore {
     const cs = stepExpr(p, q.startEvent.eventType, q.startEvent.filter);
     const cr = stepExpr(p, q.returnEvent.eventType, q.returnEvent.filter);
     const on = s.keys.split(', ').map((k) => `e.${k} = f.${k}`).join(' AND ');
-    const periods = periodsRelation(q.from, q.to, q.period, q.timeZone);
     const base = [...rangeWhere(p, q.from, q.to, q.tenants), s.where];
+    const uniform = uniformPeriodExpr(q.from, q.to, q.period, q.timeZone);
+    if (uniform && q.periods <= 62) {
+      // Fast path: periods by arithmetic, and each subject's returning offsets as one bit mask
+      // (a hash aggregate per subject instead of DISTINCT over subject × cohort × offset).
+      const fk = s.keys.split(', ').map((k) => `f.${k}`).join(', ');
+      const off = `(${uniform('e.time_us')} - f.cohort)`;
+      const sql = `WITH f AS (SELECT ${s.keys}, min(time_us) AS first, ${uniform('min(time_us)')} AS cohort FROM events WHERE ${[...base, cs].join(' AND ')} GROUP BY ${s.keys}),
+        m AS (SELECT ${fk}, f.cohort, bit_or(1::UBIGINT << ${off}::UBIGINT) AS mask FROM f JOIN events e ON ${on} AND e.time_us >= f.first
+          WHERE ${[...base, cr].map((c) => c.replace(/\b(type|data|time_us|tenant|actor)\b/g, 'e.$1')).join(' AND ')} AND ${off} <= ${int(q.periods)} GROUP BY ${fk}, f.cohort)
+        SELECT cohort, -1 AS off, count(*) FROM f GROUP BY cohort
+        UNION ALL SELECT cohort, k, count(*) FROM m, range(0, ${int(q.periods + 1)}) r(k) WHERE (mask >> k::UBIGINT) & 1::UBIGINT = 1::UBIGINT GROUP BY cohort, k`;
+      const rows = (await this.conn.runAndReadAll(sql, p.values)).getRows();
+      return rows.map((r) => ({ cohort: Number(r[0]), offset: Number(r[1]), count: readBig(r[2]) }));
+    }
+    const periods = periodsRelation(q.from, q.to, q.period, q.timeZone);
     // First starts per subject (start events only), then the return events at or after them
     // (return events only, joined on the subject); periods by ASOF joins on the period starts.
     const sql = `WITH f0 AS (SELECT ${s.keys}, min(time_us) AS first FROM events WHERE ${[...base, cs].join(' AND ')} GROUP BY ${s.keys}),
