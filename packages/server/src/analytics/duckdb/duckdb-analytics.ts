@@ -65,16 +65,15 @@ export class DuckDbAnalytics implements AnalyticsStore {
     const on = s.keys.split(', ').map((k) => `e.${k} = f.${k}`).join(' AND ');
     const base = [...rangeWhere(p, q.from, q.to, q.tenants), s.where];
     const uniform = uniformPeriodExpr(q.from, q.to, q.period, q.timeZone);
-    if (uniform && q.periods <= 62) {
-      // Fast path: periods by arithmetic, and each subject's returning offsets as one bit mask
-      // (a hash aggregate per subject instead of DISTINCT over subject × cohort × offset).
+    if (uniform) {
+      // Fast path: periods by arithmetic (no ASOF join per return event), and the return events
+      // reduced to distinct (subject, cohort, offset) at once rather than (subject, time) first.
       const fk = s.keys.split(', ').map((k) => `f.${k}`).join(', ');
-      const off = `(${uniform('e.time_us')} - f.cohort)`;
-      const sql = `WITH f AS (SELECT ${s.keys}, min(time_us) AS first, ${uniform('min(time_us)')} AS cohort FROM events WHERE ${[...base, cs].join(' AND ')} GROUP BY ${s.keys}),
-        m AS (SELECT ${fk}, f.cohort, bit_or(1::UBIGINT << ${off}::UBIGINT) AS mask FROM f JOIN events e ON ${on} AND e.time_us >= f.first
-          WHERE ${[...base, cr].map((c) => c.replace(/\b(type|data|time_us|tenant|actor)\b/g, 'e.$1')).join(' AND ')} AND ${off} <= ${int(q.periods)} GROUP BY ${fk}, f.cohort)
-        SELECT cohort, -1 AS off, count(*) FROM f GROUP BY cohort
-        UNION ALL SELECT cohort, k, count(*) FROM m, range(0, ${int(q.periods + 1)}) r(k) WHERE (mask >> k::UBIGINT) & 1::UBIGINT = 1::UBIGINT GROUP BY cohort, k`;
+      const off = `(${uniform('e.time_us')} - ${uniform('f.first')})`;
+      const sql = `WITH f AS (SELECT ${s.keys}, min(time_us) AS first FROM events WHERE ${[...base, cs].join(' AND ')} GROUP BY ${s.keys})
+        SELECT ${uniform('first')} AS cohort, -1 AS off, count(*) FROM f GROUP BY 1
+        UNION ALL SELECT cohort, off, count(*) FROM (SELECT DISTINCT ${fk}, ${uniform('f.first')} AS cohort, ${off} AS off FROM f JOIN events e ON ${on}
+          WHERE ${[...base, cr].map((c) => c.replace(/\b(type|data|time_us|tenant|actor)\b/g, 'e.$1')).join(' AND ')} AND e.time_us >= f.first) WHERE off BETWEEN 0 AND ${int(q.periods)} GROUP BY cohort, off`;
       const rows = (await this.conn.runAndReadAll(sql, p.values)).getRows();
       return rows.map((r) => ({ cohort: Number(r[0]), offset: Number(r[1]), count: readBig(r[2]) }));
     }
