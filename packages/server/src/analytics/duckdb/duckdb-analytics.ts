@@ -40,9 +40,11 @@ export class DuckDbAnalytics implements AnalyticsStore {
     // and within the window of the anchor, joined on the subject; only survivors go on.
     const ctes = [`s1 AS (SELECT ${s.keys}, min(time_us) AS t1, ${group} AS g FROM events WHERE ${[...rangeWhere(p, q.from, q.to, q.tenants), s.where, conds[0]].join(' AND ')} GROUP BY ${s.keys})`];
     for (let k = 2; k <= q.steps.length; k++) {
-      const prev = Array.from({ length: k - 1 }, (_, i) => `s.t${i + 1}`).join(', ');
       const on = [...keys.map((c) => `e.${c} = s.${c}`), `e.time_us > s.t${k - 1}`, `e.time_us <= s.t1 + ${w}`, `e.time_us < ${int(q.to)}`];
-      ctes.push(`s${k} AS (SELECT ${keys.map((c) => `s.${c}`).join(', ')}, s.g, ${prev}, min(e.time_us) AS t${k} FROM s${k - 1} s JOIN events e ON ${on.join(' AND ')} WHERE ${conds[k - 1]!.replace(/\b(type|data)\b/g, 'e.$1')} GROUP BY ${keys.map((c) => `s.${c}`).join(', ')}, s.g, ${prev})`);
+      // One row per subject in s(k−1): group by the subject only and carry its earlier times
+      // along (any_value), rather than hashing every carried column as a group key.
+      const carried = ['g', ...Array.from({ length: k - 1 }, (_, i) => `t${i + 1}`)].map((c) => `any_value(s.${c}) AS ${c}`).join(', ');
+      ctes.push(`s${k} AS (SELECT ${keys.map((c) => `s.${c}`).join(', ')}, ${carried}, min(e.time_us) AS t${k} FROM s${k - 1} s JOIN events e ON ${on.join(' AND ')} WHERE ${conds[k - 1]!.replace(/\b(type|data)\b/g, 'e.$1')} GROUP BY ${keys.map((c) => `s.${c}`).join(', ')})`);
     }
     const parts = q.steps.map((_, i) => (i === 0 ? 'SELECT g, 0 AS step, count(*) AS n, NULL::BIGINT AS m FROM s1 GROUP BY g' : `SELECT g, ${i}, count(*), quantile_disc(t${i + 1} - t${i}, 0.5) FROM s${i + 1} GROUP BY g`));
     const rows = (await this.conn.runAndReadAll(`WITH ${ctes.join(', ')} ${parts.join(' UNION ALL ')}`, p.values)).getRows();
