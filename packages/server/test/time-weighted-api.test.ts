@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { meterSchema } from '../src/meters/meter.ts';
+import { rawUsageByTenant } from '../src/billing/raw-usage.ts';
+import { meterSchema, type MeterDefinition } from '../src/meters/meter.ts';
+import { MeterRegistry } from '../src/meters/registry.ts';
+import { SCALE } from '../src/shared/decimal.ts';
 import { startTestServer, type TestServer } from '../src/testing.ts';
 import { ce, fixedClock, TEST_METERS } from './helpers.ts';
 
@@ -39,6 +42,11 @@ describe('TIME_WEIGHTED_SUM through the API', () => {
     const third = (await s.request('GET', '/v1/meters/storage_gb_hours/query?tenant=store-t&from=2026-04-02T00:00:00Z&to=2026-04-02T00:20:00Z')).body;
     expect(third.data[0].value).toBe('1.333333333333');
     expect(third.aggregation).toBe('TIME_WEIGHTED_SUM');
+    // Billing's raw recomputation of a closed period (Apr 1 and 2) integrates the same samples: 174 + 96 GB-h.
+    const registry = new MeterRegistry([def as MeterDefinition]);
+    const billed = await rawUsageByTenant(s.store, registry, ['store-t', 'nobody'], Date.UTC(2026, 3, 1) * 1000, Date.UTC(2026, 3, 3) * 1000, [{ meter: 'storage_gb_hours', filter: null }, { meter: 'storage_gb_hours', filter: { disk: ['d2'] } }]);
+    expect(billed.get('store-t')).toEqual([270n * SCALE, 0n]);
+    expect(billed.get('nobody')).toEqual([0n, 0n]);
     // CSV says the same.
     const csv = await s.request('GET', `${q}&format=csv`);
     expect(String(csv.text ?? csv.body)).toContain('174');
