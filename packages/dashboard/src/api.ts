@@ -5,7 +5,7 @@ export interface Meter {
   slug: string;
   description?: string;
   eventType: string;
-  aggregation: 'COUNT' | 'SUM' | 'UNIQUE_COUNT' | 'MIN' | 'MAX' | 'AVG' | 'LATEST';
+  aggregation: 'COUNT' | 'SUM' | 'UNIQUE_COUNT' | 'MIN' | 'MAX' | 'AVG' | 'LATEST' | 'TIME_WEIGHTED_SUM';
   valueProperty?: string;
   groupBy: Record<string, string>;
   /** Which events of the type count (JSONPath → condition). */
@@ -113,6 +113,9 @@ export interface Entitlement {
   overage: string;
   projected: string;
   overageProjected: boolean;
+  /** forecast: usage + the meter's forecast for the rest of the period; linear: the fallback. */
+  projectionMethod?: 'forecast' | 'linear';
+  projectionBasis?: string;
 }
 
 /** An answer the API refused, carrying its error envelope. */

@@ -20,7 +20,7 @@ const STEP_MS = { MINUTE: 60_000, HOUR: 3_600_000 } as const;
 
 /** Aggregations where "no row" means zero (for the others it means "no value"). */
 export function zeroWhenEmpty(aggregation: string): boolean {
-  return aggregation === 'COUNT' || aggregation === 'SUM' || aggregation === 'UNIQUE_COUNT';
+  return aggregation === 'COUNT' || aggregation === 'SUM' || aggregation === 'UNIQUE_COUNT' || aggregation === 'TIME_WEIGHTED_SUM';
 }
 
 /** The label of a row's group: tenant and dimension values, e.g. "acme · GET · /v1/users/:id"; `whole` when ungrouped. */

@@ -163,11 +163,11 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     accessLog = await openAccessLog(config, embedded);
     analytics = await openAnalytics({ config, store, embedded, meters: registry, queries });
     alerts = await openAlerts({ config, store, embedded, leases, meters: registry, queries, catalog, warnings, invoices: billing.invoices, metrics: metrics.registry, ingest, clock });
-    capacity = await openCapacity({ config, store, embedded, meters: registry, queries, clock, invoices: billing.invoices, upcoming: billing.upcoming });
+    capacity = await openCapacity({ config, store, embedded, meters: registry, queries, clock, invoices: billing.invoices, upcoming: billing.upcoming, quotas });
     audit = await openAudit({ config, store, embedded, liveCounters: distributed?.counters, ingest, meters: registry, queries, quotas, invoices: billing.invoices, metrics: metrics.registry, keys, selfUrl: () => selfUrl, clock });
     const retention = openRetention({ config, store, embedded, distributed, accessLog: accessLog.repo, alerts: alerts.store });
     erasures = await openErasure({ config, embedded, hasher, archiveDir: audit.archiveDir, clock });
-    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, alerts.retentionJob, ...audit.jobs, retention.job, ...(erasures ? [erasures.job()] : [])] });
+    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, alerts.retentionJob, ...audit.jobs, ...capacity.jobs, retention.job, ...(erasures ? [erasures.job()] : [])] });
     await alerts.start(jobs.runner);
     audit.attach(jobs.runner);
     await erasures?.attach(jobs.runner);

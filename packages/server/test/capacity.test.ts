@@ -14,7 +14,15 @@ const METERS = [
   { slug: 'cpu_seconds', eventType: 'api.request', aggregation: 'SUM', valueProperty: '$.cpu', groupBy: {}, unit: 's' },
 ];
 const PLANS = [
-  { id: 'pro', currency: 'USD', prices: [{ name: 'Pro', model: 'flat', amount: '49.00' }, { meter: 'api_requests', model: 'unit', unitPrice: '0.0001' }] },
+  {
+    id: 'pro',
+    currency: 'USD',
+    prices: [{ name: 'Pro', model: 'flat', amount: '49.00' }, { meter: 'api_requests', model: 'unit', unitPrice: '0.0001' }],
+    entitlements: [
+      { meter: 'api_requests', period: 'month', limit: 1_000_000, enforcement: 'soft' },
+      { id: 'routed', meter: 'api_requests', period: 'month', limit: 1_000_000, enforcement: 'soft', filter: { route: '/a' } },
+    ],
+  },
   { id: 'basic', currency: 'USD', prices: [{ name: 'Basic', model: 'flat', amount: '5.00' }] },
 ];
 const TENANTS = [
@@ -26,6 +34,12 @@ const TENANTS = [
 const COSTS = [
   { name: 'database cluster', amount: '1200.00', currency: 'USD', allocateBy: 'api_requests', dedicated: { bigco: '300.00' } },
   { name: 'compute', amount: '0.07', currency: 'USD', allocateBy: 'cpu_seconds' },
+  { name: 'support desk', amount: '90.00', currency: 'EUR', allocateBy: 'api_requests' },
+];
+// EUR → USD: 1.0825 for November (the December rate must not apply to it).
+const RATES = [
+  { from: 'EUR', to: 'USD', rate: '1.0825', effective: '2026-10-01' },
+  { from: 'EUR', to: 'USD', rate: '1.1', effective: '2026-12-01' },
 ];
 const series: Record<string, number[]> = {
   acme: demoShapedSeries({ hours: DAYS * 24, endMs: END, peakPerHour: 60, trend: 'growing', seed: 1 }),
@@ -45,7 +59,7 @@ function dirBytes(dir: string): number {
 }
 
 beforeAll(async () => {
-  s = await startTestServer({ meters: METERS as never, clock, config: { plans: PLANS, tenants: TENANTS, costs: COSTS } });
+  s = await startTestServer({ meters: METERS as never, clock, config: { plans: PLANS, tenants: TENANTS, costs: COSTS, exchangeRates: RATES } });
   let batch: unknown[] = [];
   const flush = async () => {
     const r = await s.request('POST', '/v1/events', batch);
@@ -102,6 +116,26 @@ describe('capacity and costs (embedded)', () => {
     expect(t.latest === null || t.latest >= t.at).toBe(true);
   });
 
+  it('projects month quotas from the forecast once the quota-forecasts job ran; filtered entitlements stay linear', async () => {
+    const ent = async () => (await s.request('GET', '/v1/tenants/acme/entitlements')).body.data as { id: string; usage: string; projected: string; projectionMethod: string; projectionBasis: string }[];
+    const before = await ent();
+    expect(before.map((e) => e.projectionMethod)).toEqual(['linear', 'linear']);
+    const run = await s.request('POST', '/v1/jobs/quota-forecasts/run', { range: '2026-11-20T00' });
+    expect(run.status).toBe(200);
+    expect(run.body.run.output).toMatchObject({ forecasts: 2, skipped: 0 });
+    const [whole, routed] = await ent();
+    expect(whole!.projectionMethod).toBe('forecast');
+    expect(whole!.projectionBasis).toMatch(/forecast of the rest of the period/);
+    expect(routed!.projectionMethod).toBe('linear');
+    // usage so far + the hourly forecast up to the month's end (Dec 1, 264 hours from now).
+    const f = (await s.request('GET', '/v1/forecast?meter=api_requests&tenant=acme&horizon=11d&window=hour')).body;
+    const rest = (f.data as { value: number }[]).reduce((a, p) => a + Math.max(0, p.value), 0);
+    expect(Number(whole!.usage)).toBe(usage.acme!.requests);
+    expect(Math.abs(Number(whole!.projected) - (usage.acme!.requests + rest))).toBeLessThan(1e-3);
+    // The growing tenant's forecast projection is above the linear one (usage × 30/19).
+    expect(Number(whole!.projected)).toBeGreaterThan((usage.acme!.requests * 30) / 19);
+  });
+
   it('refuses bad forecast input with registry codes', async () => {
     expect((await s.request('GET', '/v1/forecast?meter=nope')).body.error.code).toBe('NOT_FOUND');
     expect((await s.request('GET', '/v1/forecast?meter=api_requests&horizon=soon')).body.error.code).toBe('VALIDATION_FAILED');
@@ -140,14 +174,33 @@ describe('capacity and costs (embedded)', () => {
     const upcoming = await s.request('GET', '/v1/tenants/acme/invoices/upcoming');
     expect(acme.revenue).toBe(upcoming.body.subtotal);
     const costs = await s.request('GET', '/v1/costs?period=2026-11');
-    const cost = costs.body.tenants.find((t: { tenant: string }) => t.tenant === 'acme').amount;
+    const ofAcme = costs.body.tenants.filter((t: { tenant: string }) => t.tenant === 'acme') as { currency: string; amount: string }[];
     const cents = (v: string) => BigInt(v.replace('.', '').replace('-', '')) * (v.startsWith('-') ? -1n : 1n);
-    expect(cents(acme.margin)).toBe(cents(acme.revenue) - cents(cost));
+    // The EUR part is converted at November's rate, rounded once half-even to cents.
+    const eur = cents(ofAcme.find((t) => t.currency === 'EUR')!.amount);
+    const eurInUsd = (eur * 10825n + 5000n) / 10000n + ((eur * 10825n) % 10000n === 5000n && ((eur * 10825n) / 10000n) % 2n === 0n ? -1n : 0n);
+    const cost = cents(ofAcme.find((t) => t.currency === 'USD')!.amount) + eurInUsd;
+    expect(acme.currency).toBe('USD');
+    expect(cents(acme.cost)).toBe(cost);
+    expect(acme.conversions).toEqual([{ from: 'EUR', to: 'USD', rate: '1.0825', inverse: false, effective: '2026-10-01T00:00:00.000Z' }]);
+    expect(cents(acme.margin)).toBe(cents(acme.revenue) - cost);
     expect(acme.flagged).toBe(cents(acme.margin) < 0n);
     expect(r.body.tenants.some((t: { flagged: boolean }) => t.flagged)).toBe(true);
     const pro = r.body.plans.find((p: { plan: string }) => p.plan === 'pro');
     const proTenants = r.body.tenants.filter((t: { plan: string }) => t.plan === 'pro');
     expect(cents(pro.margin)).toBe(proTenants.reduce((s: bigint, t: { margin: string }) => s + cents(t.margin), 0n));
+    // In EUR: the USD revenue and costs divided by the configured EUR → USD rate, stated.
+    const inEur = (await s.request('GET', '/v1/costs/margin?period=2026-11&currency=EUR')).body;
+    const acmeEur = inEur.tenants.find((t: { tenant: string }) => t.tenant === 'acme');
+    expect(inEur.currency).toBe('EUR');
+    expect(acmeEur.currency).toBe('EUR');
+    expect(acmeEur.conversions).toEqual([{ from: 'USD', to: 'EUR', rate: '1.0825', inverse: true, effective: '2026-10-01T00:00:00.000Z' }]);
+    expect(Math.abs(Number(acmeEur.revenue) - Number(acme.revenue) / 1.0825)).toBeLessThanOrEqual(0.005);
+    expect((await s.request('GET', '/v1/costs/margin?period=2026-11&currency=XYZ1')).body.error.code).toBe('VALIDATION_FAILED');
+    // No rate to JPY: no margin, said so.
+    const jpy = (await s.request('GET', '/v1/costs/margin?period=2026-11&currency=JPY')).body.tenants.find((t: { tenant: string }) => t.tenant === 'acme');
+    expect(jpy.margin).toBeNull();
+    expect(jpy.note).toMatch(/no exchange rate from .*USD.* to JPY/);
   });
 
   it("plans storage from measured bytes per event, within 10 % of the data directory's size", async () => {

@@ -36,6 +36,8 @@ describe('entitlements', () => {
       tenant: 'globex', id: 'calls', meter: 'calls', filter: {}, plan: 'free', enforcement: 'hard', mode: 'central', failurePolicy: 'closed', period: 'month', timeZone: 'UTC',
       periodStart: '2026-04-01T00:00:00.000Z', resetAt: '2026-05-01T00:00:00.000Z',
       hasAccess: true, usage: '4', limit: '10', remaining: '6', overage: '0', projected: '12', overageProjected: true,
+      // No forecast curve yet (the quota-forecasts job has not run): the linear projection, said so.
+      projectionMethod: 'linear', projectionBasis: 'Linear: the usage so far at the same pace for the rest of the period (the usage itself during its first tenth).',
     });
     const all = await s.request('GET', '/v1/tenants/globex/entitlements');
     expect(all.body.plan).toBe('free');

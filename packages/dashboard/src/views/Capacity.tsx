@@ -52,7 +52,7 @@ const DAY_MS = 86_400_000;
 
 /** The Capacity view: a meter's forecast with its interval and backtest, time to a threshold, and the storage plan. */
 export function Capacity({ meters }: { meters: Meter[] }) {
-  const additive = meters.filter((m) => m.aggregation === 'COUNT' || m.aggregation === 'SUM');
+  const additive = meters.filter((m) => m.aggregation === 'COUNT' || m.aggregation === 'SUM' || m.aggregation === 'TIME_WEIGHTED_SUM');
   const [meter, setMeter] = useState(additive[0]?.slug ?? meters[0]!.slug);
   const [tenant, setTenant] = useState('');
   const [horizon, setHorizon] = useState('14d');

@@ -3,7 +3,7 @@ import type { Meter } from '../api.ts';
 import { Card } from '../components/States.tsx';
 import { useSession } from '../hooks.ts';
 
-const AGGREGATIONS: Meter['aggregation'][] = ['COUNT', 'SUM', 'UNIQUE_COUNT', 'MIN', 'MAX', 'AVG', 'LATEST'];
+const AGGREGATIONS: Meter['aggregation'][] = ['COUNT', 'SUM', 'UNIQUE_COUNT', 'MIN', 'MAX', 'AVG', 'LATEST', 'TIME_WEIGHTED_SUM'];
 
 /** `name=$.path` lines → groupBy. */
 function parseGroupBy(text: string): Record<string, string> | string {

@@ -69,7 +69,9 @@ function quotaChart(e: Entitlement, history: UsageResult, now: number): ChartDat
 }
 
 /** How the projection was made, and how far to trust it this early in the period. */
-export function projectionBasis(e: Pick<Entitlement, 'periodStart' | 'resetAt'>, now: number): string {
+export function projectionBasis(e: Pick<Entitlement, 'periodStart' | 'resetAt'> & Partial<Pick<Entitlement, 'projectionMethod' | 'projectionBasis'>>, now: number): string {
+  // The server's words when it projected from the meter's forecast.
+  if (e.projectionMethod === 'forecast' && e.projectionBasis) return e.projectionBasis;
   const start = Date.parse(e.periodStart);
   const span = Date.parse(e.resetAt) - start;
   const elapsed = Math.min(1, Math.max(0, (now - start) / span));

@@ -30,7 +30,7 @@ export function similarTenants(id: string, ids: readonly string[]): string[] {
 }
 
 /** What the figure beside a meter card's title is, per aggregation. */
-const FIGURE_LABEL: Record<Meter['aggregation'], string> = { COUNT: 'total', SUM: 'total', UNIQUE_COUNT: 'distinct', MIN: 'lowest', MAX: 'highest', AVG: 'average', LATEST: 'latest' };
+const FIGURE_LABEL: Record<Meter['aggregation'], string> = { COUNT: 'total', SUM: 'total', UNIQUE_COUNT: 'distinct', MIN: 'lowest', MAX: 'highest', AVG: 'average', LATEST: 'latest', TIME_WEIGHTED_SUM: 'time-weighted total' };
 
 const RANGE = { minutes: 1440, window: 'HOUR' as const, label: 'last 24 hours, hourly' };
 

@@ -38,7 +38,7 @@ export async function trend(queries: QueryService, q: TrendQuery): Promise<Trend
   const ask = (from: number, to: number, windowSize?: WindowSize) => queries.query({ meter: q.meter, from, to, windowSize, windowTimeZone: q.timeZone, tenants: q.tenants });
   const [cur, prev] = await Promise.all([ask(q.from, q.to), ask(q.from - len, q.from)]);
   const [curSeries, prevSeries] = q.windowSize ? await Promise.all([ask(q.from, q.to, q.windowSize), ask(q.from - len, q.from, q.windowSize)]) : [cur, prev];
-  const value = (r: typeof cur) => r.data[0]?.value ?? (r.aggregation === 'COUNT' || r.aggregation === 'SUM' || r.aggregation === 'UNIQUE_COUNT' ? '0' : null);
+  const value = (r: typeof cur) => r.data[0]?.value ?? (r.aggregation === 'COUNT' || r.aggregation === 'SUM' || r.aggregation === 'UNIQUE_COUNT' || r.aggregation === 'TIME_WEIGHTED_SUM' ? '0' : null);
   const c = value(cur);
   const p = value(prev);
   return {

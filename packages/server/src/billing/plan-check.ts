@@ -2,8 +2,8 @@ import type { Problem } from '../errors/registry.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
 import type { PriceConfig } from './pricing/price-schema.ts';
 
-/** Aggregations a price can bill: usage must be a sum over the period. */
-export const BILLABLE_AGGREGATIONS: readonly string[] = ['COUNT', 'SUM'];
+/** Aggregations a price can bill: usage must be a sum over the period (a time-weighted sum is one over time). */
+export const BILLABLE_AGGREGATIONS: readonly string[] = ['COUNT', 'SUM', 'TIME_WEIGHTED_SUM'];
 
 /**
  * Checks a plan's prices against the live meters (config or API): the meter exists and is

@@ -4,6 +4,7 @@ import type { MeterRegistry } from '../meters/registry.ts';
 import { SCALE } from '../shared/decimal.ts';
 import type { EpochMicros } from '../shared/time.ts';
 import type { UsageStore } from '../store/port.ts';
+import { timeWeighted } from '../usage/time-weighted-query.ts';
 
 /** What a usage price bills: a meter, optionally only some dimension values. */
 export interface UsageSelector {
@@ -30,8 +31,16 @@ export async function rawUsageByTenant(store: UsageStore, meters: MeterRegistry,
     return { meter, filter };
   });
   if (tenants.length === 0) return totals;
-  for (const type of new Set(compiled.map((c) => c.meter.def.eventType))) {
-    const ofType = compiled.map((c, i) => ({ ...c, i })).filter((c) => c.meter.def.eventType === type);
+  // A time-weighted meter integrates its samples (with the value held into the period): the
+  // period is billed whole, as it is closed when an invoice is issued.
+  for (const [i, c] of compiled.entries()) {
+    if (c.meter.def.aggregation !== 'TIME_WEIGHTED_SUM') continue;
+    const filters = c.filter.map((f) => ({ dim: f.at, values: [...f.values] }));
+    const rows = await timeWeighted(store, c.meter, { meter: c.meter.series, from, to, windows: { kind: 'explicit', boundaries: [from, to] }, tenants: [...tenants], groupByTenant: true, groupDims: [], filters }, [from, to], to);
+    for (const r of rows) totals.get(r.tenant!)![i] = r.scaled;
+  }
+  for (const type of new Set(compiled.filter((c) => c.meter.def.aggregation !== 'TIME_WEIGHTED_SUM').map((c) => c.meter.def.eventType))) {
+    const ofType = compiled.map((c, i) => ({ ...c, i })).filter((c) => c.meter.def.eventType === type && c.meter.def.aggregation !== 'TIME_WEIGHTED_SUM');
     for await (const page of scanEffective(store, type, from, to, [...tenants])) {
       for (const e of page) {
         const sums = totals.get(e.tenant);

@@ -5,7 +5,7 @@ import type { QueryService } from '../usage/query-service.ts';
 import { forecastSeries, InsufficientHistory, type MethodScore } from './forecast.ts';
 
 /** Aggregations whose hourly values add up to a day's (the others forecast hourly only). */
-const ADDITIVE = new Set(['COUNT', 'SUM']);
+const ADDITIVE = new Set(['COUNT', 'SUM', 'TIME_WEIGHTED_SUM']);
 
 /** A forecast question. */
 export interface ForecastQuery {

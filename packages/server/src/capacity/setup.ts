@@ -3,8 +3,11 @@ import type { InvoiceService } from '../billing/invoice-service.ts';
 import type { UpcomingInvoices } from '../billing/upcoming.ts';
 import type { TallyConfig } from '../config/schema.ts';
 import { CostService } from '../costs/cost-service.ts';
+import { ExchangeRates } from '../costs/exchange.ts';
 import { MarginService } from '../costs/margin.ts';
+import type { JobDefinition } from '../jobs/job.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
+import type { QuotaService } from '../quota/quota-service.ts';
 import type { Clock } from '../shared/time.ts';
 import type { DuckDbStore } from '../store/duckdb/duckdb-store.ts';
 import type { UsageStore } from '../store/port.ts';
@@ -13,6 +16,7 @@ import { CapacityService } from './capacity-service.ts';
 import { ClickHouseStorageStats } from './clickhouse/clickhouse-storage-stats.ts';
 import { DuckDbStorageStats } from './duckdb/duckdb-storage-stats.ts';
 import { ForecastService } from './forecast-service.ts';
+import { QuotaForecasts } from './quota-forecasts.ts';
 
 /** What capacity and costs need from the composition root. */
 export interface CapacityDeps {
@@ -24,6 +28,8 @@ export interface CapacityDeps {
   clock: Clock;
   invoices?: InvoiceService | undefined;
   upcoming?: UpcomingInvoices | undefined;
+  /** With quotas, their day and month projections use the forecasts (an hourly job refreshes them). */
+  quotas?: QuotaService | undefined;
 }
 
 /** Forecasts, the storage planner, cost attribution and margins, wired for the profile. */
@@ -32,6 +38,9 @@ export interface Capacity {
   capacity: CapacityService;
   costs: CostService;
   margin: MarginService;
+  /** The `quota-forecasts` job when quotas were given. */
+  jobs: JobDefinition[];
+  quotaForecasts: QuotaForecasts | undefined;
   close(): Promise<void>;
 }
 
@@ -46,11 +55,19 @@ export async function openCapacity(d: CapacityDeps): Promise<Capacity> {
   }
   const forecasts = new ForecastService(d.queries, d.meters, d.clock);
   const costs = new CostService(d.config.costs, d.queries, d.meters);
+  let quotaForecasts: QuotaForecasts | undefined;
+  if (d.quotas) {
+    const qf = (quotaForecasts = new QuotaForecasts(d.store, forecasts, d.queries, d.quotas, d.clock));
+    d.quotas.projector = (tenant, ent, period, now, usage) => qf.project(tenant, ent, period, now, usage);
+    d.quotas.beforeRead = () => qf.load();
+  }
   return {
+    jobs: quotaForecasts ? [quotaForecasts.job()] : [],
+    quotaForecasts,
     forecasts,
     capacity: new CapacityService(stats, d.store, forecasts, d.meters, d.config.capacity),
     costs,
-    margin: new MarginService(costs, d.config.tenants, d.clock, d.invoices, d.upcoming),
+    margin: new MarginService(costs, d.config.tenants, d.clock, d.invoices, d.upcoming, new ExchangeRates(d.config.exchangeRates)),
     close: async () => {
       await client?.close();
     },

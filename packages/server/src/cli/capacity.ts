@@ -85,17 +85,20 @@ export function capacityCommands(program: Command): void {
     .description('shared costs attributed to tenants for a month, or with --margin revenue minus cost per tenant and plan')
     .option('--period <month>', 'a UTC month such as 2026-11 (default: this month)')
     .option('--margin', 'unit economics: revenue (invoices) minus attributed cost')
+    .option('--currency <code>', 'with --margin: every tenant in this currency (configured exchange rates)')
     .option('--json', 'print the JSON answer')
     .option('--url <url>', 'server URL')
     .option('--key <key>', 'admin key')
-    .action(async (o: Conn & { period?: string; margin?: boolean; json?: boolean }) => {
+    .action(async (o: Conn & { period?: string; margin?: boolean; currency?: string; json?: boolean }) => {
       const c = resolveClient(o);
       const q = qs({ period: o.period });
       if (o.margin) {
-        const r = (await api(c, 'GET', `/v1/costs/margin?${q}`)).json as MarginReport;
+        const r = (await api(c, 'GET', `/v1/costs/margin?${qs({ period: o.period, currency: o.currency })}`)).json as MarginReport;
         if (o.json) return void process.stdout.write(JSON.stringify(r, null, 2) + '\n');
         process.stdout.write(renderTable(['tenant', 'plan', 'currency', 'revenue', 'source', 'cost', 'margin', ''], r.tenants.map((t) => [t.tenant, t.plan, t.currency, t.revenue, t.revenueSource, t.cost, t.margin, t.flagged ? 'COST > REVENUE' : (t.note ?? '')])) + '\n');
         process.stdout.write(`${r.period}: revenue = ${r.revenueBasis}\n`);
+        const used = new Map(r.tenants.flatMap((t) => t.conversions).map((x) => [`${x.from}>${x.to}`, x]));
+        if (used.size > 0) process.stdout.write(`converted: ${[...used.values()].map((x) => `1 ${x.inverse ? x.to : x.from} = ${x.rate} ${x.inverse ? x.from : x.to} (effective ${x.effective})`).join(' · ')}; ${r.exchangeRateBasis}\n`);
         return;
       }
       const r = (await api(c, 'GET', `/v1/costs?${q}`)).json as CostReport;

@@ -8,6 +8,7 @@ import { quotasConfigSchema } from '../quota/config-schema.ts';
 import { alertsConfigSchema } from '../alerts/config.ts';
 import { capacitySchema } from '../capacity/capacity-schema.ts';
 import { costsSchema } from '../costs/cost-schema.ts';
+import { exchangeRatesSchema } from '../costs/exchange.ts';
 import { auditConfigSchema } from '../audit/config.ts';
 
 /** A tenant known in config (events may also name tenants not listed here). */
@@ -109,6 +110,7 @@ export const configSchema = z
     retention: retentionConfigSchema.default(retentionConfigSchema.parse({})).describe('how long each tier is kept, enforced by the retention job (docs/privacy.md)'),
     alerts: alertsConfigSchema.default(alertsConfigSchema.parse({})).describe('alert rules, their evaluation schedule and webhook delivery (docs/alerts.md)'),
     costs: costsSchema,
+    exchangeRates: exchangeRatesSchema,
     capacity: capacitySchema.default(capacitySchema.parse({})).describe('storage planner: retention per tier (docs/capacity.md)'),
     audit: auditConfigSchema.default(auditConfigSchema.parse({})).describe('audit trail: the immutable archive, reconciliation and canaries'),
   })

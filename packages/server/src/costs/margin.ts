@@ -5,6 +5,7 @@ import { TallyError } from '../errors/registry.ts';
 import type { Clock } from '../shared/time.ts';
 import { fromMinor, toMinor } from './allocate.ts';
 import type { CostService } from './cost-service.ts';
+import { ExchangeRates, type AppliedRate } from './exchange.ts';
 import { periodBounds, type CostPeriod } from './period.ts';
 
 /** Where a tenant's revenue figure comes from. */
@@ -23,6 +24,8 @@ export interface TenantMargin {
   /** Cost exceeds revenue. */
   flagged: boolean;
   note: string | null;
+  /** The exchange rates applied to this tenant's costs or revenue (empty when all were in `currency`). */
+  conversions: AppliedRate[];
 }
 
 /** Margin per tenant and per plan. */
@@ -31,6 +34,9 @@ export interface MarginReport {
   from: string;
   to: string;
   revenueBasis: string;
+  /** The reporting currency asked for (every tenant's figures in it), or null: each tenant's revenue currency. */
+  currency: string | null;
+  exchangeRateBasis: string;
   tenants: TenantMargin[];
   plans: { plan: string; currency: string; revenue: string; cost: string; margin: string; tenants: number; flagged: number }[];
 }
@@ -47,9 +53,11 @@ export class MarginService {
     private readonly clock: Clock,
     private readonly invoices?: InvoiceService,
     private readonly upcoming?: UpcomingInvoices,
+    private readonly rates: ExchangeRates = new ExchangeRates([]),
   ) {}
 
-  async margin(period: CostPeriod): Promise<MarginReport> {
+  /** Margins for a month; with `currency`, every tenant's revenue and cost converted into it. */
+  async margin(period: CostPeriod, currency?: string): Promise<MarginReport> {
     const report = await this.costs.attribute(period);
     const revenue = new Map<string, { plan: string; currency: string; minor: bigint; source: RevenueSource }>();
     for (const inv of (await this.invoices?.list({ from: period.start, to: period.end })) ?? []) {
@@ -80,25 +88,36 @@ export class MarginService {
       const costs = report.tenants.filter((c) => c.tenant === t);
       const rev = revenue.get(t);
       const plan = rev?.plan ?? this.tenants.find((c) => c.id === t)?.plan ?? null;
-      const currency = rev?.currency ?? costs[0]?.currency ?? null;
-      const mixed = costs.some((c) => c.currency !== currency);
-      const digits = currency ? minorDigits(currency) : 2;
-      const costMinor = mixed ? null : costs.reduce((s, c) => s + toMinor(c.amount, digits), 0n);
-      const revMinor = rev?.minor ?? 0n;
-      const margin = costMinor === null ? null : revMinor - costMinor;
+      const target = currency ?? rev?.currency ?? costs[0]?.currency ?? null;
+      const digits = target ? minorDigits(target) : 2;
+      const conversions = new Map<string, AppliedRate>();
+      const missing = new Set<string>();
+      // Amounts in another currency are converted at the rate in effect when the period starts.
+      const inTarget = (amount: string, from: string): bigint | null => {
+        const c = this.rates.convert(amount, from, target!, period.start);
+        if (!c) return missing.add(from), null;
+        if (from !== target) conversions.set(`${c.rate.from}>${c.rate.to}`, c.rate);
+        return toMinor(c.amount, digits);
+      };
+      const costParts = costs.map((c) => inTarget(c.amount, c.currency));
+      const costMinor = costParts.includes(null) ? null : costParts.reduce<bigint>((s, v) => s + v!, 0n);
+      const revMinor = rev ? (rev.currency === target ? rev.minor : inTarget(fromMinor(rev.minor, minorDigits(rev.currency)), rev.currency)) : 0n;
+      const margin = costMinor === null || revMinor === null ? null : revMinor - costMinor;
       rows.push({
         tenant: t,
         plan,
-        currency,
-        revenue: rev ? fromMinor(rev.minor, digits) : currency ? fromMinor(0n, digits) : null,
+        currency: target,
+        revenue: revMinor === null ? null : rev || target ? fromMinor(revMinor, digits) : null,
         revenueSource: rev?.source ?? 'none',
         cost: costMinor === null ? null : fromMinor(costMinor, digits),
         margin: margin === null ? null : fromMinor(margin, digits),
         flagged: margin !== null && margin < 0n,
-        note: mixed ? `costs in ${[...new Set(costs.map((c) => c.currency))].join(', ')} and revenue in ${currency}: no margin without an exchange rate` : null,
+        note: missing.size > 0 ? `no exchange rate from ${[...missing].join(', ')} to ${target} in effect at ${periodBounds(period).from}: no margin (add one under exchangeRates)` : null,
+        conversions: [...conversions.values()],
       });
     }
-    return { period: period.label, ...periodBounds(period), revenueBasis: 'invoice subtotal (billed, before prepaid credit) of periods starting in the month: finalized, else draft, else (open period) the upcoming invoice', tenants: rows, plans: byPlan(rows) };
+    const exchangeRateBasis = 'amounts in another currency are converted at the configured rate in effect at the start of the period (a pair configured the other way is divided by), rounded once half-even to the minor unit of the target currency; each tenant lists the rates applied';
+    return { period: period.label, ...periodBounds(period), currency: currency ?? null, exchangeRateBasis, revenueBasis: 'invoice subtotal (billed, before prepaid credit) of periods starting in the month: finalized, else draft, else (open period) the upcoming invoice', tenants: rows, plans: byPlan(rows) };
   }
 }
 

@@ -6,8 +6,12 @@ import { canonicalFilter, compileFilter, meterFilterSchema, type CompiledFilter 
 import { compilePath, type CompiledPath } from './json-path.ts';
 
 /** Aggregations a meter can apply, as in OpenMeter. */
-export const AGGREGATIONS = ['COUNT', 'SUM', 'UNIQUE_COUNT', 'MIN', 'MAX', 'AVG', 'LATEST'] as const;
+export const AGGREGATIONS = ['COUNT', 'SUM', 'UNIQUE_COUNT', 'MIN', 'MAX', 'AVG', 'LATEST', 'TIME_WEIGHTED_SUM'] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
+
+/** Time units a TIME_WEIGHTED_SUM integrates over (value × unit: GB-hours, seat-days). */
+export const TIME_UNITS = ['SECOND', 'MINUTE', 'HOUR', 'DAY'] as const;
+export type TimeUnit = (typeof TIME_UNITS)[number];
 
 /** Most `groupBy` dimensions a meter may declare (each becomes a rollup column). */
 export const MAX_DIMENSIONS = 8;
@@ -39,6 +43,10 @@ export const meterSchema = z
       .optional()
       .describe('what one unit of the value is, for display (ms, bytes, tokens, requests; an ISO 4217 code such as USD for money)'),
     precision: z.number().int().min(0).max(12).optional().describe('fractional digits to display (default: 0 for COUNT and UNIQUE_COUNT, as stored otherwise)'),
+    timeUnit: z
+      .enum(TIME_UNITS)
+      .optional()
+      .describe('TIME_WEIGHTED_SUM only: the time unit of the integral (value × HOUR = GB-hours); default HOUR'),
   })
   .strict()
   .superRefine((m, ctx) => {
@@ -49,6 +57,7 @@ export const meterSchema = z
     if (m.valueProperty && m.valueProperty !== ACTOR_VALUE && typeof compilePath(m.valueProperty) === 'string') {
       ctx.addIssue({ code: 'custom', path: ['valueProperty'], message: `invalid path: ${compilePath(m.valueProperty) as string}` });
     }
+    if (m.timeUnit !== undefined && m.aggregation !== 'TIME_WEIGHTED_SUM') ctx.addIssue({ code: 'custom', path: ['timeUnit'], message: 'timeUnit is only for TIME_WEIGHTED_SUM' });
     const dims = Object.keys(m.groupBy);
     if (dims.length > MAX_DIMENSIONS) ctx.addIssue({ code: 'custom', path: ['groupBy'], message: `at most ${MAX_DIMENSIONS} dimensions` });
     if (dims.includes('tenant')) ctx.addIssue({ code: 'custom', path: ['groupBy', 'tenant'], message: '"tenant" is built in; pick another dimension name' });
@@ -78,7 +87,8 @@ export interface Meter {
    * store queries for it). COUNT meters of one event type with the same dimension paths share
    * one series, and so do SUM, AVG, MIN and MAX meters of one value with the same dimension
    * paths (it keeps count, sum, min and max): AVG, MIN and MAX of a latency per route are one
-   * row per bucket, not three. LATEST and UNIQUE_COUNT meters keep their own (the slug).
+   * row per bucket, not three. LATEST, TIME_WEIGHTED_SUM and UNIQUE_COUNT meters keep their own
+   * (the slug); a TIME_WEIGHTED_SUM series keeps the latest sample per bucket (its carry-in).
    */
   readonly series: string;
   /** The components the series keeps. */
@@ -103,12 +113,14 @@ export function compileMeter(def: MeterDefinition): Meter {
   const family = def.aggregation === 'COUNT' ? 'COUNT' : STATS_AGGREGATIONS.has(def.aggregation) ? 'STATS' : undefined;
   const series = family === undefined ? def.slug : `~${createHash('sha256').update(JSON.stringify([def.eventType, family, def.valueProperty ?? null, dimensions.map((d) => def.groupBy[d]!), ...filtered])).digest('base64url').slice(0, 16)}`;
   const filter = def.filter === undefined ? undefined : compileFilter(def.filter);
-  return { def, slug: def.slug, dimensions, dimensionPaths, value, readingKey, dimsKey, series, kept: family ?? def.aggregation, filter };
+  // A time-weighted series keeps each bucket's latest sample: the value held into the next bucket.
+  const kept = family ?? (def.aggregation === 'TIME_WEIGHTED_SUM' ? 'LATEST' : def.aggregation);
+  return { def, slug: def.slug, dimensions, dimensionPaths, value, readingKey, dimsKey, series, kept, filter };
 }
 
 /** Canonical JSON of a definition, used to tell an identical re-declaration from a change. */
 export function canonicalMeter(def: MeterDefinition): string {
   const groupBy = Object.fromEntries(Object.entries(def.groupBy).sort(([a], [b]) => a.localeCompare(b)));
   // Display fields (description, unit, precision) are not part of a meter's identity.
-  return JSON.stringify({ slug: def.slug, eventType: def.eventType, aggregation: def.aggregation, valueProperty: def.valueProperty ?? null, groupBy, ...(def.filter === undefined ? {} : { filter: canonicalFilter(def.filter) }) });
+  return JSON.stringify({ slug: def.slug, eventType: def.eventType, aggregation: def.aggregation, valueProperty: def.valueProperty ?? null, groupBy, ...(def.filter === undefined ? {} : { filter: canonicalFilter(def.filter) }), ...(def.timeUnit === undefined ? {} : { timeUnit: def.timeUnit }) });
 }

@@ -69,7 +69,7 @@ export class QuotaConsumer {
     const items = counted.map(([e, amount]) => this.quota.itemOf(req.tenant, e, amount, now));
     const { recorded, usages, periods, decidedBy } = await this.quota.counters.consumeAll(items);
     if (!recorded) {
-      const violated = counted.flatMap(([e, amount], i) => (e.hard && usages[i]! + amount > e.limit ? [snapshot(req.tenant, e, this.quota.periodNow(e, now), now, usages[i]!)] : []));
+      const violated = counted.flatMap(([e, amount], i) => (e.hard && usages[i]! + amount > e.limit ? [snapshot(req.tenant, e, this.quota.periodNow(e, now), now, usages[i]!, this.quota.projector)] : []));
       return { granted: false, violated, decidedBy };
     }
     // Given back only where it was counted (not when a failure policy admitted it uncounted).
@@ -95,7 +95,7 @@ export class QuotaConsumer {
     if (receipt.status === 'duplicate' || mine < 0) return { granted: true, duplicate: receipt.status === 'duplicate', snapshot: await this.quota.status(req.tenant, (counted[mine]?.[0] ?? ent).id), decidedBy };
     const own = counted[mine]![0];
     // The snapshot is the usage this call left (no second round trip); warnings are raised from it.
-    const s = snapshot(req.tenant, own, this.quota.periodNow(own, now), now, usages[mine]!);
+    const s = snapshot(req.tenant, own, this.quota.periodNow(own, now), now, usages[mine]!, this.quota.projector);
     this.quota.warnings.check(s);
     return { granted: true, duplicate: false, snapshot: s, decidedBy };
   }

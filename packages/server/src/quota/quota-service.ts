@@ -10,7 +10,7 @@ import type { QueryService } from '../usage/query-service.ts';
 import { passes, type Entitlement, type PlanCatalog } from './catalog.ts';
 import type { CounterItem, CounterKey, QuotaCounters } from './counters.ts';
 import { cachedPeriodAt, periodAt, type Period } from './period.ts';
-import { snapshot, type Snapshot } from './status.ts';
+import { snapshot, type Projector, type Snapshot } from './status.ts';
 import { QUOTA_SOURCE, type QuotaWarnings } from './warnings.ts';
 
 /**
@@ -29,6 +29,10 @@ export class QuotaService {
   feedErrors = 0;
   private readonly currentStart = new Map<Entitlement, EpochMicros>();
   private readonly feeding = new Set<Promise<void>>();
+  /** Forecast-based projections (set by the capacity domain); without one, projections are linear. */
+  projector?: Projector;
+  /** Runs before a status read (the capacity domain reloads forecast curves other nodes stored). */
+  beforeRead?: () => Promise<void>;
   /** Tenants on the default plan seen so far (their counters are dropped at rollover too). */
   private readonly defaultTenants = new Set<string>();
 
@@ -136,6 +140,7 @@ export class QuotaService {
     const ent = this.catalog.entitlement(tenant, id);
     if (ent === undefined) throw new TallyError('NOT_FOUND', `tenant "${tenant}" has no entitlement "${id}" (an entitlement id, by default its meter)`);
     await this.settle();
+    await this.beforeRead?.();
     return this.snapshotOf(tenant, ent, this.clock.nowMicros());
   }
 
@@ -144,6 +149,7 @@ export class QuotaService {
     const plan = this.catalog.planOf(tenant);
     const now = this.clock.nowMicros();
     await this.settle();
+    await this.beforeRead?.();
     return { plan: plan?.id ?? null, data: await Promise.all((plan?.entitlements ?? []).map((e) => this.snapshotOf(tenant, e, now))) };
   }
 
@@ -151,7 +157,7 @@ export class QuotaService {
   async snapshotOf(tenant: string, ent: Entitlement, now: EpochMicros): Promise<Snapshot> {
     const p = this.periodNow(ent, now);
     const [usage] = await this.counters.usages([{ tenant, meter: ent.id, period: p.start }]);
-    const s = snapshot(tenant, ent, p, now, usage!);
+    const s = snapshot(tenant, ent, p, now, usage!, this.projector);
     this.warnings.check(s);
     return s;
   }

@@ -18,7 +18,19 @@ export interface Snapshot {
   readonly now: EpochMicros;
   readonly usage: bigint;
   readonly projected: bigint;
+  /** How `projected` was made: the meter's forecast, or the linear extrapolation (the fallback). */
+  readonly projection: Projection;
 }
+
+/** A projection of the period's usage and how it was made (for the API's answer). */
+export interface Projection {
+  readonly projected: bigint;
+  readonly method: 'forecast' | 'linear';
+  readonly basis: string;
+}
+
+/** Where forecast-based projections come from (`capacity/quota-forecasts.ts`); undefined: linear. */
+export type Projector = (tenant: string, entitlement: Entitlement, period: Period, now: EpochMicros, usage: bigint) => Projection | undefined;
 
 /** The API's view of a snapshot: quantities as exact decimal strings. */
 export interface EntitlementStatus {
@@ -41,6 +53,8 @@ export interface EntitlementStatus {
   overage: string;
   projected: string;
   overageProjected: boolean;
+  projectionMethod: 'forecast' | 'linear';
+  projectionBasis: string;
 }
 
 /**
@@ -54,9 +68,12 @@ export function project(usage: bigint, period: Period, now: EpochMicros): bigint
   return (usage * length) / elapsed;
 }
 
-/** Builds a snapshot from a live usage figure. */
-export function snapshot(tenant: string, entitlement: Entitlement, period: Period, now: EpochMicros, usage: bigint): Snapshot {
-  return { tenant, entitlement, period, now, usage, projected: project(usage, period, now) };
+const LINEAR_BASIS = 'Linear: the usage so far at the same pace for the rest of the period (the usage itself during its first tenth).';
+
+/** Builds a snapshot from a live usage figure; with a projector, its forecast projection where it has one. */
+export function snapshot(tenant: string, entitlement: Entitlement, period: Period, now: EpochMicros, usage: bigint, projector?: Projector): Snapshot {
+  const projection = projector?.(tenant, entitlement, period, now, usage) ?? { projected: project(usage, period, now), method: 'linear', basis: LINEAR_BASIS };
+  return { tenant, entitlement, period, now, usage, projected: projection.projected, projection };
 }
 
 /** `hasAccess`: a hard limit still has room; a soft limit never blocks. */
@@ -88,5 +105,7 @@ export function toStatus(s: Snapshot): EntitlementStatus {
     overage: formatScaled(over > 0n ? over : 0n),
     projected: formatScaled(s.projected),
     overageProjected: s.projected > e.limit,
+    projectionMethod: s.projection.method,
+    projectionBasis: s.projection.basis,
   };
 }

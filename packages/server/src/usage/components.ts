@@ -99,7 +99,7 @@ export function mergeOne(a: Components, quantity: bigint | undefined, time: Epoc
 /** Digits kept after the point for AVG, whose quotient may not terminate (half-even rounding). */
 export const AVG_DECIMALS = 12;
 
-/** The meter's value as exact decimal text (UNIQUE_COUNT is computed elsewhere). */
+/** The meter's value as exact decimal text (UNIQUE_COUNT and TIME_WEIGHTED_SUM are computed elsewhere). */
 export function valueOf(aggregation: Aggregation, c: Components): string | null {
   switch (aggregation) {
     case 'COUNT':
@@ -115,6 +115,7 @@ export function valueOf(aggregation: Aggregation, c: Components): string | null 
     case 'LATEST':
       return c.latest === null ? null : formatScaled(c.latest.value);
     case 'UNIQUE_COUNT':
-      throw new Error('UNIQUE_COUNT is not derived from components');
+    case 'TIME_WEIGHTED_SUM':
+      throw new Error(`${aggregation} is not derived from components`);
   }
 }

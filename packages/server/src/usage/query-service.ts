@@ -3,10 +3,12 @@ import { TallyError } from '../errors/registry.ts';
 import { evaluateMeter, isMeterProblem } from '../meters/evaluate.ts';
 import type { Meter } from '../meters/meter.ts';
 import type { MeterRegistry } from '../meters/registry.ts';
+import { formatScaled } from '../shared/decimal.ts';
 import { MICROS_PER_DAY, MICROS_PER_MINUTE, formatMicros, type Clock, type EpochMicros } from '../shared/time.ts';
 import type { AggregateQuery, AggregateRow, UniqueRow, UsageStore } from '../store/port.ts';
 import { merge, single, valueOf } from './components.ts';
 import { assertHeld, readHorizons, type StoreTier } from '../privacy/retention/policy.ts';
+import { timeWeighted, type TimeWeightedRow } from './time-weighted-query.ts';
 import { coarsestFor, type Resolution } from './resolution.ts';
 import { layoutWindows, windowIndex, type WindowSize } from './windows.ts';
 
@@ -81,13 +83,18 @@ export class QueryService {
 
     const horizonsBefore = await readHorizons(this.store);
     let resolution: Resolution | 'raw';
-    let cells: (UniqueRow | AggregateRow)[];
-    let valueAt: (cell: UniqueRow | AggregateRow) => string | null;
+    let cells: (UniqueRow | AggregateRow | TimeWeightedRow)[];
+    let valueAt: (cell: UniqueRow | AggregateRow | TimeWeightedRow) => string | null;
     // Corrections retract only counts and sums from the rollups (and nothing from unique facts):
     // the other aggregations are computed from the raw events when the range holds a correction.
     const retractable = meter.def.aggregation === 'COUNT' || meter.def.aggregation === 'SUM' || meter.def.aggregation === 'AVG';
-    const corrected = !retractable && (await voidedKeys(this.store, meter.def.eventType, from, to, aq.tenants)).size > 0;
-    if (meter.def.aggregation === 'UNIQUE_COUNT') {
+    const corrected = !retractable && meter.def.aggregation !== 'TIME_WEIGHTED_SUM' && (await voidedKeys(this.store, meter.def.eventType, from, to, aq.tenants)).size > 0;
+    if (meter.def.aggregation === 'TIME_WEIGHTED_SUM') {
+      // Integrated from the samples (raw events) with the carry-in from the rollups: see timeWeighted.
+      resolution = 'raw';
+      cells = await timeWeighted(this.store, meter, aq, windows.boundaries, this.clock.nowMicros());
+      valueAt = (cell) => formatScaled((cell as TimeWeightedRow).scaled);
+    } else if (meter.def.aggregation === 'UNIQUE_COUNT') {
       // Distinct values are kept per minute: exact for minute-aligned windows, raw otherwise.
       resolution = corrected || coarsestFor(windows.boundaries) === 'raw' ? 'raw' : 'minute';
       cells = resolution === 'raw' ? await this.rawUnique(meter, aq, windows.boundaries) : await this.store.countUnique(aq);

@@ -3,7 +3,7 @@ import { int, readBig, SqlParams } from '../../store/duckdb/sql.ts';
 import { toAdoptionRows } from '../adoption-rows.ts';
 import type { AdoptionQuery, AdoptionRows, FunnelQuery, FunnelStepRow, RetentionCell, RetentionQuery, SubjectKind } from '../model.ts';
 import type { AnalyticsStore } from '../port.ts';
-import { periodsRelation, propertyExpr, stepExpr } from './sql.ts';
+import { periodsRelation, propertyExpr, stepExpr, uniformPeriodExpr } from './sql.ts';
 
 /** The subject's key columns and the condition that it has one. */
 function subject(by: SubjectKind): { keys: string; where: string } {
@@ -41,9 +41,11 @@ export class DuckDbAnalytics implements AnalyticsStore {
     // and within the window of the anchor, joined on the subject; only survivors go on.
     const ctes = [`s1 AS (SELECT ${s.keys}, min(time_us) AS t1, ${group} AS g FROM events WHERE ${[...rangeWhere(p, q.from, q.to, q.tenants, undefined, q.excludeTenants), s.where, conds[0]].join(' AND ')} GROUP BY ${s.keys})`];
     for (let k = 2; k <= q.steps.length; k++) {
-      const prev = Array.from({ length: k - 1 }, (_, i) => `s.t${i + 1}`).join(', ');
       const on = [...keys.map((c) => `e.${c} = s.${c}`), `e.time_us > s.t${k - 1}`, `e.time_us <= s.t1 + ${w}`, `e.time_us < ${int(q.to)}`];
-      ctes.push(`s${k} AS (SELECT ${keys.map((c) => `s.${c}`).join(', ')}, s.g, ${prev}, min(e.time_us) AS t${k} FROM s${k - 1} s JOIN events e ON ${on.join(' AND ')} WHERE ${conds[k - 1]!.replace(/\b(type|data)\b/g, 'e.$1')} GROUP BY ${keys.map((c) => `s.${c}`).join(', ')}, s.g, ${prev})`);
+      // One row per subject in s(k−1): group by the subject only and carry its earlier times
+      // along (any_value), rather than hashing every carried column as a group key.
+      const carried = ['g', ...Array.from({ length: k - 1 }, (_, i) => `t${i + 1}`)].map((c) => `any_value(s.${c}) AS ${c}`).join(', ');
+      ctes.push(`s${k} AS (SELECT ${keys.map((c) => `s.${c}`).join(', ')}, ${carried}, min(e.time_us) AS t${k} FROM s${k - 1} s JOIN events e ON ${on.join(' AND ')} WHERE ${conds[k - 1]!.replace(/\b(type|data)\b/g, 'e.$1')} GROUP BY ${keys.map((c) => `s.${c}`).join(', ')})`);
     }
     const parts = q.steps.map((_, i) => (i === 0 ? 'SELECT g, 0 AS step, count(*) AS n, NULL::BIGINT AS m FROM s1 GROUP BY g' : `SELECT g, ${i}, count(*), quantile_disc(t${i + 1} - t${i}, 0.5) FROM s${i + 1} GROUP BY g`));
     const rows = (await this.conn.runAndReadAll(`WITH ${ctes.join(', ')} ${parts.join(' UNION ALL ')}`, p.values)).getRows();
@@ -64,8 +66,21 @@ export class DuckDbAnalytics implements AnalyticsStore {
     const cs = stepExpr(p, q.startEvent.eventType, q.startEvent.filter);
     const cr = stepExpr(p, q.returnEvent.eventType, q.returnEvent.filter);
     const on = s.keys.split(', ').map((k) => `e.${k} = f.${k}`).join(' AND ');
-    const periods = periodsRelation(q.from, q.to, q.period, q.timeZone);
     const base = [...rangeWhere(p, q.from, q.to, q.tenants, undefined, q.excludeTenants), s.where];
+    const uniform = uniformPeriodExpr(q.from, q.to, q.period, q.timeZone);
+    if (uniform) {
+      // Fast path: periods by arithmetic (no ASOF join per return event), and the return events
+      // reduced to distinct (subject, cohort, offset) at once rather than (subject, time) first.
+      const fk = s.keys.split(', ').map((k) => `f.${k}`).join(', ');
+      const off = `(${uniform('e.time_us')} - ${uniform('f.first')})`;
+      const sql = `WITH f AS (SELECT ${s.keys}, min(time_us) AS first FROM events WHERE ${[...base, cs].join(' AND ')} GROUP BY ${s.keys})
+        SELECT ${uniform('first')} AS cohort, -1 AS off, count(*) FROM f GROUP BY 1
+        UNION ALL SELECT cohort, off, count(*) FROM (SELECT DISTINCT ${fk}, ${uniform('f.first')} AS cohort, ${off} AS off FROM f JOIN events e ON ${on}
+          WHERE ${[...base, cr].map((c) => c.replace(/\b(type|data|time_us|tenant|actor)\b/g, 'e.$1')).join(' AND ')} AND e.time_us >= f.first) WHERE off BETWEEN 0 AND ${int(q.periods)} GROUP BY cohort, off`;
+      const rows = (await this.conn.runAndReadAll(sql, p.values)).getRows();
+      return rows.map((r) => ({ cohort: Number(r[0]), offset: Number(r[1]), count: readBig(r[2]) }));
+    }
+    const periods = periodsRelation(q.from, q.to, q.period, q.timeZone);
     // First starts per subject (start events only), then the return events at or after them
     // (return events only, joined on the subject); periods by ASOF joins on the period starts.
     const sql = `WITH f0 AS (SELECT ${s.keys}, min(time_us) AS first FROM events WHERE ${[...base, cs].join(' AND ')} GROUP BY ${s.keys}),

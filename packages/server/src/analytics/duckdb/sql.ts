@@ -30,3 +30,19 @@ export function periodsRelation(from: number, to: number, period: Period, zone: 
   for (let n = first; n <= last; n++) rows.push(`(${int(n)}, ${int(n === first ? Math.min(from, periodStart(n, period, zone)) : periodStart(n, period, zone))}::BIGINT)`);
   return `(VALUES ${rows.join(', ')}) periods(n, s)`;
 }
+
+/**
+ * When every period over [from, to) has the same length (days and weeks in UTC or in a zone
+ * without a clock change in the range), an event's period number is arithmetic on its time:
+ * returns `t => SQL` for it, else undefined (months, or a DST change inside the range: the ASOF
+ * join of `periodsRelation` is then needed).
+ */
+export function uniformPeriodExpr(from: number, to: number, period: Period, zone: string): ((t: string) => string) | undefined {
+  if (period === 'MONTH') return undefined;
+  const first = periodNumber(from, period, zone);
+  const last = periodNumber(to - 1, period, zone);
+  const s0 = periodStart(first, period, zone);
+  const width = periodStart(first + 1, period, zone) - s0;
+  for (let n = first + 1; n <= last + 1; n++) if (periodStart(n, period, zone) - periodStart(n - 1, period, zone) !== width) return undefined;
+  return (t) => `(${int(first)} + (${t} - ${int(s0)}) // ${int(width)})`;
+}

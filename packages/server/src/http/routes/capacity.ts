@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Capacity } from '../../capacity/setup.ts';
 import { TIERS } from '../../capacity/storage-stats.ts';
+import { isCurrency } from '../../billing/money.ts';
 import { monthPeriod } from '../../costs/period.ts';
 import { TallyError } from '../../errors/registry.ts';
 import type { Principal } from '../../auth/keys.ts';
@@ -29,15 +30,19 @@ const costReport = z.object({
   costs: z.array(z.object({ name: z.string(), currency: z.string(), allocateBy: z.string(), unit: z.string().nullable(), total: z.string().describe('pool + dedicated: the parts and unallocated sum to it exactly'), pool: z.string(), unallocated: z.string(), parts: z.array(part) })),
   tenants: z.array(z.object({ tenant: z.string(), currency: z.string(), amount: z.string(), costs: z.array(z.object({ name: z.string(), amount: z.string() })) })),
 });
+const appliedRate = z.object({ from: z.string(), to: z.string(), rate: z.string().describe('1 from = rate to, as configured'), inverse: z.boolean().describe('the configured rate was to→from: the amount was divided by it'), effective: z.string() });
 const marginReport = z.object({
   period: z.string(),
   from: z.string(),
   to: z.string(),
   revenueBasis: z.string(),
-  tenants: z.array(z.object({ tenant: z.string(), plan: z.string().nullable(), currency: z.string().nullable(), revenue: z.string().nullable(), revenueSource: z.enum(['finalized', 'draft', 'upcoming', 'none']), cost: z.string().nullable(), margin: z.string().nullable(), flagged: z.boolean().describe('cost exceeds revenue'), note: z.string().nullable() })),
+  currency: z.string().nullable().describe('the reporting currency asked for; null: each tenant in its revenue currency'),
+  exchangeRateBasis: z.string(),
+  tenants: z.array(z.object({ tenant: z.string(), plan: z.string().nullable(), currency: z.string().nullable(), revenue: z.string().nullable(), revenueSource: z.enum(['finalized', 'draft', 'upcoming', 'none']), cost: z.string().nullable(), margin: z.string().nullable(), flagged: z.boolean().describe('cost exceeds revenue'), note: z.string().nullable(), conversions: z.array(appliedRate).describe('exchange rates applied to this tenant') })),
   plans: z.array(z.object({ plan: z.string(), currency: z.string(), revenue: z.string(), cost: z.string(), margin: z.string(), tenants: z.number(), flagged: z.number() })),
 });
 const periodQuery = z.object({ period: z.string().optional().describe('a UTC month, e.g. 2026-11 (default: the current month)') });
+const marginQuery = periodQuery.extend({ currency: z.string().refine(isCurrency, 'an ISO 4217 currency code such as USD').optional().describe('report every tenant in this currency (converted at the configured exchange rates)') });
 
 /** Server-wide figures: a key bound to one tenant may not read them. */
 function serverWide(p: Principal | null): void {
@@ -81,7 +86,7 @@ export function capacityRoutes(router: Router, c: Capacity, clock: Clock): void 
     async ({ query }) => c.costs.attribute(monthPeriod(query.period, clock.nowMicros())),
   );
   router.add(
-    { method: 'GET', url: '/v1/costs/margin', summary: 'Unit economics for a month: revenue (invoices) minus attributed cost per tenant and per plan; tenants costing more than they pay flagged', tag: 'costs', scope: 'admin', query: periodQuery, responses: { 200: { description: 'Margins', schema: marginReport } } },
-    async ({ query }) => c.margin.margin(monthPeriod(query.period, clock.nowMicros())),
+    { method: 'GET', url: '/v1/costs/margin', summary: 'Unit economics for a month: revenue (invoices) minus attributed cost per tenant and per plan; tenants costing more than they pay flagged; other currencies converted at the configured exchange rates', tag: 'costs', scope: 'admin', query: marginQuery, responses: { 200: { description: 'Margins', schema: marginReport } } },
+    async ({ query }) => c.margin.margin(monthPeriod(query.period, clock.nowMicros()), query.currency),
   );
 }

@@ -34,8 +34,10 @@ const status = z.object({
   limit: decimal,
   remaining: decimal,
   overage: decimal.describe('usage above the limit (soft limits), else 0'),
-  projected: decimal.describe('usage × period length / elapsed time; equals usage during the first tenth of the period'),
+  projected: decimal.describe('usage so far + the forecast for the rest of the period (day and month quotas with a forecast), else usage × period length / elapsed time (usage itself during the first tenth of the period)'),
   overageProjected: z.boolean().describe('projected > limit'),
+  projectionMethod: z.enum(['forecast', 'linear']).describe("forecast: usage so far + the meter's forecast for the rest of the period; linear: the fallback"),
+  projectionBasis: z.string().describe('how the projection was made, in words'),
 });
 const decidedBy = z
   .union([
