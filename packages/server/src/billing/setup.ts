@@ -53,7 +53,7 @@ export async function openBilling(d: BillingDeps): Promise<Billing> {
   });
   return {
     upcoming: new UpcomingInvoices(timeline, d.queries, d.clock),
-    invoices: new InvoiceService(repo, d.store, d.meters, d.clock, d.config.billing.issuerName, d.config.billing.creditNotes),
+    invoices: new InvoiceService(repo, d.store, d.meters, d.clock, d.config.billing.issuerName, d.config.billing.creditNotes, (drafts) => issuer.verify(drafts)),
     job: invoicesJob(issuer, repo, { autoFinalize: d.config.billing.autoFinalize, reviewMicros: d.config.billing.reviewHours * 3_600_000 * MICROS_PER_MS, graceMicros: d.config.billing.graceHours * 3_600_000 * MICROS_PER_MS, timeline }),
     close: () => repo.close(),
   };
