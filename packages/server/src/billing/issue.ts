@@ -83,14 +83,16 @@ export class InvoiceIssuer {
         if (!c) cache.set(k, (c = Promise.all(prices.map((p) => rollupUsageByTenant(this.d.queries, open, p, part.start, part.end)))));
         return c;
       };
+      const drafts: Invoice[] = [];
       for (const t of g.tenants) {
         const existing = stored.get(t);
-        if (existing && existing.status !== 'draft') {
-          out.push(existing);
-          continue;
-        }
+        if (existing && existing.status !== 'draft') out.push(existing);
+        else drafts.push(await this.compute(t, g.period, now, existing, usage, finalized.get(t) ?? []));
+      }
+      // Stored in batches (a batch is one unit of work), the lease checked before each.
+      for (let k = 0; k < drafts.length; k += 500) {
         await before();
-        out.push(await this.compute(t, g.period, now, existing, usage, finalized.get(t) ?? []));
+        out.push(...(await this.d.repo.saveDrafts(drafts.slice(k, k + 500))));
       }
     }
     return out;
@@ -106,9 +108,10 @@ export class InvoiceIssuer {
     const existing = await this.d.repo.forPeriod(tenant, period.start);
     if (existing && existing.status !== 'draft') return existing;
     const usage: PartUsage = (_k, part, prices) => Promise.all(prices.map((p) => rollupUsageByTenant(this.d.queries, [tenant], p, part.start, part.end)));
-    return this.compute(tenant, period, now, existing, usage, (await this.finalizedInHorizon(now, tenant)).get(tenant) ?? []);
+    return this.d.repo.saveDraft(await this.compute(tenant, period, now, existing, usage, (await this.finalizedInHorizon(now, tenant)).get(tenant) ?? []));
   }
 
+  /** A tenant's draft of a period (not stored). */
   private async compute(tenant: string, period: Period, now: EpochMicros, existing: Invoice | undefined, usage: PartUsage, finalized: Invoice[]): Promise<Invoice> {
     const parts = this.d.timeline.parts(tenant, period);
     let k = 0;
@@ -122,7 +125,7 @@ export class InvoiceIssuer {
     const subtotal = lines.reduce((s, l) => s + parseAmount(l.amount), 0n);
     const total = formatAmount(subtotal, minor);
     const plan = [...new Set(parts.map((p) => p.plan.id))].join(' → ');
-    return this.d.repo.saveDraft({ id: existing?.id ?? `inv_${randomUUID().replace(/-/g, '').slice(0, 20)}`, number: null, tenant, plan, currency, periodStart: period.start, periodEnd: period.end, status: 'draft', lines, subtotal: total, credits: formatAmount(0n, minor), total, reconciled: true, discrepancies: [], createdAt: now, finalizedAt: null, voidedAt: null, creditNoteFor: null });
+    return { id: existing?.id ?? `inv_${randomUUID().replace(/-/g, '').slice(0, 20)}`, number: null, tenant, plan, currency, periodStart: period.start, periodEnd: period.end, status: 'draft', lines, subtotal: total, credits: formatAmount(0n, minor), total, reconciled: true, discrepancies: [], createdAt: now, finalizedAt: null, voidedAt: null, creditNoteFor: null };
   }
 
   /**
