@@ -16,6 +16,8 @@ export interface AutoFinalize {
   graceMicros?: number;
   /** Finds the period of an older draft still under review, to recompute it before finalizing. */
   timeline?: PlanTimeline;
+  /** Brings the timeline up to date with plan changes made through the API, before each run. */
+  refresh?: () => Promise<void>;
 }
 
 /** The UTC hour holding `now`, `YYYY-MM-DDTHH` (the range of an hourly run). */
@@ -46,6 +48,7 @@ export function invoicesJob(issuer: InvoiceIssuer, repo: InvoiceRepo, opts: Auto
       let blocked = 0;
       let untouched = 0;
       let adjustments = 0;
+      await opts.refresh?.();
       const dues = issuer.duePeriods(ctx.now);
       // Older drafts still waiting for their review delay are recomputed too (a review longer
       // than a period leaves more than the last period open).
