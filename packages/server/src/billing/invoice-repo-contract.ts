@@ -52,6 +52,13 @@ export function runInvoiceRepoContract(name: string, make: () => Promise<Invoice
         expect((await repo.list({ tenant: "o'brien \\ 🚀" })).map((i) => i.status)).toEqual(['draft']);
         expect(await repo.list({ from: 150, to: 250, tenant: 't3' })).toHaveLength(1);
         expect(await repo.list({ tenant: "x' OR '1'='1" })).toEqual([]);
+        // Many drafts at once: a finalized period comes back unchanged, a stored draft keeps its id, new ones are stored.
+        const batch = await repo.saveDrafts([draft('t0', 200, { total: '2.00' }), draft("o'brien \\ 🚀", 100, { total: '51.00' }), ...Array.from({ length: 250 }, (_, i) => draft(`b${i}`, 300, { total: `${i}.00` }))]);
+        expect(batch[0]).toEqual(done[0]);
+        expect(batch[1]).toMatchObject({ id: first.id, total: '51.00', status: 'draft' });
+        expect((await repo.forPeriod("o'brien \\ 🚀", 100))?.total).toBe('51.00');
+        expect((await repo.list({ from: 300, to: 301 })).map((i) => i.total).sort()).toEqual(Array.from({ length: 250 }, (_, i) => `${i}.00`).sort());
+        expect(await repo.saveDrafts([])).toEqual([]);
       } finally {
         await repo.close();
       }

@@ -20,6 +20,8 @@ export interface InvoiceFilter {
 export interface InvoiceRepo {
   /** Stores a draft, replacing the draft of the same tenant and period; refuses to touch a finalized or void one (returns it instead). */
   saveDraft(inv: Invoice): Promise<Invoice>;
+  /** {@link saveDraft} for many drafts in one unit of work (the invoice run); results in the same order. */
+  saveDrafts(invs: readonly Invoice[]): Promise<Invoice[]>;
   get(id: string): Promise<Invoice | undefined>;
   /** The invoice (any status, not a credit note) of a tenant's period. */
   forPeriod(tenant: string, periodStart: EpochMicros): Promise<Invoice | undefined>;

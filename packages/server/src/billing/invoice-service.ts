@@ -8,6 +8,7 @@ import { parseRfc3339, type Clock } from '../shared/time.ts';
 import type { UsageStore } from '../store/port.ts';
 import type { Invoice, InvoiceStatus } from './invoice.ts';
 import type { InvoiceRepo } from './invoice-repo.ts';
+import { assertReconciled } from './finalize.ts';
 import { CREDIT_NOTE_ISSUER, INVOICE_ISSUER } from './numbering.ts';
 import { inCurrency, remaining, type CreditGrant } from './credits.ts';
 import { minorDigits } from './money.ts';
@@ -25,6 +26,8 @@ export class InvoiceService {
     private readonly clock: Clock,
     private readonly issuerName = 'Tally',
     private readonly creditNotes: 'credit' | 'refund' = 'credit',
+    /** The raw-event check before finalization (`InvoiceIssuer.verify`); absent: the stored flag decides. */
+    private readonly verify?: (drafts: Invoice[]) => Promise<Invoice[]>,
   ) {}
 
   /** Grants prepaid credit to a tenant (immutable; corrections are new grants). */
@@ -66,8 +69,13 @@ export class InvoiceService {
     return inv;
   }
 
-  /** Finalizes a reconciled draft with the next gapless number; a finalized invoice as it is. */
-  finalize(id: string): Promise<Invoice> {
+  /**
+   * Finalizes a draft with the next gapless number once its usage recomputed from the raw events
+   * equals what it bills (else 409, the discrepancy stored on the draft); a finalized invoice as it is.
+   */
+  async finalize(id: string): Promise<Invoice> {
+    const inv = await this.get(id);
+    if (inv.status === 'draft' && this.verify) assertReconciled((await this.verify([inv]))[0]!);
     return this.repo.finalize(id, INVOICE_ISSUER, this.clock.nowMicros());
   }
 

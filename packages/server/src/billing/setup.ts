@@ -14,6 +14,7 @@ import { invoicesJob } from './invoice-job.ts';
 import { InvoiceService } from './invoice-service.ts';
 import { InvoiceIssuer } from './issue.ts';
 import { PlanTimeline } from './plan-timeline.ts';
+import { RuntimePlanChanges } from './runtime-plans.ts';
 import { UpcomingInvoices } from './upcoming.ts';
 
 /** What billing needs from the composition root. */
@@ -40,6 +41,7 @@ export interface Billing {
 /** Opens the invoice repository of the profile (DuckDB file or ClickHouse) and the services on it. */
 export async function openBilling(d: BillingDeps): Promise<Billing> {
   const timeline = new PlanTimeline(d.config);
+  const runtime = new RuntimePlanChanges(d.store, timeline);
   let repo: InvoiceRepo;
   if (d.embedded) repo = await DuckDbInvoiceRepo.open(await d.embedded.connect());
   else repo = await ClickHouseInvoiceRepo.open({ url: d.config.distributed.clickhouseUrl, database: d.config.distributed.clickhouseDatabase, leases: d.leases! });
@@ -52,9 +54,9 @@ export async function openBilling(d: BillingDeps): Promise<Billing> {
     policy: { graceMicros: d.config.billing.graceHours * 3_600_000 * MICROS_PER_MS, backfillDays: d.config.ingest.backfillDays },
   });
   return {
-    upcoming: new UpcomingInvoices(timeline, d.queries, d.clock),
-    invoices: new InvoiceService(repo, d.store, d.meters, d.clock, d.config.billing.issuerName, d.config.billing.creditNotes),
-    job: invoicesJob(issuer, repo, { autoFinalize: d.config.billing.autoFinalize, reviewMicros: d.config.billing.reviewHours * 3_600_000 * MICROS_PER_MS, graceMicros: d.config.billing.graceHours * 3_600_000 * MICROS_PER_MS, timeline }),
+    upcoming: new UpcomingInvoices(timeline, d.queries, d.clock, () => runtime.refresh()),
+    invoices: new InvoiceService(repo, d.store, d.meters, d.clock, d.config.billing.issuerName, d.config.billing.creditNotes, (drafts) => issuer.verify(drafts)),
+    job: invoicesJob(issuer, repo, { autoFinalize: d.config.billing.autoFinalize, reviewMicros: d.config.billing.reviewHours * 3_600_000 * MICROS_PER_MS, graceMicros: d.config.billing.graceHours * 3_600_000 * MICROS_PER_MS, timeline, refresh: () => runtime.refresh() }),
     close: () => repo.close(),
   };
 }

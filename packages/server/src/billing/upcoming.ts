@@ -31,9 +31,12 @@ export class UpcomingInvoices {
     private readonly timeline: PlanTimeline,
     private readonly queries: QueryService,
     private readonly clock: Clock,
+    /** Brings the timeline up to date with plan changes made through the API. */
+    private readonly refresh: () => Promise<void> = async () => undefined,
   ) {}
 
   async upcoming(tenant: string): Promise<UpcomingInvoice> {
+    await this.refresh();
     const now = this.clock.nowMicros();
     const period = this.timeline.periodAt(tenant, now);
     if (!period) throw new TallyError('NOT_FOUND', `tenant "${tenant}" is on no plan (tenants[].plan in the config)`);

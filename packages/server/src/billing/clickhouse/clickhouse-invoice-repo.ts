@@ -82,6 +82,29 @@ export class ClickHouseInvoiceRepo implements InvoiceRepo {
     });
   }
 
+  saveDrafts(invs: readonly Invoice[]): Promise<Invoice[]> {
+    return this.locked(async () => {
+      if (invs.length === 0) return [];
+      const tenants = [...new Set(invs.map((i) => i.tenant))].map(lit).join(', ');
+      const stored = await this.select(`credit_note_for IS NULL AND tenant IN (${tenants}) AND period_start IN (${[...new Set(invs.map((i) => i.periodStart))].join(', ')})`);
+      const byKey = new Map(stored.map((r) => [`${r.inv.tenant}|${r.inv.periodStart}`, r]));
+      const writes: { inv: Invoice; ver: number }[] = [];
+      const out = invs.map((inv) => {
+        const existing = byKey.get(`${inv.tenant}|${inv.periodStart}`);
+        if (existing && existing.inv.status !== 'draft') return existing.inv;
+        const draft = { ...inv, id: existing?.inv.id ?? inv.id, createdAt: existing?.inv.createdAt ?? inv.createdAt };
+        writes.push({ inv: draft, ver: (existing?.ver ?? 0) + 1 });
+        return draft;
+      });
+      // One INSERT per 200 drafts (ReplacingMergeTree keeps the highest version of each id).
+      for (let k = 0; k < writes.length; k += 200) {
+        const rows = writes.slice(k, k + 200).map((w) => `(${[lit(w.inv.id), lit(w.inv.tenant), w.inv.periodStart, lit(w.inv.status), 'NULL', 'NULL', 'NULL', w.inv.createdAt, lit(JSON.stringify(w.inv)), w.ver].join(', ')})`);
+        await this.client.command({ query: `INSERT INTO invoices VALUES ${rows.join(', ')}` });
+      }
+      return out;
+    });
+  }
+
   async get(id: string): Promise<Invoice | undefined> {
     return (await this.select(`id = ${lit(id)}`))[0]?.inv;
   }

@@ -70,6 +70,31 @@ export class DuckDbInvoiceRepo implements InvoiceRepo {
     });
   }
 
+  saveDrafts(invs: readonly Invoice[]): Promise<Invoice[]> {
+    return this.serial(async () => {
+      if (invs.length === 0) return [];
+      const p = new SqlParams();
+      const stored = await this.select(`credit_note_for IS NULL AND ${p.in('tenant', [...new Set(invs.map((i) => i.tenant))])} AND period_start IN (${[...new Set(invs.map((i) => i.periodStart))].join(', ')})`, p);
+      const byKey = new Map(stored.map((i) => [`${i.tenant}|${i.periodStart}`, i]));
+      const out = invs.map((inv) => {
+        const existing = byKey.get(`${inv.tenant}|${inv.periodStart}`);
+        if (existing && existing.status !== 'draft') return existing;
+        return { ...inv, id: existing?.id ?? inv.id, createdAt: existing?.createdAt ?? inv.createdAt };
+      });
+      const writes = out.filter((i) => i.status === 'draft');
+      // Multi-row statements in chunks: one DELETE and one INSERT per 200 drafts, not two per draft.
+      for (let k = 0; k < writes.length; k += 200) {
+        const chunk = writes.slice(k, k + 200);
+        const del = new SqlParams();
+        await this.conn.run(`DELETE FROM invoices WHERE ${del.in('id', chunk.map((i) => i.id))}`, del.values);
+        const ins = new SqlParams();
+        const rows = chunk.map((i) => `(${[ins.add(i.id), ins.add(i.tenant), i.periodStart, ins.add(i.status), 'NULL', 'NULL', 'NULL', i.createdAt, ins.add(JSON.stringify(i))].join(', ')})`);
+        await this.conn.run(`INSERT INTO invoices VALUES ${rows.join(', ')}`, ins.values);
+      }
+      return out;
+    });
+  }
+
   async get(id: string): Promise<Invoice | undefined> {
     const p = new SqlParams();
     return (await this.select(`id = ${p.add(id)}`, p))[0];

@@ -38,7 +38,7 @@ const invoiceView = z.object({
   credits: z.string().describe('prepaid credit applied at finalization'),
   creditsApplied: z.array(z.object({ grant: z.string(), amount: z.string() })),
   total: z.string().describe('subtotal − credits'),
-  reconciled: z.boolean().describe('usage recomputed from raw events equals the rollups (finalization needs it)'),
+  reconciled: z.boolean().describe('false once the check before finalization found usage recomputed from raw events differing from what the draft bills (finalization refuses it until the draft is recomputed)'),
   discrepancies: z.array(z.object({ meter: z.string(), raw: z.string(), rollups: z.string() })),
   createdAt: z.string(),
   finalizedAt: z.string().nullable(),
