@@ -167,7 +167,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     audit = await openAudit({ config, store, embedded, liveCounters: distributed?.counters, ingest, meters: registry, queries, quotas, invoices: billing.invoices, metrics: metrics.registry, keys, selfUrl: () => selfUrl, clock });
     const retention = openRetention({ config, store, embedded, distributed, accessLog: accessLog.repo, alerts: alerts.store });
     erasures = await openErasure({ config, embedded, hasher, archiveDir: audit.archiveDir, clock });
-    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, alerts.retentionJob, ...audit.jobs, ...capacity.jobs, retention.job, ...(erasures ? [erasures.job()] : [])] });
+    jobs = await startJobs({ config, store, embedded, distributed, meters: registry, queries, clock, metrics: metrics.registry, leases, jobs: [billing.job, alerts.job, ...audit.jobs, ...capacity.jobs, retention.job, ...(erasures ? [erasures.job()] : [])] });
     await alerts.start(jobs.runner);
     audit.attach(jobs.runner);
     await erasures?.attach(jobs.runner);

@@ -12,13 +12,6 @@ const deliverySchema = z
   })
   .strict();
 
-const retentionSchema = z
-  .object({
-    historyDays: z.number().int().min(0).default(90).describe('resolved and one-shot alerts, delivered and dead-lettered messages and delivery attempts older than this many days are removed by the alerts-retention job (0: kept forever); firing alerts and pending messages are never removed'),
-    schedule: z.string().default('20 4 * * *').describe('cron (UTC) of the alerts-retention job'),
-  })
-  .strict();
-
 const ingestStatsSchema = z
   .object({
     enabled: z.boolean().default(false).describe('count accepted, duplicate and rejected events per tenant on every node and record them each minute as tally.ingest.stats events (needed by ingest-rejections rules)'),
@@ -33,7 +26,6 @@ export const alertsConfigSchema = z
     rules: z.array(ruleInputSchema).default([]).describe('rules kept in config (ids required); rules can also be managed through /v1/alerts/rules'),
     delivery: deliverySchema.default(deliverySchema.parse({})),
     ingestStats: ingestStatsSchema.default(ingestStatsSchema.parse({})).describe('per-tenant ingest statistics'),
-    retention: retentionSchema.default(retentionSchema.parse({})).describe('how long alert history is kept'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -72,29 +72,6 @@ export class AlertRepos {
   async attempts(f: RecordFilter): Promise<Attempt[]> {
     return (await this.store.list('attempt', f)).map((r) => JSON.parse(r.body) as Attempt);
   }
-  /**
-   * Alert history retention: removes resolved and one-shot alerts, delivered and dead messages
-   * and delivery attempts whose time is before `before`, in batches of `batch`, until none is
-   * left or `assertHeld` throws (the job lost its lease). Firing alerts and pending messages stay.
-   */
-  async pruneHistory(before: number, assertHeld: () => Promise<void> = async () => {}, batch = 1000): Promise<{ alerts: number; messages: number; attempts: number }> {
-    const out = { alerts: 0, messages: 0, attempts: 0 };
-    const plan: [keyof typeof out, Parameters<AlertStore['prune']>[0], string[]][] = [
-      ['alerts', 'alert', ['resolved', 'event']],
-      ['messages', 'message', ['delivered', 'dead']],
-      ['attempts', 'attempt', ['ok', 'failed']],
-    ];
-    for (const [field, kind, statuses] of plan) {
-      for (;;) {
-        await assertHeld();
-        const n = await this.store.prune(kind, statuses, before, batch);
-        out[field] += n;
-        if (n < batch) break;
-      }
-    }
-    return out;
-  }
-
   saveAttempt(a: Attempt): Promise<void> {
     return this.store.put({ kind: 'attempt', id: a.id, tenant: '', status: a.ok ? 'ok' : 'failed', at: a.at, ref: a.message, body: JSON.stringify(a) });
   }

@@ -17,7 +17,6 @@ import { Dispatcher } from './dispatcher.ts';
 import { DuckDbAlertStore } from './duckdb/duckdb-alert-store.ts';
 import { alertsEvaluateJob } from './evaluate-job.ts';
 import { IngestStats } from './ingest-stats.ts';
-import { alertsRetentionJob } from './retention-job.ts';
 import { AlertRepos } from './repos.ts';
 import { AlertService } from './service.ts';
 import type { SourceContext } from './sources/context.ts';
@@ -46,8 +45,6 @@ export interface Alerts {
   /** The store (retention deletes old history from it). */
   store: AlertStore;
   job: JobDefinition;
-  /** The alert history retention job (`alerts.retention`). */
-  retentionJob: JobDefinition;
   /** Gives the sources the job runner (data-health rules read its runs; until then they find nothing) and starts delivering. */
   start(runner: JobRunner): Promise<void>;
   close(): Promise<void>;
@@ -69,7 +66,6 @@ export async function openAlerts(d: AlertsDeps): Promise<Alerts> {
     service,
     store,
     job: alertsEvaluateJob(repos, sources, dispatcher, cfg.schedule),
-    retentionJob: alertsRetentionJob(repos, cfg.retention.historyDays, cfg.retention.schedule),
     async start(runner) {
       sources.runner = runner;
       stats?.start(cfg.ingestStats.flushSeconds * 1000);

@@ -44,30 +44,6 @@ export function runAlertStoreContract(name: string, make: () => Promise<AlertSto
       }
     });
 
-    it('prune removes old records of the given statuses only, oldest first, up to the limit', async () => {
-      const s = await make();
-      try {
-        await s.put(rec('al_old1', { kind: 'alert', status: 'resolved', at: 100 }));
-        await s.put(rec('al_old2', { kind: 'alert', status: 'event', at: 200 }));
-        await s.put(rec('al_old3', { kind: 'alert', status: 'resolved', at: 300 }));
-        await s.put(rec('al_firing', { kind: 'alert', status: 'firing', at: 100 }));
-        await s.put(rec('al_new', { kind: 'alert', status: 'resolved', at: 5_000 }));
-        await s.put(rec('msg_old', { status: 'resolved', at: 100 })); // another kind: untouched
-        // A record whose current version is recent is kept, whatever its older versions were.
-        await s.put(rec('al_moved', { kind: 'alert', status: 'resolved', at: 100 }));
-        await s.put(rec('al_moved', { kind: 'alert', status: 'resolved', at: 6_000 }));
-        expect(await s.prune('alert', ['resolved', 'event'], 1_000, 2)).toBe(2);
-        expect(await s.prune('alert', ['resolved', 'event'], 1_000, 100)).toBe(1);
-        expect(await s.prune('alert', ['resolved', 'event'], 1_000, 100)).toBe(0);
-        expect((await s.list('alert', { order: 'asc' })).map((r) => r.id)).toEqual(['al_firing', 'al_new', 'al_moved']);
-        for (const id of ['al_old1', 'al_old2', 'al_old3']) expect(await s.get('alert', id)).toBeUndefined();
-        expect(await s.get('message', 'msg_old')).toBeDefined();
-        expect(await s.prune('alert', [], 1_000_000, 100)).toBe(0);
-      } finally {
-        await s.close();
-      }
-    });
-
     it('a deleted record (tombstone) is neither got nor listed', async () => {
       const s = await make();
       try {

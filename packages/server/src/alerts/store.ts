@@ -52,12 +52,6 @@ export interface AlertStore {
   get(kind: RecordKind, id: string): Promise<AlertRecord | undefined>;
   list(kind: RecordKind, f?: RecordFilter): Promise<AlertRecord[]>;
   /**
-   * Removes up to `limit` records of `kind` whose current status is one of `statuses` and whose
-   * `at` is before `before` (history retention); returns how many. Records then neither get nor
-   * list; a record changed after it was chosen (a newer version) is kept.
-   */
-  prune(kind: RecordKind, statuses: readonly string[], before: EpochMicros, limit: number): Promise<number>;
-  /**
    * Retention: deletes history whose last change is before `before` — resolved and one-off
    * alerts, delivered and dead messages, delivery attempts, tombstones — never rules,
    * endpoints, firing alerts or pending messages. `dryRun` only counts. Returns the records.

@@ -67,24 +67,6 @@ export class ClickHouseAlertStore implements AlertStore {
     return parseTsv(text).map((r) => ({ kind: r[0] as RecordKind, id: r[1]!, tenant: r[2]!, status: r[3]!, at: Number(r[4]), ref: r[5]!, body: r[6]! }));
   }
 
-  /**
-   * ClickHouse (down to 18.x) has no transactional DELETE: the chosen records get a tombstone
-   * version at once (empty body: gone from get and list), and an ALTER … DELETE mutation drops
-   * their older versions (the bodies) in the background. The tiny tombstones stay.
-   */
-  async prune(kind: RecordKind, statuses: readonly string[], before: number, limit: number): Promise<number> {
-    if (statuses.length === 0) return 0;
-    const query = `SELECT id, tenant, at, v FROM (SELECT id, any(tenant) AS tenant, argMax(status, ver) AS st, argMax(at_us, ver) AS at, max(ver) AS v
-      FROM alert_records WHERE kind = ${lit(kind)} GROUP BY id) WHERE st IN (${statuses.map(lit).join(', ')}) AND at < ${Math.trunc(before)} ORDER BY at LIMIT ${boundedLimit(limit)}`;
-    const rows = parseTsv(await (await this.client.query({ query, format: 'TabSeparated' })).text());
-    if (rows.length === 0) return 0;
-    const maxVer = rows.reduce((m, r) => (BigInt(r[3]!) > m ? BigInt(r[3]!) : m), 0n);
-    const tombstones = rows.map((r) => `(${[lit(kind), lit(r[0]!), lit(r[1]!), lit('deleted'), Math.trunc(Number(r[2])), lit(''), lit(''), nextVer()].join(', ')})`);
-    await this.client.command({ query: `INSERT INTO alert_records VALUES ${tombstones.join(', ')}` });
-    await this.client.command({ query: `ALTER TABLE alert_records DELETE WHERE kind = ${lit(kind)} AND status != 'deleted' AND ver <= ${maxVer} AND id IN (${rows.map((r) => lit(r[0]!)).join(', ')})` });
-    return rows.length;
-  }
-
   /** Finds the records by their latest version, then deletes all their versions (mutations, awaited). */
   async dropHistory(before: number, dryRun: boolean): Promise<number> {
     const query = `SELECT r_kind, r_id FROM (SELECT kind AS r_kind, id AS r_id, argMax(status, ver) AS r_status, argMax(at_us, ver) AS r_at FROM alert_records GROUP BY kind, id)

@@ -53,14 +53,6 @@ export class DuckDbAlertStore implements AlertStore {
     return (await this.conn.runAndReadAll(sql, p.values)).getRows().map(toRecord);
   }
 
-  async prune(kind: RecordKind, statuses: readonly string[], before: number, limit: number): Promise<number> {
-    if (statuses.length === 0) return 0;
-    const p = new SqlParams();
-    const chosen = `SELECT id FROM alert_records WHERE kind = ${p.add(kind)} AND status IN (${statuses.map((st) => p.add(st)).join(', ')}) AND at_us < ${Math.trunc(before)} ORDER BY at_us LIMIT ${boundedLimit(limit)}`;
-    const res = await this.conn.run(`DELETE FROM alert_records WHERE kind = ${p.add(kind)} AND id IN (${chosen})`, p.values);
-    return res.rowsChanged;
-  }
-
   async close(): Promise<void> {
     this.conn.closeSync();
   }
