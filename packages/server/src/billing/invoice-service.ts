@@ -74,8 +74,17 @@ export class InvoiceService {
    * equals what it bills (else 409, the discrepancy stored on the draft); a finalized invoice as it is.
    */
   async finalize(id: string): Promise<Invoice> {
-    const inv = await this.get(id);
-    if (inv.status === 'draft' && this.verify) assertReconciled((await this.verify([inv]))[0]!);
+    let inv = await this.get(id);
+    // The invoice job may re-draft while the raw check runs: finalize only a draft whose lines
+    // are the ones just checked (re-checked if they changed; the window left is one read).
+    for (let attempt = 0; inv.status === 'draft' && this.verify; attempt++) {
+      const checked = (await this.verify([inv]))[0]!;
+      assertReconciled(checked);
+      const now = await this.get(id);
+      if (now.status !== 'draft' || JSON.stringify(now.lines) === JSON.stringify(checked.lines)) break;
+      if (attempt === 2) throw new TallyError('CONFLICT', `invoice ${id} kept changing while it was checked against the raw events; try again`, { id });
+      inv = now;
+    }
     return this.repo.finalize(id, INVOICE_ISSUER, this.clock.nowMicros());
   }
 
