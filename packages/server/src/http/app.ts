@@ -14,6 +14,7 @@ import type { QuotaService } from '../quota/quota-service.ts';
 import type { QuotaRateLimits } from '../quota/rate-limits.ts';
 import type { QuotaWarnings } from '../quota/warnings.ts';
 import type { QuotaOverridesService } from '../quota/overrides/overrides-service.ts';
+import type { GrantsService } from '../quota/grants/grants-service.ts';
 import type { InvoiceService } from '../billing/invoice-service.ts';
 import type { UpcomingInvoices } from '../billing/upcoming.ts';
 import type { JobRunner } from '../jobs/runner.ts';
@@ -54,7 +55,7 @@ export interface HttpDeps {
   queries: QueryService;
   metrics: TallyMetrics;
   /** Quotas (entitlements, consumption, warnings, plan rate limits); absent: no quota routes. */
-  quota?: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits; overrides?: QuotaOverridesService };
+  quota?: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits; overrides?: QuotaOverridesService; grants?: GrantsService };
   /** The batch layer's job runner. */
   jobs?: JobRunner;
   /** The access log: read and admin calls are recorded before they are answered; `GET /v1/audit`. */

@@ -22,7 +22,10 @@ export interface Entitlement {
   readonly filter: readonly { readonly dim: number; readonly name: string; readonly values: readonly string[] }[];
   readonly aggregation: 'COUNT' | 'SUM';
   readonly period: PeriodSpec;
+  /** The limit in force: the plan's (or its override's) plus what grants add in the current period. */
   readonly limit: bigint;
+  /** What grants add to `limit` in the current period (absent: none); see `grants/standing.ts`. */
+  readonly granted?: bigint;
   readonly hard: boolean;
   /** How checks reach the shared counters (distributed profile). */
   readonly mode: EnforcementMode;

@@ -41,6 +41,8 @@ export interface EntitlementStatus {
   overage: string;
   projected: string;
   overageProjected: boolean;
+  included: string;
+  grantAllowance: string;
 }
 
 /**
@@ -88,5 +90,7 @@ export function toStatus(s: Snapshot): EntitlementStatus {
     overage: formatScaled(over > 0n ? over : 0n),
     projected: formatScaled(s.projected),
     overageProjected: s.projected > e.limit,
+    included: formatScaled(e.limit - (e.granted ?? 0n)),
+    grantAllowance: formatScaled(e.granted ?? 0n),
   };
 }
