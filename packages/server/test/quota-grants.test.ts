@@ -134,7 +134,7 @@ describe('grants (embedded): stored, in force, audited', () => {
         const read = await s.request('GET', `/v1/tenants/${tenant}/entitlements/credits`);
         expect(BigInt(read.body.remaining)).toBe(oracleBalance(grants, LIMIT, HOUR, admitted, now));
       }),
-      { numRuns: 40 },
+      { numRuns: 25 },
     );
   }, 600_000);
 });
