@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -137,4 +139,26 @@ describe('grants (embedded): stored, in force, audited', () => {
       { numRuns: 25 },
     );
   }, 600_000);
+
+  it('tally grants add|list|void from the command line; a refused grant exits non-zero with the message', async () => {
+    const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts');
+    const tally = async (args: string[]) => {
+      try {
+        const r = await promisify(execFile)(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, ...args, '--url', s.url, '--key', s.adminToken!], { env: { ...process.env, TALLY_URL: '', TALLY_KEY: '', TALLY_CONFIG: '' }, cwd: tmpdir() });
+        return { code: 0, stdout: r.stdout, stderr: r.stderr };
+      } catch (err) {
+        const e = err as { code: number; stdout: string; stderr: string };
+        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+      }
+    };
+    clock.set('2026-06-01T10:00:00Z');
+    const added = await tally(['grants', 'add', 'cli-co', 'credits', '2.5', '--id', 'g-cli', '--expires', '2026-06-02T00:00:00Z', '--priority', '1', '--json']);
+    expect([added.code, JSON.parse(added.stdout)[0]]).toMatchObject([0, { id: 'g-cli', amount: '2.5', status: 'active', remaining: '2.5' }]);
+    const listed = await tally(['grants', 'list', 'cli-co']);
+    expect(listed.stdout).toMatch(/g-cli\s+.*credits\s+.*2\.5/);
+    expect((await tally(['grants', 'void', 'cli-co', 'g-cli', '--reason', 'cli', '--json'])).stdout).toContain('"reason": "cli"');
+    const refused = await tally(['grants', 'add', 'cli-co', 'nope', '1']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('has no entitlement "nope"');
+  }, 120_000);
 });

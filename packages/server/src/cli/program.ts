@@ -15,6 +15,7 @@ import { queryCommand } from './query.ts';
 import { serveCommand } from './serve.ts';
 import { workerCommand } from './worker.ts';
 import { capacityCommands } from './capacity.ts';
+import { grantsCommand } from './grants.ts';
 
 /** Builds the `tally` command tree. */
 export function buildCli(): Command {
@@ -38,5 +39,6 @@ export function buildCli(): Command {
   capacityCommands(program);
   archiveCommand(program);
   reconcileCommand(program);
+  grantsCommand(program);
   return program;
 }
