@@ -125,7 +125,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   app.decorate('registeredRoutes', registered);
   const router = new Router(app, d.keys, d.accessLog);
   if (d.accessLog) accessLogRoutes(router, d.accessLog);
-  eventRoutes(router, d.ingest, d.metrics, d.maxEventsPerRequest);
+  eventRoutes(router, d.ingest, d.metrics, d.maxEventsPerRequest, d.quota?.rateLimits);
   segmentRoutes(router, d);
   openMeterRoutes(router, app, d);
   meterRoutes(router, d.meters);

@@ -38,6 +38,9 @@ export interface Plan {
   readonly id: string;
   readonly entitlements: readonly Entitlement[];
   readonly rateLimits: readonly Policy[];
+  /** Policies on `POST /v1/events` (requests), counted per tenant or per API key. */
+  readonly ingestRateLimits: readonly Policy[];
+  readonly ingestPer: 'tenant' | 'key';
   readonly tenants: readonly string[];
   /** The plan as configured (billing reads its currency, period and prices). */
   readonly config: PlanConfig;
@@ -101,7 +104,7 @@ export class PlanCatalog {
       });
       problems.push(...checkPrices(p.prices, i, meters));
       const tenants = config.tenants.filter((t) => t.plan === p.id).map((t) => t.id);
-      return { id: p.id, entitlements, rateLimits: p.rateLimits.map(toPolicy), tenants, config: p };
+      return { id: p.id, entitlements, rateLimits: p.rateLimits.map(toPolicy), ingestRateLimits: p.ingestRateLimits.map(toPolicy), ingestPer: p.ingestRateLimitPer, tenants, config: p };
     });
     problems.push(...checkPlanChanges(config));
     const defaultId = config.quotas?.defaultPlan;
