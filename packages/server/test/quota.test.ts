@@ -36,6 +36,7 @@ describe('entitlements', () => {
       tenant: 'globex', id: 'calls', meter: 'calls', filter: {}, plan: 'free', enforcement: 'hard', mode: 'central', failurePolicy: 'closed', period: 'month', timeZone: 'UTC',
       periodStart: '2026-04-01T00:00:00.000Z', resetAt: '2026-05-01T00:00:00.000Z',
       hasAccess: true, usage: '4', limit: '10', remaining: '6', overage: '0', projected: '12', overageProjected: true,
+      included: '10', grantAllowance: '0', grantBalance: '0', grants: [],
     });
     const all = await s.request('GET', '/v1/tenants/globex/entitlements');
     expect(all.body.plan).toBe('free');
