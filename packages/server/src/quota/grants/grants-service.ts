@@ -19,7 +19,7 @@ export const GRANT_EVENT_TYPE = 'tally.quota.grant';
 const CATCH_UP_EVERY_MS = 5_000;
 /** …for this long (ms); and at least this often otherwise. */
 const CATCH_UP_FOR_MS = 600_000;
-const RECOMPUTE_EVERY_MS = 60_000;
+const RECOMPUTE_EVERY_MS = 600_000;
 // The usage query is split so no part holds more than the query's window ceiling.
 const USAGE_CHUNK_US = 60 * MICROS_PER_DAY;
 
@@ -47,6 +47,8 @@ export interface GrantsDeps {
 }
 
 interface Computed {
+  /** The group's grants as last read (a change recomputes the group). */
+  text: string;
   standing: GrantStanding;
   at: EpochMicros;
   lastChange: EpochMicros;
@@ -61,8 +63,6 @@ const minuteAligned = (t: EpochMicros) => t % MICROS_PER_MINUTE === 0;
  * both hold together). Each grant and void is also an immutable `tally.quota.grant` event.
  */
 export class GrantsService {
-  private records: GrantRecord[] = [];
-  private seen = '';
   private computed = new Map<string, Computed>();
   private applied = '';
   private plainSeen: unknown;
@@ -90,22 +90,24 @@ export class GrantsService {
     return this.polling;
   }
 
-  /** Reads the grants and recomputes every standing that may have changed, then applies them. */
-  async refresh(force = false, only?: string): Promise<void> {
+  /**
+   * Reads the grants and recomputes the standings that may have changed (a group whose grants
+   * changed, a tenant asked for, an instant passed, the overrides changed), then applies them.
+   */
+  async refresh(only?: string): Promise<void> {
     const records = await this.d.repo.list();
-    const text = JSON.stringify(records);
     const plain = this.d.overrides.plain;
-    const changed = force || text !== this.seen || plain !== this.plainSeen;
-    this.records = records;
-    this.seen = text;
+    const plainChanged = plain !== this.plainSeen;
     this.plainSeen = plain;
     const now = this.d.clock.nowMicros();
     const groups = new Map<string, GrantRecord[]>();
     for (const g of records) groups.set(`${g.tenant}\u0000${g.entitlement}`, [...(groups.get(`${g.tenant}\u0000${g.entitlement}`) ?? []), g]);
     for (const k of this.computed.keys()) if (!groups.has(k)) this.computed.delete(k);
     for (const [k, gs] of groups) {
+      const text = JSON.stringify(gs);
       const c = this.computed.get(k);
-      const due = changed || (only !== undefined && k.startsWith(`${only}\u0000`)) || c === undefined || now >= c.standing.nextChange || now - c.at >= RECOMPUTE_EVERY_MS * 1000 || (now - c.lastChange < CATCH_UP_FOR_MS * 1000 && now - c.at >= CATCH_UP_EVERY_MS * 1000);
+      const changed = plainChanged || c === undefined || c.text !== text;
+      const due = changed || (only !== undefined && k.startsWith(`${only}\u0000`)) || now >= c.standing.nextChange || now - c.at >= RECOMPUTE_EVERY_MS * 1000 || (now - c.lastChange < CATCH_UP_FOR_MS * 1000 && now - c.at >= CATCH_UP_EVERY_MS * 1000);
       if (!due) continue;
       const [tenant, id] = k.split('\u0000') as [string, string];
       const ent = plain.entitlement(tenant, id);
@@ -114,8 +116,8 @@ export class GrantsService {
         continue;
       }
       const standing = grantStanding(gs, ent.limit, ent.period, await this.usage(tenant, ent, gs, now), now);
-      const lastChange = c !== undefined && now < c.standing.nextChange && !changed ? c.lastChange : now;
-      this.computed.set(k, { standing, at: now, lastChange });
+      const lastChange = !changed && now < c.standing.nextChange ? c.lastChange : now;
+      this.computed.set(k, { standing, at: now, lastChange, text });
     }
     const extras = new Map<string, Map<string, bigint>>();
     for (const [k, c] of this.computed) {
@@ -124,7 +126,7 @@ export class GrantsService {
       extras.get(tenant)!.set(id, c.standing.extra);
     }
     const key = JSON.stringify([...extras].map(([t, m]) => [t, [...m].map(([e, v]) => [e, String(v)])]));
-    if (key !== this.applied || changed) {
+    if (key !== this.applied) {
       this.applied = key;
       this.d.overrides.setGranted(extras as GrantExtras);
     }
@@ -167,7 +169,7 @@ export class GrantsService {
   /** A tenant's grants (all entitlements), oldest first, with what each still holds. */
   async list(tenant: string): Promise<GrantView[]> {
     // What each grant holds moves with usage (the limit does not): reads recompute the tenant's standings.
-    await this.refresh(false, tenant);
+    await this.refresh(tenant);
     const records = await this.d.repo.list(tenant);
     return records.map((g) => view(g, this.standing(tenant, g.entitlement)));
   }
@@ -215,7 +217,7 @@ export class GrantsService {
     });
     if (stored !== undefined) return view(stored, this.standing(tenant, stored.entitlement));
     await this.audit(tenant, ['add', grant.id], { by, action: 'add', grant: view({ ...grant, voided: null }, undefined) });
-    await this.refresh(true);
+    await this.refresh(tenant);
     return (await this.list(tenant)).find((g) => g.id === grant.id)!;
   }
 
@@ -230,7 +232,7 @@ export class GrantsService {
       return true;
     });
     if (done) await this.audit(tenant, ['void', id], { by, action: 'void', grant: id, at: formatMicros(at), reason });
-    await this.refresh(true);
+    await this.refresh(tenant);
     return (await this.list(tenant)).find((g) => g.id === id)!;
   }
 
