@@ -99,6 +99,8 @@ export interface UsageQuery {
 /** A tenant's live standing on one plan entitlement (`GET /v1/tenants/{tenant}/entitlements`). */
 export interface Entitlement {
   tenant: string;
+  /** The entitlement's id in its plan (default: its meter). */
+  id: string;
   meter: string;
   plan: string;
   enforcement: 'hard' | 'soft';
@@ -116,6 +118,26 @@ export interface Entitlement {
   /** forecast: usage + the meter's forecast for the rest of the period; linear: the fallback. */
   projectionMethod?: 'forecast' | 'linear';
   projectionBasis?: string;
+  /** The plan's limit (or its override) without grants; `limit` adds `grantAllowance`. */
+  included?: string;
+  grantAllowance?: string;
+  grantBalance?: string;
+  grants?: Grant[];
+}
+
+/** A grant on one of a tenant's entitlements (`GET /v1/tenants/{tenant}/grants`). */
+export interface Grant {
+  id: string;
+  entitlement: string;
+  amount: string;
+  effectiveAt: string;
+  expiresAt: string | null;
+  priority: number;
+  recurrence: string | null;
+  status: 'scheduled' | 'active' | 'expired' | 'voided' | 'dormant';
+  remaining: string;
+  drawn: string;
+  voided: { at: string; by: string; reason: string | null } | null;
 }
 
 /** An answer the API refused, carrying its error envelope. */
@@ -187,7 +209,12 @@ export class TallyApi {
     return this.send('GET', path, undefined, accept, signal);
   }
 
-  private async send(method: 'GET' | 'POST', path: string, body: unknown, accept = 'application/json', signal?: AbortSignal): Promise<Response> {
+  /** Any JSON call of the public API (admin views: PUT /v1/tenants/{t}, grants); refusals throw {@link ApiError}. */
+  async call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
+    return (await (await this.send(method, path, body)).json()) as T;
+  }
+
+  private async send(method: 'GET' | 'POST' | 'PUT', path: string, body: unknown, accept = 'application/json', signal?: AbortSignal): Promise<Response> {
     let res: Response;
     try {
       const headers: Record<string, string> = { authorization: `Bearer ${this.key}`, accept, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };

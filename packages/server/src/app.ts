@@ -22,6 +22,9 @@ import { QuotaConsumer } from './quota/consume.ts';
 import { openQuotaCounters, type QuotaCountersSetup } from './quota/setup.ts';
 import { inOrder, QuotaOverridesService } from './quota/overrides/overrides-service.ts';
 import { QuotaService } from './quota/quota-service.ts';
+import { ClickHouseGrantRepo } from './quota/grants/clickhouse-repo.ts';
+import { DuckDbGrantRepo } from './quota/grants/duckdb-repo.ts';
+import { GrantsService } from './quota/grants/grants-service.ts';
 import { QuotaRateLimits } from './quota/rate-limits.ts';
 import { QuotaWarnings } from './quota/warnings.ts';
 import { openBilling, type Billing } from './billing/setup.ts';
@@ -156,8 +159,15 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     ingest.onAccepted(metrics.countAccepted);
     const overrides = new QuotaOverridesService({ store, quotas, base: catalog, ingest, queries, clock, exclusive: distributed ? (fn) => distributed.exclusive('quota-overrides', fn) : inOrder() });
     await overrides.start();
-    stopOverrides = () => overrides.stop();
-    const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock, () => quotas.catalog), overrides };
+    const grantRepo = embedded ? await DuckDbGrantRepo.open(await embedded.connect()) : await ClickHouseGrantRepo.open({ url: config.distributed.clickhouseUrl, database: config.distributed.clickhouseDatabase });
+    const grants = new GrantsService({ repo: grantRepo, overrides, queries, ingest, clock, exclusive: distributed ? (fn) => distributed.exclusive('quota-overrides', fn) : inOrder() });
+    await grants.start();
+    stopOverrides = () => {
+      overrides.stop();
+      grants.stop();
+      void grantRepo.close();
+    };
+    const quota = { quota: quotas, consumer: new QuotaConsumer(quotas, ingest, registry), warnings, rateLimits: new QuotaRateLimits(catalog, clock, () => quotas.catalog), overrides, grants };
     const leases = leaseStoreFor(config, distributed);
     billing = await openBilling({ config, store, embedded, leases, meters: registry, queries, catalog, clock });
     accessLog = await openAccessLog(config, embedded);

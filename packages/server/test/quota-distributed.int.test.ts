@@ -27,11 +27,13 @@ describe.skipIf(!ready)(`quotas across ${NODES} API nodes (loopback), hard limit
       plan('central', 'central'),
       plan('leased', 'leased'),
       plan('local', 'local'),
+      '  - { id: small, entitlements: [{ meter: calls, period: month, limit: 5 }] }',
       'tenants:',
       '  - { id: qc, plan: central }',
       '  - { id: ql, plan: leased }',
       '  - { id: qo, plan: local }',
       '  - { id: qv, plan: central }',
+      '  - { id: qg, plan: small }',
     ]);
     const ports = await Promise.all(Array.from({ length: NODES }, () => freePort()));
     await Promise.all(ports.map((p) => d.api(p)));
@@ -86,4 +88,22 @@ describe.skipIf(!ready)(`quotas across ${NODES} API nodes (loopback), hard limit
     const r = await burst([urls[2]!], 'qv', 8, 1, 'qv-c');
     expect([r.granted, r.denied]).toEqual([5, 3]);
   }, 120_000);
+
+  it('a grant made on node A is in force on node C (propagation measured)', async () => {
+    const res = await fetch(`${urls[0]}/v1/tenants/qg/grants`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: 'topup', entitlement: 'calls', amount: 3 }) });
+    expect(res.status).toBe(201);
+    const t0 = performance.now();
+    const limitOn = async (url: string) => ((await (await fetch(`${url}/v1/tenants/qg/entitlements/calls`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { limit: string }).limit;
+    await eventually('grant on node C', async () => (await limitOn(urls[2]!)) === '8', 30_000);
+    const ms = performance.now() - t0;
+    console.log(`[quota] grant POST on node A, in force on node C after ${ms.toFixed(0)} ms (nodes poll every 250 ms)`);
+    const r = await burst([urls[2]!], 'qg', 10, 1, 'qg-c');
+    expect([r.granted, r.denied]).toEqual([8, 2]);
+    // What each grant holds is replayed from the rollups: it follows once a worker has stored the calls.
+    d.worker(0, 1);
+    const grantsOn = async (url: string) => ((await (await fetch(`${url}/v1/tenants/qg/grants`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { data: { remaining: string; drawn: string }[] }).data;
+    await eventually('grant drawn, read on node B', async () => JSON.stringify((await grantsOn(urls[1]!)).map((g) => [g.remaining, g.drawn])) === '[["0","3"]]', 180_000);
+    // Voided on node B: the limit on node A falls back to what was drawn (nothing left to draw).
+    expect((await fetch(`${urls[1]}/v1/tenants/qg/grants/topup/void`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: '{}' })).status).toBe(200);
+  }, 300_000);
 });

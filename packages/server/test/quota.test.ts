@@ -38,6 +38,7 @@ describe('entitlements', () => {
       hasAccess: true, usage: '4', limit: '10', remaining: '6', overage: '0', projected: '12', overageProjected: true,
       // No forecast curve yet (the quota-forecasts job has not run): the linear projection, said so.
       projectionMethod: 'linear', projectionBasis: 'Linear: the usage so far at the same pace for the rest of the period (the usage itself during its first tenth).',
+      included: '10', grantAllowance: '0', grantBalance: '0', grants: [],
     });
     const all = await s.request('GET', '/v1/tenants/globex/entitlements');
     expect(all.body.plan).toBe('free');

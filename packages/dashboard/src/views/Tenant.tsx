@@ -7,6 +7,7 @@ import { rank, requestMeter, toChartData } from '../series.ts';
 import { lastMinutes } from '../time.ts';
 import { TenantAlerts } from './Alerts.tsx';
 import { Upcoming } from './Billing.tsx';
+import { QuotaAdmin } from './QuotaAdmin.tsx';
 import { Quotas } from './Quotas.tsx';
 import { TenantList } from './TenantList.tsx';
 
@@ -85,6 +86,7 @@ export function TenantView({ meters, tenant }: { meters: Meter[]; tenant: string
       )}
       <TenantAlerts key={`al-${current}`} tenant={current} />
       <Quotas key={current} tenant={current} />
+      <QuotaAdmin key={`qa-${current}`} tenant={current} />
       <Upcoming key={`up-${current}`} tenant={current} />
       <div className="meter-grid" hidden={!known}>
         {!known ? null : meters.map((m, i) => (

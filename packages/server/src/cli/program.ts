@@ -17,6 +17,7 @@ import { queryCommand } from './query.ts';
 import { serveCommand } from './serve.ts';
 import { workerCommand } from './worker.ts';
 import { capacityCommands } from './capacity.ts';
+import { grantsCommand } from './grants.ts';
 
 /** Builds the `tally` command tree. */
 export function buildCli(): Command {
@@ -42,5 +43,6 @@ export function buildCli(): Command {
   capacityCommands(program);
   archiveCommand(program);
   reconcileCommand(program);
+  grantsCommand(program);
   return program;
 }

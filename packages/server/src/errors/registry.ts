@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   NOT_FOUND: { status: 404, doc: 'No such route, meter or key.' },
   METHOD_NOT_ALLOWED: { status: 405, doc: 'The route exists but not for this HTTP method.' },
   CONFLICT: { status: 409, doc: 'A meter with this slug already exists with a different definition (on the OpenMeter API: a live meter with this slug exists at all); meters are never rewritten in place — create a new slug, or on the OpenMeter API delete the meter first (its data is kept).' },
+  GRANT_CONFLICT: { status: 409, doc: 'A grant with this `id` already exists for the tenant with different content (grants are immutable; a retry of the same request answers the stored grant). Void it and add a new one with another id.' },
+  INGEST_RATE_LIMITED: { status: 429, doc: "The tenant's plan rate-limits `POST /v1/events` (`plans[].ingestRateLimits`, per tenant or per API key) and this request exceeded it; nothing in it was stored. Retry after `Retry-After`: the SDK keeps the refused events buffered and re-sends them (docs/quotas.md)." },
   ALREADY_CORRECTED: { status: 409, doc: 'The event already has a correction (a void or an amend); corrections are immutable and one event has at most one. `details.correction` shows it; to change a replacement, correct the replacement event.' },
   UNSUPPORTED_PARAMETER: { status: 400, doc: 'A parameter of a compatibility API that Tally does not map (OpenMeter `filterCustomerId`, `advancedMeterGroupByFilters`, `groupBy=customer_id`); docs/openmeter.md lists what is mapped.' },
   PAYLOAD_TOO_LARGE: { status: 413, doc: 'The body is larger than the byte limit or holds more events than the per-request limit.' },

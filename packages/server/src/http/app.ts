@@ -16,6 +16,7 @@ import type { QuotaService } from '../quota/quota-service.ts';
 import type { QuotaRateLimits } from '../quota/rate-limits.ts';
 import type { QuotaWarnings } from '../quota/warnings.ts';
 import type { QuotaOverridesService } from '../quota/overrides/overrides-service.ts';
+import type { GrantsService } from '../quota/grants/grants-service.ts';
 import type { InvoiceService } from '../billing/invoice-service.ts';
 import type { UpcomingInvoices } from '../billing/upcoming.ts';
 import type { JobRunner } from '../jobs/runner.ts';
@@ -58,7 +59,7 @@ export interface HttpDeps {
   queries: QueryService;
   metrics: TallyMetrics;
   /** Quotas (entitlements, consumption, warnings, plan rate limits); absent: no quota routes. */
-  quota?: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits; overrides?: QuotaOverridesService };
+  quota?: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits; overrides?: QuotaOverridesService; grants?: GrantsService };
   /** The batch layer's job runner. */
   jobs?: JobRunner;
   /** Retention policy, preview and on-demand runs (needs `jobs`). */
@@ -134,7 +135,7 @@ export function buildHttpApp(d: HttpDeps): FastifyInstance {
   app.decorate('registeredRoutes', registered);
   const router = new Router(app, d.keys, d.accessLog);
   if (d.accessLog) accessLogRoutes(router, d.accessLog);
-  eventRoutes(router, d.ingest, d.metrics, d.maxEventsPerRequest);
+  eventRoutes(router, d.ingest, d.metrics, d.maxEventsPerRequest, d.quota?.rateLimits);
   segmentRoutes(router, d);
   openMeterRoutes(router, app, d);
   meterRoutes(router, d.meters);

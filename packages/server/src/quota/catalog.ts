@@ -22,7 +22,10 @@ export interface Entitlement {
   readonly filter: readonly { readonly dim: number; readonly name: string; readonly values: readonly string[] }[];
   readonly aggregation: 'COUNT' | 'SUM';
   readonly period: PeriodSpec;
+  /** The limit in force: the plan's (or its override's) plus what grants add in the current period. */
   readonly limit: bigint;
+  /** What grants add to `limit` in the current period (absent: none); see `grants/standing.ts`. */
+  readonly granted?: bigint;
   readonly hard: boolean;
   /** How checks reach the shared counters (distributed profile). */
   readonly mode: EnforcementMode;
@@ -35,6 +38,9 @@ export interface Plan {
   readonly id: string;
   readonly entitlements: readonly Entitlement[];
   readonly rateLimits: readonly Policy[];
+  /** Policies on `POST /v1/events` (requests), counted per tenant or per API key. */
+  readonly ingestRateLimits: readonly Policy[];
+  readonly ingestPer: 'tenant' | 'key';
   readonly tenants: readonly string[];
   /** The plan as configured (billing reads its currency, period and prices). */
   readonly config: PlanConfig;
@@ -98,7 +104,7 @@ export class PlanCatalog {
       });
       problems.push(...checkPrices(p.prices, i, meters));
       const tenants = config.tenants.filter((t) => t.plan === p.id).map((t) => t.id);
-      return { id: p.id, entitlements, rateLimits: p.rateLimits.map(toPolicy), tenants, config: p };
+      return { id: p.id, entitlements, rateLimits: p.rateLimits.map(toPolicy), ingestRateLimits: p.ingestRateLimits.map(toPolicy), ingestPer: p.ingestRateLimitPer, tenants, config: p };
     });
     problems.push(...checkPlanChanges(config));
     const defaultId = config.quotas?.defaultPlan;

@@ -113,6 +113,8 @@ export const planSchema = z
     name: z.string().optional(),
     entitlements: entitlementsSchema,
     rateLimits: rateLimitsSchema,
+    ingestRateLimits: rateLimitsSchema.describe('policies on POST /v1/events (requests per window), checked per tenant or per key (ingestRateLimitPer); 429 INGEST_RATE_LIMITED, the SDK re-sends'),
+    ingestRateLimitPer: z.enum(['tenant', 'key']).default('tenant').describe('what an ingest rate limit counts: requests carrying the tenant, or requests of one API key for the plan'),
     ...planBillingFields,
   })
   .strict()

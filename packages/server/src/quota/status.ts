@@ -55,6 +55,8 @@ export interface EntitlementStatus {
   overageProjected: boolean;
   projectionMethod: 'forecast' | 'linear';
   projectionBasis: string;
+  included: string;
+  grantAllowance: string;
 }
 
 /**
@@ -107,5 +109,7 @@ export function toStatus(s: Snapshot): EntitlementStatus {
     overageProjected: s.projected > e.limit,
     projectionMethod: s.projection.method,
     projectionBasis: s.projection.basis,
+    included: formatScaled(e.limit - (e.granted ?? 0n)),
+    grantAllowance: formatScaled(e.granted ?? 0n),
   };
 }

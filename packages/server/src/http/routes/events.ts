@@ -3,6 +3,7 @@ import { cloudEventSchema } from '../../events/cloudevent-schema.ts';
 import { TallyError } from '../../errors/registry.ts';
 import type { IngestService, IngestSummary } from '../../ingest/ingest-service.ts';
 import type { TallyMetrics } from '../../ops/metrics.ts';
+import type { QuotaRateLimits } from '../../quota/rate-limits.ts';
 import type { Router } from '../route.ts';
 
 const receipt = z.object({
@@ -39,7 +40,7 @@ export async function ingestCounted(ingest: IngestService, metrics: TallyMetrics
  * `POST /v1/events`: a single CloudEvent or a batch. 200 with a receipt per event; 400 when
  * every event of the request was rejected (the receipts are in `error.details.receipts`).
  */
-export function eventRoutes(router: Router, ingest: IngestService, metrics: TallyMetrics, maxEvents: number): void {
+export function eventRoutes(router: Router, ingest: IngestService, metrics: TallyMetrics, maxEvents: number, rateLimits?: QuotaRateLimits): void {
   router.add(
     {
       method: 'POST',
@@ -51,13 +52,19 @@ export function eventRoutes(router: Router, ingest: IngestService, metrics: Tall
       validateBody: false,
       responses: { 200: { description: 'Receipts, in request order', schema: ingestAnswer } },
     },
-    async ({ body }) => {
+    async ({ body, principal, reply }) => {
       const end = metrics.ingestLatency.startTimer();
       const isBatch = Array.isArray(body);
       if (!isBatch && (body === null || typeof body !== 'object')) throw new TallyError('VALIDATION_FAILED', 'the body must be a CloudEvent object or an array of them');
       const events = isBatch ? (body as unknown[]) : [body];
       if (events.length > maxEvents) throw new TallyError('PAYLOAD_TOO_LARGE', `at most ${maxEvents} events per request (got ${events.length})`);
       if (events.length === 0) throw new TallyError('VALIDATION_FAILED', 'the batch is empty');
+      // Plans may rate-limit ingest: refused whole before anything is stored; the SDK re-sends after Retry-After.
+      const limited = rateLimits?.takeIngest(new Set(events.flatMap((e) => (typeof (e as { subject?: unknown })?.subject === 'string' ? [(e as { subject: string }).subject] : []))), principal?.keyId);
+      if (limited) {
+        void reply.headers(limited.headers);
+        if (!limited.proceed) throw new TallyError(limited.status === 429 ? 'INGEST_RATE_LIMITED' : 'STORE_UNAVAILABLE', `${limited.body?.detail ?? 'ingest rate limit exceeded'}; nothing in this request was stored — re-send it after Retry-After`, { violated: limited.body?.violated });
+      }
       const summary = await ingestCounted(ingest, metrics, events);
       end();
       if (summary.rejected === events.length) {

@@ -8,7 +8,9 @@ import type { QuotaOverridesService } from '../../quota/overrides/overrides-serv
 import { tenantQuotaBodySchema } from '../../quota/overrides/overrides.ts';
 import type { QuotaService } from '../../quota/quota-service.ts';
 import type { QuotaRateLimits } from '../../quota/rate-limits.ts';
-import { toStatus } from '../../quota/status.ts';
+import { toStatus, type EntitlementStatus } from '../../quota/status.ts';
+import type { GrantsService } from '../../quota/grants/grants-service.ts';
+import { grantRoutes, grantSchema } from './grants.ts';
 import { THRESHOLDS, type QuotaWarnings } from '../../quota/warnings.ts';
 import { formatScaled, parseQuantity } from '../../shared/decimal.ts';
 import { MICROS_PER_DAY, MICROS_PER_MINUTE, parseRfc3339 } from '../../shared/time.ts';
@@ -38,7 +40,10 @@ const status = z.object({
   overageProjected: z.boolean().describe('projected > limit'),
   projectionMethod: z.enum(['forecast', 'linear']).describe("forecast: usage so far + the meter's forecast for the rest of the period; linear: the fallback"),
   projectionBasis: z.string().describe('how the projection was made, in words'),
+  included: decimal.describe("the plan's limit (or its override) without grants"),
+  grantAllowance: decimal.describe('what grants add to the limit in the current period (drawn in it so far + what the grants in effect hold)'),
 });
+const entitlementRead = status.extend({ grantBalance: decimal.describe('what the grants in effect hold now'), grants: z.array(grantSchema) });
 const decidedBy = z
   .union([
     z.object({ by: z.literal('counters'), mode: z.enum(ENFORCEMENT_MODES) }),
@@ -78,13 +83,19 @@ function time(v: string | undefined, name: string): number | undefined {
 }
 
 /** Entitlement checks, atomic consumption and recorded warnings. */
-export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits; store: UsageStore; overrides?: QuotaOverridesService }): void {
+export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: QuotaConsumer; warnings: QuotaWarnings; rateLimits: QuotaRateLimits; store: UsageStore; overrides?: QuotaOverridesService; grants?: GrantsService }): void {
+  if (d.grants) grantRoutes(router, d.grants);
+  const withGrants = async (tenant: string, s: EntitlementStatus[]) => {
+    const all = d.grants ? await d.grants.list(tenant) : [];
+    return s.map((e) => ({ ...e, grantBalance: formatScaled(d.grants?.standing(tenant, e.id)?.balance ?? 0n), grants: all.filter((g) => g.entitlement === e.id) }));
+  };
   const tenantParams = z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant) });
-  const entitlementsAnswer = z.object({ tenant: z.string(), plan: z.string().nullable(), overrides: tenantOverrides.optional().describe('run-time settings (PUT /v1/tenants/{tenant}); absent: the config decides'), data: z.array(status) });
+  const entitlementsAnswer = z.object({ tenant: z.string(), plan: z.string().nullable(), overrides: tenantOverrides.optional().describe('run-time settings (PUT /v1/tenants/{tenant}); absent: the config decides'), data: z.array(entitlementRead) });
   const entitlementsOf = async (tenant: string) => {
+    await d.grants?.ensureFresh(tenant);
     const r = await d.quota.list(tenant);
     const overrides = await d.overrides?.get(tenant);
-    return { tenant, plan: r.plan, ...(overrides ? { overrides } : {}), data: r.data.map(toStatus) };
+    return { tenant, plan: r.plan, ...(overrides ? { overrides } : {}), data: await withGrants(tenant, r.data.map(toStatus)) };
   };
   router.add(
     { method: 'GET', url: '/v1/tenants/:tenant/entitlements', summary: "All of a tenant's entitlements, live", tag: 'quota', scope: 'read', params: tenantParams, responses: { 200: { description: 'Entitlements of the plan (empty without one)', schema: entitlementsAnswer } } },
@@ -113,10 +124,11 @@ export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: 
     );
   }
   router.add(
-    { method: 'GET', url: '/v1/tenants/:tenant/entitlements/:meter', summary: 'One entitlement by id (by default its meter), live', tag: 'quota', scope: 'read', params: z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant), meter: z.string() }), responses: { 200: { description: 'The entitlement', schema: status } } },
+    { method: 'GET', url: '/v1/tenants/:tenant/entitlements/:meter', summary: 'One entitlement by id (by default its meter), live', tag: 'quota', scope: 'read', params: z.object({ tenant: identifierSchema(IDENTIFIER_LIMITS.tenant), meter: z.string() }), responses: { 200: { description: 'The entitlement', schema: entitlementRead } } },
     async ({ params, principal }) => {
       checkTenant(principal, params.tenant);
-      return toStatus(await d.quota.status(params.tenant, params.meter));
+      await d.grants?.ensureFresh(params.tenant);
+      return (await withGrants(params.tenant, [toStatus(await d.quota.status(params.tenant, params.meter))]))[0];
     },
   );
   router.add(
@@ -141,6 +153,7 @@ export function quotaRoutes(router: Router, d: { quota: QuotaService; consumer: 
         void reply.headers(limited.headers);
         if (!limited.proceed) throw new TallyError('RATE_LIMITED', limited.body?.detail ?? 'rate limit exceeded', { violated: limited.body?.violated });
       }
+      await d.grants?.ensureFresh(body.tenant);
       const r = await d.consumer.consume({ tenant: body.tenant, meter: body.meter, amount, idempotencyKey: body.idempotencyKey, ...(body.data ? { data: body.data } : {}) });
       if (!r.granted && r.decidedBy.by === 'failure-policy') {
         void reply.header('retry-after', '1');

@@ -2,6 +2,9 @@ import { parseQuantity } from '../../shared/decimal.ts';
 import { PlanCatalog, type Entitlement, type Plan } from '../catalog.ts';
 import type { QuotaOverrides, TenantQuota } from './overrides.ts';
 
+/** Per tenant, per entitlement id: what grants add to the limit in the current period (×10^12). */
+export type GrantExtras = ReadonlyMap<string, ReadonlyMap<string, bigint>>;
+
 /** Problems of an override against the configured plans (empty when it can be applied). */
 export function checkOverride(base: PlanCatalog, tenant: string, q: Pick<TenantQuota, 'plan' | 'entitlements'>): { path: string; message: string }[] {
   const plan = q.plan === null || q.plan === undefined ? base.planOf(tenant) : base.plans.find((p) => p.id === q.plan);
@@ -12,28 +15,33 @@ export function checkOverride(base: PlanCatalog, tenant: string, q: Pick<TenantQ
 /**
  * The catalog with the run-time overrides applied to the configured one: a tenant moved to another
  * plan joins it; a tenant with entitlement overrides gets its own copy of its plan (same id) with
- * those limits and enforcements. Overrides that no longer fit the config (a plan removed) are
+ * those limits and enforcements, plus what its grants add (`granted`). Overrides that no longer fit the config (a plan removed) are
  * skipped: the tenant keeps its configured plan.
  */
-export function applyOverrides(base: PlanCatalog, o: QuotaOverrides): PlanCatalog {
-  const changed = Object.entries(o.tenants).filter(([t, q]) => checkOverride(base, t, q).length === 0);
+export function applyOverrides(base: PlanCatalog, o: QuotaOverrides, granted: GrantExtras = new Map()): PlanCatalog {
+  const changed: [string, Pick<TenantQuota, 'plan' | 'entitlements'>][] = Object.entries(o.tenants).filter(([t, q]) => checkOverride(base, t, q).length === 0);
+  // A tenant with grants gets its own copy of its plan too (limits raised by what its grants add).
+  for (const t of granted.keys()) if (!changed.some(([c]) => c === t) && base.planOf(t) !== undefined) changed.push([t, { entitlements: {} }]);
   const moved = new Set(changed.map(([t]) => t));
   const plans: Plan[] = base.plans.map((p) => ({ ...p, tenants: p.tenants.filter((t) => !moved.has(t)) }));
-  const extra: Plan[] = [];
+  const copies: Plan[] = [];
   for (const [tenant, q] of changed) {
     const from = q.plan === null || q.plan === undefined ? base.planOf(tenant)! : base.plans.find((p) => p.id === q.plan)!;
     const target = plans.find((p) => p.id === from.id)!;
-    if (Object.keys(q.entitlements).length === 0) {
+    const adds = granted.get(tenant);
+    if (Object.keys(q.entitlements).length === 0 && adds === undefined) {
       (target.tenants as string[]).push(tenant);
       continue;
     }
     const entitlements = from.entitlements.map((e): Entitlement => {
       const ov = q.entitlements[e.id];
-      if (ov === undefined) return e;
-      return { ...e, ...(ov.limit !== undefined ? { limit: parseQuantity(ov.limit) as bigint } : {}), ...(ov.enforcement ? { hard: ov.enforcement === 'hard' } : {}) };
+      const add = adds?.get(e.id);
+      if (ov === undefined && add === undefined) return e;
+      const limit = ov?.limit !== undefined ? (parseQuantity(ov.limit) as bigint) : e.limit;
+      return { ...e, limit: limit + (add ?? 0n), ...(add !== undefined ? { granted: add } : {}), ...(ov?.enforcement ? { hard: ov.enforcement === 'hard' } : {}) };
     });
-    extra.push({ ...from, entitlements, tenants: [tenant] });
+    copies.push({ ...from, entitlements, tenants: [tenant] });
   }
   const def = base.defaultPlan === undefined ? undefined : plans.find((p) => p.id === base.defaultPlan!.id);
-  return PlanCatalog.of([...plans, ...extra], def);
+  return PlanCatalog.of([...plans, ...copies], def);
 }

@@ -6,7 +6,7 @@ import type { QueryService } from '../../usage/query-service.ts';
 import type { PlanCatalog } from '../catalog.ts';
 import type { QuotaService } from '../quota-service.ts';
 import { QUOTA_SOURCE } from '../warnings.ts';
-import { applyOverrides, checkOverride } from './apply.ts';
+import { applyOverrides, checkOverride, type GrantExtras } from './apply.ts';
 import { OVERRIDE_EVENT_TYPE, OVERRIDES_META, parseOverrides, type QuotaOverrides, type TenantQuota } from './overrides.ts';
 
 /** Runs functions one at a time in this process (the embedded profile's `exclusive`). */
@@ -42,12 +42,24 @@ export interface OverridesDeps {
  */
 export class QuotaOverridesService {
   private version = -1;
+  private doc: QuotaOverrides = { version: 0, tenants: {} };
+  private granted: GrantExtras = new Map();
+  /** The catalog with the overrides but without grants (grants add to these limits). */
+  plain: PlanCatalog;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
   /** Failed reads of the stored overrides (the last applied version stays in force). */
   pollErrors = 0;
 
-  constructor(private readonly d: OverridesDeps) {}
+  constructor(private readonly d: OverridesDeps) {
+    this.plain = d.base;
+  }
+
+  /** Applies what grants add to each tenant's limits (`grants/grants-service.ts`), keeping the overrides. */
+  setGranted(granted: GrantExtras): void {
+    this.granted = granted;
+    this.d.quotas.catalog = applyOverrides(this.d.base, this.doc, granted);
+  }
 
   /** Loads and applies the stored overrides, then polls for changes. */
   async start(): Promise<void> {
@@ -79,8 +91,10 @@ export class QuotaOverridesService {
   private async apply(doc: QuotaOverrides): Promise<void> {
     if (doc.version <= this.version) return;
     const before = this.d.quotas.catalog;
-    const next = applyOverrides(this.d.base, doc);
+    const next = applyOverrides(this.d.base, doc, this.granted);
+    this.plain = applyOverrides(this.d.base, doc);
     this.d.quotas.catalog = next;
+    this.doc = doc;
     this.version = doc.version;
     // A tenant on another plan now has counters for entitlements nothing fed here yet.
     for (const t of Object.keys(doc.tenants)) if (before.planOf(t)?.id !== next.planOf(t)?.id) await this.d.quotas.seedTenant(this.d.queries, t).catch(() => undefined);
