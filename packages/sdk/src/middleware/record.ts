@@ -129,18 +129,21 @@ export class Measurement<C> {
   }
 }
 
-type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
+const protoWrite = ServerResponse.prototype.write as unknown as Write;
+const protoEnd = ServerResponse.prototype.end as unknown as End;
 
 function countingWrite(this: Measured, chunk: unknown, encoding?: unknown, cb?: unknown): boolean {
   const m = this[kMeasure];
-  if (m !== undefined) m.responseBytes += sizeOf(chunk, encoding);
-  return (m?.write ?? protoWrite).call(this, chunk, encoding, cb);
+  if (m === undefined) return protoWrite.call(this, chunk, encoding, cb);
+  m.responseBytes += sizeOf(chunk, encoding);
+  return m.write.call(this, chunk, encoding, cb);
 }
 
 function countingEnd(this: Measured, chunk?: unknown, encoding?: unknown, cb?: unknown): ServerResponse {
   const m = this[kMeasure];
-  if (m !== undefined && typeof chunk !== 'function') m.responseBytes += sizeOf(chunk, encoding);
-  return (m?.end ?? protoEnd).call(this, chunk, encoding, cb);
+  if (m === undefined) return protoEnd.call(this, chunk, encoding, cb);
+  if (typeof chunk !== 'function') m.responseBytes += sizeOf(chunk, encoding);
+  return m.end.call(this, chunk, encoding, cb);
 }
 
 function onClose(this: Measured): void {
@@ -152,47 +155,15 @@ function countingPush(this: IncomingMessage & { [kMeasure]?: Measurement<unknown
   if (m !== undefined) m.requestBytes += sizeOf(chunk, encoding);
   return (this[kPush] as IncomingMessage['push']).call(this, chunk, encoding);
 }
-
-/** What ServerResponse's own write/end/emit were before {@link patchServerResponse}. */
-let protoWrite: Write = ServerResponse.prototype.write as unknown as Write;
-let protoEnd: End = ServerResponse.prototype.end as unknown as End;
-let protoEmit: Emit | undefined;
-
-/**
- * Installs, once per process, the byte counters and the close hook on ServerResponse's
- * prototype. Setting `write`, `end` and a `close` listener on each response (what the first
- * version did) cost two own-property stores and an EventEmitter listener per request; on the
- * prototype they cost one property read (`this[kMeasure]`, undefined for responses nobody
- * measures) and, in `emit`, one string comparison. Each patch calls what was there before, so
- * other instrumentation patching the same methods keeps working in either order.
- */
-function patchServerResponse(): void {
-  const proto = ServerResponse.prototype as unknown as { write: Write; end: End; emit: Emit };
-  protoWrite = proto.write;
-  protoEnd = proto.end;
-  const emit = (protoEmit = proto.emit);
-  proto.write = countingWrite as unknown as Write;
-  proto.end = countingEnd as unknown as End;
-  proto.emit = function emitWithClose(this: Measured, event: string | symbol): boolean {
-    if (event === 'close') this[kMeasure]?.finish(this);
-    // eslint-disable-next-line prefer-rest-params -- forwards the arguments without copying them
-    return Reflect.apply(emit, this, arguments) as boolean;
-  };
-}
-
 /**
  * Measures a request at the node:http level: duration, body bytes in (Content-Length, or counted
  * as the parser pushes a chunked body, whoever consumes it) and out (counted in write()/end()),
  * and calls `onDone(measurement)` once when the response is finished or the connection closed.
- * Costs one object and one property per request for node:http responses (see
- * {@link patchServerResponse}); other response objects (HTTP/2 compatibility) get per-instance
- * wrappers and a close listener.
+ * Costs one object per request; the wrappers and listener are shared.
  */
 export function measureRequest<C>(req: IncomingMessage, res: ServerResponse, ctx: C, onDone: (m: Measurement<C>) => void): void {
-  if (protoEmit === undefined) patchServerResponse();
   const r = res as Measured;
-  const own = !((res as unknown) instanceof ServerResponse);
-  const m = new Measurement<C>(req, ctx, onDone, own ? (res.write as unknown as Write) : protoWrite, own ? (res.end as unknown as End) : protoEnd);
+  const m = new Measurement<C>(req, ctx, onDone, res.write as unknown as Write, res.end as unknown as End);
   r[kMeasure] = m as Measurement<unknown>;
   if (req.headers['transfer-encoding'] !== undefined) {
     const q = req as IncomingMessage & { [kMeasure]?: Measurement<unknown>; [kPush]?: IncomingMessage['push'] };
@@ -200,11 +171,9 @@ export function measureRequest<C>(req: IncomingMessage, res: ServerResponse, ctx
     q[kPush] = req.push;
     req.push = countingPush;
   }
-  if (own) {
-    res.write = countingWrite as unknown as ServerResponse['write'];
-    res.end = countingEnd as unknown as ServerResponse['end'];
-    res.on('close', onClose);
-  }
+  res.write = countingWrite as unknown as ServerResponse['write'];
+  res.end = countingEnd as unknown as ServerResponse['end'];
+  res.on('close', onClose);
 }
 
 /**
