@@ -3,10 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './chromium.ts';
+import { type TestServer, buildDashboard, chromiumAvailable, launchChromium, startTestServer } from './chromium.ts';
 
 /*
  * The Alerts view in real Chromium against a real server: quota alerts fired by the
@@ -14,18 +13,9 @@ import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './chromium.ts';
  * shows the 500s and the 200), the rule list, and the firing alerts on the tenant page.
  * Screenshots go to docs/screenshots/.
  */
-interface TestServer {
-  url: string;
-  adminToken: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }>;
-  close(): Promise<void>;
-}
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../../..');
 const shots = join(root, 'docs/screenshots');
-const server = '../../server/src';
-const { startTestServer } = (await import(`${server}/testing.ts`)) as { startTestServer: (o: object) => Promise<TestServer> };
 const available = chromiumAvailable();
 const call = (id: string, tenant: string) => ({ specversion: '1.0', id, source: 'test', type: 'api.request', subject: tenant, time: new Date().toISOString(), data: { route: '/v1/items' } });
 
@@ -38,7 +28,7 @@ describe.skipIf(!available)('Alerts view in real Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    await build({ root: join(here, '..'), configFile: join(here, '../vite.config.ts'), logLevel: 'warn' });
+    await buildDashboard();
     receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(answer).end()));
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     srv = await startTestServer({
@@ -72,7 +62,7 @@ describe.skipIf(!available)('Alerts view in real Chromium', () => {
       if (pending.length === 0 && delivered.length >= 1) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
     page.setDefaultTimeout(30_000);
     await page.goto(srv.url + '/');

@@ -1,10 +1,9 @@
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './chromium.ts';
+import { type TestServer, buildDashboard, chromiumAvailable, launchChromium, startTestServer } from './chromium.ts';
 
 /*
  * #19: the Adoption, Funnels and Retention views on demo data with product journeys (12
@@ -12,19 +11,11 @@ import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './chromium.ts';
  * compared with the API's answer; CSV downloads carry the `approximate` column; the sketched
  * percentiles say approximate. Screenshots go to artifacts/screenshots and docs/screenshots.
  */
-interface TestServer {
-  url: string;
-  adminToken: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are asserted field by field
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }>;
-  close(): Promise<void>;
-}
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../../..');
 const shots = join(root, 'artifacts/screenshots');
 const docs = join(root, 'docs/screenshots');
 const server = '../../server/src';
-const { startTestServer } = (await import(`${server}/testing.ts`)) as { startTestServer: (o: object) => Promise<TestServer> };
 const { loadConfig } = (await import(`${server}/config/load.ts`)) as { loadConfig: (path: string, env: object) => { meters: object[]; plans: object[]; tenants: object[] } };
 const { sendDemo } = (await import(`${server}/demo/send.ts`)) as { sendDemo: (o: object) => Promise<{ accepted: number; rejected: number }> };
 const available = chromiumAvailable();
@@ -45,13 +36,13 @@ describe.skipIf(!available)('analytics views in real Chromium on demo journeys',
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
     mkdirSync(docs, { recursive: true });
-    await build({ root: join(here, '..'), configFile: join(here, '../vite.config.ts'), logLevel: 'warn' });
+    await buildDashboard();
     const config = loadConfig(join(root, 'tally.config.yaml'), {});
     // Journeys reach 11 weeks back (the views look 12 back, so no event sits on a range edge the page and the test could see differently): the server accepts events that old.
     srv = await startTestServer({ meters: config.meters, config: { plans: config.plans, tenants: config.tenants, ingest: { backfillDays: 100 } } });
     const sent = await sendDemo({ url: srv.url, key: srv.adminToken, tenants: 12, events: 3000, historyHours: 24, journeyWeeks: 11, batchSize: 2000, seed: 19 });
     expect(sent.rejected).toBe(0);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true, timezoneId: 'UTC' })).newPage();
     page.setDefaultTimeout(60_000);
     await page.goto(srv.url + '/');

@@ -1,29 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './chromium.ts';
+import { type TestServer, buildDashboard, chromiumAvailable, launchChromium, startTestServer } from './chromium.ts';
 
 /*
  * The Billing view in real Chromium against a real server: invoices issued by the invoices job
  * from raw events, one finalized, one blocked by a discrepancy; the invoice page's lines and
  * tiers; the tenant page's upcoming invoice. What the page shows is compared with the API.
  */
-interface TestServer {
-  url: string;
-  adminToken: string;
-  store: { connect(): Promise<{ run(sql: string): Promise<unknown>; closeSync(): void }> };
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }>;
-  close(): Promise<void>;
-}
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../../..');
 const shots = join(root, 'artifacts/screenshots');
-const server = '../../server/src';
-const { startTestServer } = (await import(`${server}/testing.ts`)) as { startTestServer: (o: object) => Promise<TestServer> };
 const available = chromiumAvailable();
 
 // Real time (the browser's clock decides its default ranges): last month is the ended period.
@@ -43,7 +32,7 @@ describe.skipIf(!available)('Billing view in real Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    await build({ root: join(here, '..'), configFile: join(here, '../vite.config.ts'), logLevel: 'warn' });
+    await buildDashboard();
     srv = await startTestServer({
       meters: [
         { slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT', groupBy: { route: '$.route' } },
@@ -72,7 +61,7 @@ describe.skipIf(!available)('Billing view in real Chromium', () => {
     const list = (await srv.request('GET', '/v1/invoices')).body.data as { id: string; tenant: string }[];
     for (const t of ['acme', 'globex']) expect((await srv.request('POST', `/v1/invoices/${list.find((i) => i.tenant === t)!.id}/finalize`)).status).toBe(200);
     await srv.request('POST', '/v1/events', Array.from({ length: 25 }, (_, i) => ev(`m${i}`, 'acme', new Date(Math.max(thisMonth, nowMs - 3_600_000 - i * 60_000)).toISOString(), 'api.request', { route: '/v1/items' })));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
     page.setDefaultTimeout(30_000);
     await page.goto(srv.url + '/');

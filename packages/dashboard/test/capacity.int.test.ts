@@ -1,28 +1,19 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './chromium.ts';
+import { type TestServer, buildDashboard, chromiumAvailable, launchChromium, startTestServer } from './chromium.ts';
 
 /*
  * The Capacity and Costs views in real Chromium against a real server holding 12 days of traffic
  * shaped like the demo's: the forecast card names the method the API shipped and its backtest,
  * the storage plan shows the API's total, the costs view the API's parts and flagged tenants.
  */
-interface TestServer {
-  url: string;
-  adminToken: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }>;
-  close(): Promise<void>;
-}
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../../..');
 const shots = join(root, 'artifacts/screenshots');
 const server = '../../server/src';
-const { startTestServer } = (await import(`${server}/testing.ts`)) as { startTestServer: (o: object) => Promise<TestServer> };
 const { demoShapedSeries } = (await import(`${server}/capacity/synthetic.ts`)) as { demoShapedSeries: (o: object) => number[] };
 const available = chromiumAvailable();
 const HOUR = 3_600_000;
@@ -35,7 +26,7 @@ describe.skipIf(!available)('Capacity and Costs views in real Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    await build({ root: join(here, '..'), configFile: join(here, '../vite.config.ts'), logLevel: 'warn' });
+    await buildDashboard();
     srv = await startTestServer({
       meters: [{ slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT', groupBy: {}, unit: 'requests' }],
       config: {
@@ -51,7 +42,7 @@ describe.skipIf(!available)('Capacity and Costs views in real Chromium', () => {
       });
     }
     for (let i = 0; i < events.length; i += 5000) expect((await srv.request('POST', '/v1/events', events.slice(i, i + 5000))).status).toBe(200);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
     page.setDefaultTimeout(30_000);
     await page.goto(srv.url + '/');

@@ -1,10 +1,9 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './chromium.ts';
+import { buildDashboard, chromiumAvailable, launchChromium, startTestServer } from './chromium.ts';
 
 /*
  * The production build of the dashboard, served by a real Tally server (DuckDB, HTTP, auth)
@@ -36,7 +35,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../../..');
 const shots = join(root, 'artifacts/screenshots');
 const server = '../../server/src';
-const { startTestServer } = (await import(`${server}/testing.ts`)) as { startTestServer: (o: object) => Promise<TestServer> };
 const { loadConfig } = (await import(`${server}/config/load.ts`)) as { loadConfig: (path: string, env: object) => { meters: object[]; plans: object[]; tenants: object[] } };
 const { sendDemo } = (await import(`${server}/demo/send.ts`)) as { sendDemo: (o: object) => Promise<DemoTotals> };
 
@@ -76,7 +74,7 @@ describe.skipIf(!available)('dashboard in real Chromium against a demo-filled se
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
     // The page under test is the production build, exactly what `tally serve` ships.
-    await build({ root: join(here, '..'), configFile: join(here, '../vite.config.ts'), logLevel: 'warn' });
+    await buildDashboard();
     // The README's config: its meters, and its plans so the tenant view shows quotas.
     const config = loadConfig(join(root, 'tally.config.yaml'), {});
     srv = await startTestServer({ meters: config.meters, config: { plans: config.plans, tenants: config.tenants } });
@@ -89,7 +87,7 @@ describe.skipIf(!available)('dashboard in real Chromium against a demo-filled se
     expect((await srv.request('POST', '/v1/events', dup)).text).toContain('"accepted":1');
     expect((await srv.request('POST', '/v1/events', dup)).text).toContain('"duplicates":1');
     liveTraffic = sendDemo({ url: srv.url, key: srv.adminToken, tenants: 25, rate: 30, signal: live.signal, seed: 99 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
     page = await context.newPage();
     page.setDefaultTimeout(30_000);

@@ -1,28 +1,17 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './chromium.ts';
+import { type TestServer, buildDashboard, chromiumAvailable, launchChromium, startTestServer } from './chromium.ts';
 
 /*
  * The Data health view (#16) in real Chromium against a real server: the last run of every
  * reconciliation rule, a discrepancy shown with its exact difference, as the API answers it.
  */
-interface TestServer {
-  url: string;
-  adminToken: string;
-  store: { connect(): Promise<{ run(sql: string): Promise<unknown>; closeSync(): void }> };
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }>;
-  close(): Promise<void>;
-}
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../../..');
 const shots = join(root, 'artifacts/screenshots');
-const server = '../../server/src';
-const { startTestServer } = (await import(`${server}/testing.ts`)) as { startTestServer: (o: object) => Promise<TestServer> };
 const available = chromiumAvailable();
 const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 const ev = (id: string, tenant: string, hour: number, data: Record<string, unknown>) => ({ specversion: '1.0', id, source: 'test', type: 'api.request', subject: tenant, time: `${yesterday}T${String(hour).padStart(2, '0')}:10:00Z`, data });
@@ -34,7 +23,7 @@ describe.skipIf(!available)('Data health view in real Chromium', () => {
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    await build({ root: join(here, '..'), configFile: join(here, '../vite.config.ts'), logLevel: 'warn' });
+    await buildDashboard();
     srv = await startTestServer({ meters: [{ slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT', groupBy: { route: '$.route' } }, { slug: 'bytes', eventType: 'api.request', aggregation: 'SUM', valueProperty: '$.bytes', groupBy: {} }] });
     const events = Array.from({ length: 60 }, (_, i) => ev(`e${i}`, i % 2 ? 'acme' : 'globex', i % 24, { route: '/v1/items', bytes: 100 + i }));
     expect((await srv.request('POST', '/v1/events', events)).body.accepted).toBe(60);
@@ -43,7 +32,7 @@ describe.skipIf(!available)('Data health view in real Chromium', () => {
     await conn.run("DELETE FROM events WHERE id = 'e7'");
     conn.closeSync();
     expect((await srv.request('POST', '/v1/reconcile', { day: yesterday, rules: ['rollups.day-vs-raw'] })).body.discrepancies).toBe(2);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
     page.setDefaultTimeout(30_000);
     await page.goto(srv.url + '/');

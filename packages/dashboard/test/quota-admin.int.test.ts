@@ -1,28 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable } from './chromium.ts';
+import { type TestServer, buildDashboard, chromiumAvailable, launchChromium, startTestServer } from './chromium.ts';
 
 /*
  * The tenant view's quota settings in real Chromium against a real server: an admin sets an
  * override limit, adds a grant and voids it; each change is checked against what the public API
  * answers afterwards (and what the server enforces).
  */
-interface TestServer {
-  url: string;
-  adminToken: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }>;
-  close(): Promise<void>;
-}
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../../..');
 const docsShots = join(root, 'docs/screenshots');
-const server = '../../server/src';
-const { startTestServer } = (await import(`${server}/testing.ts`)) as { startTestServer: (o: object) => Promise<TestServer> };
 const available = chromiumAvailable();
 
 describe.skipIf(!available)('quota settings in the tenant view (real Chromium)', () => {
@@ -32,7 +22,7 @@ describe.skipIf(!available)('quota settings in the tenant view (real Chromium)',
 
   beforeAll(async () => {
     mkdirSync(docsShots, { recursive: true });
-    await build({ root: join(here, '..'), configFile: join(here, '../vite.config.ts'), logLevel: 'warn' });
+    await buildDashboard();
     srv = await startTestServer({
       meters: [{ slug: 'api_requests', eventType: 'api.request', aggregation: 'COUNT', groupBy: {}, unit: 'requests' }],
       config: { plans: [{ id: 'starter', entitlements: [{ meter: 'api_requests', period: 'month', limit: 10 }] }], tenants: [{ id: 'acme', plan: 'starter' }] },
@@ -40,7 +30,7 @@ describe.skipIf(!available)('quota settings in the tenant view (real Chromium)',
     const now = Date.now();
     const events = Array.from({ length: 6 }, (_, i) => ({ specversion: '1.0', id: `e${i}`, source: 'test', type: 'api.request', subject: 'acme', time: new Date(now - (i + 1) * 60_000).toISOString(), data: {} }));
     expect((await srv.request('POST', '/v1/events', events)).status).toBe(200);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1440, height: 1100 } })).newPage();
     page.setDefaultTimeout(30_000);
     await page.goto(srv.url + '/#/tenants/acme');
