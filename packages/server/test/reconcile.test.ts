@@ -54,6 +54,33 @@ describe('reconciliation (embedded)', () => {
     expect(await fetch(`${s.url}/metrics`).then((r) => r.text())).toMatch(/tally_reconciliation_discrepancies\{rule="rollups.hour-vs-raw"\} 0/);
   });
 
+  it('the live-counter rule covers default-plan tenants, one result per entitlement on the same meter', async () => {
+    const d = await startTestServer({
+      meters: DEMO_METERS,
+      clock: fixedClock(`${DAY}T12:00:00Z`),
+      config: { plans: [{ id: 'walkin', entitlements: [{ id: 'calls-day', meter: 'api_requests', period: 'day', limit: 1000 }, { id: 'calls-month', meter: 'api_requests', period: 'month', limit: 10000 }] }], quotas: { defaultPlan: 'walkin' } },
+    });
+    try {
+      // A tenant the config does not list: on the default plan.
+      const evs = demoEvents(40, Date.parse(`${DAY}T08:00:00Z`), Date.parse(`${DAY}T11:00:00Z`), 3, 1).map((e) => ({ ...e, subject: 'unlisted' }));
+      expect((await d.request('POST', '/v1/events', evs)).body.accepted).toBe(40);
+      const calls = evs.filter((e) => (e as { type?: unknown }).type === 'api.request').length;
+      const run = (await d.request('POST', '/v1/reconcile', { day: DAY, rules: ['live-counters.vs-rollups'] })).body as Run;
+      const live = ruleOf(run, 'live-counters.vs-rollups');
+      // Both entitlements of the one (unlisted) tenant were compared, and agree (results list
+      // only discrepancies). Before, only tenants the config lists were checked: 0.
+      expect(calls).toBeGreaterThan(0);
+      expect([live.status, live.checked, live.discrepancies]).toEqual(['ok', 2, 0]);
+      const ents = (await d.request('GET', '/v1/tenants/unlisted/entitlements')).body.data as { id: string; usage: string }[];
+      expect(ents.map((e) => [e.id, e.usage]).sort()).toEqual([
+        ['calls-day', String(calls)],
+        ['calls-month', String(calls)],
+      ]);
+    } finally {
+      await d.close();
+    }
+  });
+
   it('a rollup row altered in the store: the hour rule names meter, tenant and the exact difference; minute and day stay ok', async () => {
     const store = s.store as DuckDbStore;
     await store.compactNow();

@@ -72,6 +72,14 @@ export class QuotaService {
     }
   }
 
+  /**
+   * Every tenant with entitlements: those the catalog lists (config and run-time overrides) and
+   * those the default plan has counted so far.
+   */
+  tenantsWithPlans(): string[] {
+    return [...new Set([...this.catalog.plans.flatMap((p) => p.tenants), ...this.defaultTenants])].sort();
+  }
+
   /** Raises one tenant's counters of its current plan to the rollups (after a plan change at run time). */
   async seedTenant(queries: QueryService, tenant: string): Promise<void> {
     const now = this.clock.nowMicros();

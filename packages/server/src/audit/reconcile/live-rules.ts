@@ -38,7 +38,8 @@ export function redisLiveRule(counters: LiveCounters, store: UsageStore, meters:
 
 /**
  * `live-counters.vs-rollups`, embedded profile: the in-process quota counters of every tenant with
- * a plan equal the rollups' answer for the entitlement's current period.
+ * entitlements (listed, overridden or on the default plan) equal the rollups' answer for each
+ * entitlement's current period.
  */
 export function quotaLiveRule(quotas: QuotaService, queries: QueryService): ReconcileRule {
   return {
@@ -46,16 +47,16 @@ export function quotaLiveRule(quotas: QuotaService, queries: QueryService): Reco
     description: "per tenant with a plan and entitlement: the live quota counter of the current period equals the rollups' answer",
     async check() {
       const results: RuleResult[] = [];
-      for (const plan of quotas.catalog.plans) {
-        for (const tenant of plan.tenants) {
-          for (const snap of (await quotas.list(tenant)).data) {
-            const ent = snap.entitlement;
-            // An entitlement with dimension filters counts only the usage they select.
-            const filterGroupBy = Object.fromEntries(ent.filter.map((f) => [f.name, [...f.values]]));
-            const r = await queries.query({ meter: ent.meter, from: snap.period.start, to: snap.period.end, tenants: [tenant], ...(ent.filter.length ? { filterGroupBy } : {}) });
-            const rolled = parseQuantity(r.data[0]?.value ?? '0') as bigint;
-            results.push(compare(NAME, { meter: ent.meter, tenant, period: new Date(snap.period.start / 1000).toISOString() }, rolled, snap.usage, ent.meter, formatScaled));
-          }
+      // Listed tenants, run-time overrides and the default plan's tenants alike.
+      for (const tenant of quotas.tenantsWithPlans()) {
+        for (const snap of (await quotas.list(tenant)).data) {
+          const ent = snap.entitlement;
+          // An entitlement with dimension filters counts only the usage they select.
+          const filterGroupBy = Object.fromEntries(ent.filter.map((f) => [f.name, [...f.values]]));
+          const r = await queries.query({ meter: ent.meter, from: snap.period.start, to: snap.period.end, tenants: [tenant], ...(ent.filter.length ? { filterGroupBy } : {}) });
+          const rolled = parseQuantity(r.data[0]?.value ?? '0') as bigint;
+          // Scoped by entitlement: two entitlements on one meter (a day and a month limit, or two filters) are two results.
+          results.push(compare(NAME, { entitlement: ent.id, meter: ent.meter, tenant, period: new Date(snap.period.start / 1000).toISOString() }, rolled, snap.usage, ent.meter, formatScaled));
         }
       }
       return results;
