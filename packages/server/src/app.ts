@@ -21,6 +21,7 @@ import { PlanCatalog } from './quota/catalog.ts';
 import { QuotaConsumer } from './quota/consume.ts';
 import { openQuotaCounters, type QuotaCountersSetup } from './quota/setup.ts';
 import { inOrder, QuotaOverridesService } from './quota/overrides/overrides-service.ts';
+import { TimeWeightedUsage } from './quota/time-weighted-usage.ts';
 import { QuotaService } from './quota/quota-service.ts';
 import { ClickHouseGrantRepo } from './quota/grants/clickhouse-repo.ts';
 import { DuckDbGrantRepo } from './quota/grants/duckdb-repo.ts';
@@ -152,6 +153,7 @@ export async function startTally(config: TallyConfig, opts: StartOptions = {}): 
     const warnings = new QuotaWarnings(ingest);
     quotaCounters = await openQuotaCounters(config, clock);
     const quotas = new QuotaService(catalog, quotaCounters.counters, warnings, registry, clock);
+    quotas.timeWeighted = new TimeWeightedUsage(queries, clock);
     // Seeded before listening: no event can be both in the seed and fed live.
     await quotaCounters.seed(quotas, queries);
     quotaCounters.registerMetrics(metrics.registry, quotas);

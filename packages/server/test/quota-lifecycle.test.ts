@@ -103,7 +103,7 @@ describe('plan configuration', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).problems).toEqual([
       { path: 'plans.0.entitlements.0.meter', message: 'unknown meter "nope"' },
-      { path: 'plans.0.entitlements.1.meter', message: 'meter "latency" is MAX; quotas need an additive meter (COUNT or SUM)' },
+      { path: 'plans.0.entitlements.1.meter', message: 'meter "latency" is MAX; quotas need an additive meter (COUNT or SUM, or TIME_WEIGHTED_SUM with enforcement: soft)' },
     ]);
   });
 });

@@ -12,6 +12,13 @@ import { checkPlanChanges } from '../billing/plan-timeline.ts';
 /** Aggregations a quota can limit: usage must be additive so the live counter is a running sum. */
 export const QUOTA_AGGREGATIONS: readonly string[] = ['COUNT', 'SUM'];
 
+/**
+ * Why a TIME_WEIGHTED_SUM entitlement can only be soft: its usage is an integral over time (the
+ * samples' values held until the next sample), not a counter a call adds to, so no call can be
+ * admitted or denied against it; its usage is read from the exact query (`time-weighted-usage.ts`).
+ */
+export const TIME_WEIGHTED_HARD = 'is TIME_WEIGHTED_SUM: its usage is an integral over time (each sample held until the next), not a counter a call increments, so a call cannot be admitted or denied against it; use enforcement: soft (usage, warnings and alerts work as for other soft entitlements)';
+
 /** A compiled entitlement: the limit as a scaled integer (×10^12). */
 export interface Entitlement {
   readonly plan: string;
@@ -20,7 +27,8 @@ export interface Entitlement {
   readonly meter: string;
   /** Dimension filters: index into the meter's dimensions, the values that count. */
   readonly filter: readonly { readonly dim: number; readonly name: string; readonly values: readonly string[] }[];
-  readonly aggregation: 'COUNT' | 'SUM';
+  /** TIME_WEIGHTED_SUM: soft only, usage integrated by the query service instead of a live counter. */
+  readonly aggregation: 'COUNT' | 'SUM' | 'TIME_WEIGHTED_SUM';
   readonly period: PeriodSpec;
   /** The limit in force: the plan's (or its override's) plus what grants add in the current period. */
   readonly limit: bigint;
@@ -90,8 +98,10 @@ export class PlanCatalog {
         const meter = meters.get(e.meter);
         const aggregation = meter?.def.aggregation;
         if (aggregation === undefined) problems.push({ path: `plans.${i}.entitlements.${j}.meter`, message: `unknown meter "${e.meter}"` });
-        else if (aggregation !== 'COUNT' && aggregation !== 'SUM') {
-          problems.push({ path: `plans.${i}.entitlements.${j}.meter`, message: `meter "${e.meter}" is ${aggregation}; quotas need an additive meter (${QUOTA_AGGREGATIONS.join(' or ')})` });
+        else if (aggregation === 'TIME_WEIGHTED_SUM' && e.enforcement === 'hard') {
+          problems.push({ path: `plans.${i}.entitlements.${j}.enforcement`, message: `hard enforcement is refused: meter "${e.meter}" ${TIME_WEIGHTED_HARD}` });
+        } else if (aggregation !== 'COUNT' && aggregation !== 'SUM' && aggregation !== 'TIME_WEIGHTED_SUM') {
+          problems.push({ path: `plans.${i}.entitlements.${j}.meter`, message: `meter "${e.meter}" is ${aggregation}; quotas need an additive meter (${QUOTA_AGGREGATIONS.join(' or ')}, or TIME_WEIGHTED_SUM with enforcement: soft)` });
         } else {
           const period: PeriodSpec = { unit: e.period, timeZone: e.timeZone, anchor: e.anchor };
           const filter = Object.entries(e.filter ?? {}).flatMap(([name, v]) => {

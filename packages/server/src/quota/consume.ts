@@ -58,6 +58,7 @@ export class QuotaConsumer {
   private async run(req: ConsumeRequest, key: string): Promise<ConsumeResult> {
     const ent = this.quota.catalog.entitlementsOn(req.tenant, req.meter)[0];
     if (ent === undefined) throw new TallyError('NOT_FOUND', `tenant "${req.tenant}" has no entitlement for meter "${req.meter}"`);
+    if (ent.aggregation === 'TIME_WEIGHTED_SUM') throw new TallyError('VALIDATION_FAILED', `meter: ${TIME_WEIGHTED_CONSUME(req.meter)}`, [{ path: 'body.meter', message: TIME_WEIGHTED_CONSUME(req.meter) }]);
     if (this.recent.has(key)) return { granted: true, duplicate: true, snapshot: await this.quota.status(req.tenant, ent.id) };
     const meter = this.meters.get(req.meter)!;
     if (req.amount <= 0n) throw invalid('amount', 'must be greater than 0');
@@ -110,7 +111,8 @@ export class QuotaConsumer {
       const ents = this.quota.catalog.entitlementsOn(tenant, m.slug);
       if (r === null || ents.length === 0) continue;
       for (const e of ents) {
-        if (!passes(e, r.dims)) continue;
+        // TIME_WEIGHTED_SUM entitlements are soft and integrated on read: nothing to check or reserve.
+        if (!passes(e, r.dims) || e.aggregation === 'TIME_WEIGHTED_SUM') continue;
         const amount = e.aggregation === 'COUNT' ? SCALE : (r.quantity ?? 0n);
         if (amount < 0n) throw invalid('data', `meter "${m.slug}" would record a negative amount; consumptions only add usage`);
         out.push([e, amount]);
@@ -124,6 +126,10 @@ export class QuotaConsumer {
     this.recent.add(key);
   }
 }
+
+/** Why a consumption cannot be checked against a TIME_WEIGHTED_SUM entitlement. */
+const TIME_WEIGHTED_CONSUME = (meter: string) =>
+  `meter "${meter}" is TIME_WEIGHTED_SUM: its usage is an integral over time (each sample held until the next), not a counter a call increments, so a call cannot be admitted or denied against it; send samples to POST /v1/events and read the usage from GET /v1/tenants/{tenant}/entitlements`;
 
 function invalid(path: string, message: string): TallyError {
   return new TallyError('VALIDATION_FAILED', `${path}: ${message}`, [{ path: `body.${path}`, message }]);

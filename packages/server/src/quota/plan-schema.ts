@@ -14,7 +14,7 @@ export const entitlementSchema = z
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, ".", "_" and "-"')
       .optional()
       .describe('names the entitlement (default: the meter slug); a plan with several entitlements on one meter gives each its own id'),
-    meter: z.string().min(1).describe('slug of a COUNT or SUM meter'),
+    meter: z.string().min(1).describe('slug of a COUNT or SUM meter, or of a TIME_WEIGHTED_SUM meter with enforcement: soft'),
     filter: z
       .record(z.string(), z.union([z.string(), z.array(z.string()).min(1)]))
       .optional()

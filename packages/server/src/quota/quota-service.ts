@@ -11,6 +11,7 @@ import { passes, type Entitlement, type PlanCatalog } from './catalog.ts';
 import type { CounterItem, CounterKey, QuotaCounters } from './counters.ts';
 import { cachedPeriodAt, periodAt, type Period } from './period.ts';
 import { snapshot, type Projector, type Snapshot } from './status.ts';
+import type { TimeWeightedUsage } from './time-weighted-usage.ts';
 import { QUOTA_SOURCE, type QuotaWarnings } from './warnings.ts';
 
 /**
@@ -33,6 +34,8 @@ export class QuotaService {
   projector?: Projector;
   /** Runs before a status read (the capacity domain reloads forecast curves other nodes stored). */
   beforeRead?: () => Promise<void>;
+  /** Usage of TIME_WEIGHTED_SUM entitlements (integrated by the query service; no live counter). */
+  timeWeighted?: TimeWeightedUsage;
   /** Tenants on the default plan seen so far (their counters are dropped at rollover too). */
   private readonly defaultTenants = new Set<string>();
 
@@ -56,6 +59,7 @@ export class QuotaService {
       const isDefault = plan === this.catalog.defaultPlan;
       if (plan.tenants.length === 0 && !isDefault) continue;
       for (const ent of plan.entitlements) {
+        if (ent.aggregation === 'TIME_WEIGHTED_SUM') continue; // integrated on read, no counter
         const cur = this.periodNow(ent, now);
         for (const p of [cur, periodAt(ent.period, cur.end)]) {
           const filterGroupBy = Object.fromEntries(ent.filter.map((f) => [f.name, [...f.values]]));
@@ -84,6 +88,7 @@ export class QuotaService {
   async seedTenant(queries: QueryService, tenant: string): Promise<void> {
     const now = this.clock.nowMicros();
     for (const ent of this.catalog.planOf(tenant)?.entitlements ?? []) {
+      if (ent.aggregation === 'TIME_WEIGHTED_SUM') continue;
       const cur = this.periodNow(ent, now);
       for (const p of [cur, periodAt(ent.period, cur.end)]) {
         const filterGroupBy = Object.fromEntries(ent.filter.map((f) => [f.name, [...f.values]]));
@@ -114,6 +119,11 @@ export class QuotaService {
           if (reading === null || reading === undefined || isMeterProblem(reading)) return;
           for (const ent of ents) {
             if (!passes(ent, reading.dims)) continue;
+            if (ent.aggregation === 'TIME_WEIGHTED_SUM') {
+              // A sample (even a late one) changes the integral: the next read integrates again.
+              this.timeWeighted?.invalidate(e.tenant);
+              continue;
+            }
             const p = cachedPeriodAt(ent.period, e.time);
             const cur = this.periodNow(ent, now);
             if (p.start < cur.start) continue;
@@ -164,10 +174,15 @@ export class QuotaService {
   /** Reads the live counter and raises any warning it has reached. */
   async snapshotOf(tenant: string, ent: Entitlement, now: EpochMicros): Promise<Snapshot> {
     const p = this.periodNow(ent, now);
-    const [usage] = await this.counters.usages([{ tenant, meter: ent.id, period: p.start }]);
+    const [usage] = ent.aggregation === 'TIME_WEIGHTED_SUM' ? [await this.timeWeightedUsage(tenant, ent, p)] : await this.counters.usages([{ tenant, meter: ent.id, period: p.start }]);
     const s = snapshot(tenant, ent, p, now, usage!, this.projector);
     this.warnings.check(s);
     return s;
+  }
+
+  private timeWeightedUsage(tenant: string, ent: Entitlement, p: Period): Promise<bigint> {
+    if (this.timeWeighted === undefined) throw new TallyError('INTERNAL', `entitlement "${ent.id}" is TIME_WEIGHTED_SUM but no query service was wired to integrate it`);
+    return this.timeWeighted.usage(tenant, ent, p);
   }
 
   /** The counter item of consuming `amount` on `ent` at `now` (with the next period, for a boundary). */

@@ -1,5 +1,5 @@
 import { parseQuantity } from '../../shared/decimal.ts';
-import { PlanCatalog, type Entitlement, type Plan } from '../catalog.ts';
+import { PlanCatalog, TIME_WEIGHTED_HARD, type Entitlement, type Plan } from '../catalog.ts';
 import type { QuotaOverrides, TenantQuota } from './overrides.ts';
 
 /** Per tenant, per entitlement id: what grants add to the limit in the current period (×10^12). */
@@ -9,7 +9,11 @@ export type GrantExtras = ReadonlyMap<string, ReadonlyMap<string, bigint>>;
 export function checkOverride(base: PlanCatalog, tenant: string, q: Pick<TenantQuota, 'plan' | 'entitlements'>): { path: string; message: string }[] {
   const plan = q.plan === null || q.plan === undefined ? base.planOf(tenant) : base.plans.find((p) => p.id === q.plan);
   if (plan === undefined) return [{ path: 'body.plan', message: q.plan ? `unknown plan "${q.plan}"` : 'the tenant has no plan to override; name one' }];
-  return Object.keys(q.entitlements ?? {}).flatMap((id) => (plan.entitlements.some((e) => e.id === id) ? [] : [{ path: `body.entitlements.${id}`, message: `plan "${plan.id}" has no entitlement "${id}"` }]));
+  return Object.entries(q.entitlements ?? {}).flatMap(([id, ov]) => {
+    const ent = plan.entitlements.find((e) => e.id === id);
+    if (ent === undefined) return [{ path: `body.entitlements.${id}`, message: `plan "${plan.id}" has no entitlement "${id}"` }];
+    return ent.aggregation === 'TIME_WEIGHTED_SUM' && ov.enforcement === 'hard' ? [{ path: `body.entitlements.${id}.enforcement`, message: `hard enforcement is refused: meter "${ent.meter}" ${TIME_WEIGHTED_HARD}` }] : [];
+  });
 }
 
 /**
