@@ -17,6 +17,10 @@ export const retentionSchema = z
 export const capacitySchema = z
   .object({
     retentionDays: retentionSchema.default(retentionSchema.parse({})),
+    quotaForecasts: z
+      .boolean()
+      .default(true)
+      .describe('run the hourly quota-forecasts job (Holt-Winters per tenant and day/month quota with usage in the last 28 days; about a second of CPU per tenant-entitlement and hour); false: quota projections stay linear'),
     eventsMeter: z.string().optional().describe('a COUNT meter whose forecast stands for events per day (default: the first COUNT meter without a filter)'),
   })
   .strict();

@@ -56,7 +56,7 @@ export async function openCapacity(d: CapacityDeps): Promise<Capacity> {
   const forecasts = new ForecastService(d.queries, d.meters, d.clock);
   const costs = new CostService(d.config.costs, d.queries, d.meters);
   let quotaForecasts: QuotaForecasts | undefined;
-  if (d.quotas) {
+  if (d.quotas && d.config.capacity.quotaForecasts) {
     const qf = (quotaForecasts = new QuotaForecasts(d.store, forecasts, d.queries, d.quotas, d.clock));
     d.quotas.projector = (tenant, ent, period, now, usage) => qf.project(tenant, ent, period, now, usage);
     d.quotas.beforeRead = () => qf.load();
