@@ -50,7 +50,10 @@ describe('data-health and business alert sources', () => {
     expect(recon.discrepancies).toBe(2);
     clock.set('2026-05-01T02:00:00Z');
     expect((await s.request('POST', '/v1/jobs/reconcile-rollups/run', { range: 'not-a-day' })).body.run.status).toBe('failed');
-    expect((await s.request('POST', '/v1/jobs/invoices/run', { range: 'may' })).body.run.output).toMatchObject({ drafted: 2, blocked: 1 });
+    expect((await s.request('POST', '/v1/jobs/invoices/run', { range: 'may' })).body.run.output).toMatchObject({ drafted: 2 });
+    // The raw-event check runs when an invoice is finalized (billing): the tenant whose raw event was lost is refused.
+    const lost = ((await s.request('GET', '/v1/invoices?tenant=blocked')).body.data as { id: string }[])[0]!;
+    expect((await s.request('POST', `/v1/invoices/${lost.id}/finalize`)).status).toBe(409);
     const acme = ((await s.request('GET', '/v1/invoices?tenant=acme')).body.data as { id: string }[])[0]!;
     expect((await s.request('POST', `/v1/invoices/${acme.id}/finalize`)).body).toMatchObject({ status: 'finalized', total: '19.20' });
 
