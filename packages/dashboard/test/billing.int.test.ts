@@ -57,8 +57,10 @@ describe.skipIf(!available)('Billing view in real Chromium', () => {
     const conn = await srv.store.connect(); // a raw event lost behind the store's back: initech's invoice is blocked
     await conn.run("DELETE FROM events WHERE id = 'i2'");
     conn.closeSync();
-    expect((await srv.request('POST', '/v1/jobs/invoices/run', { range: 'ui' })).body.run.output).toMatchObject({ drafted: 3, blocked: 1 });
+    expect((await srv.request('POST', '/v1/jobs/invoices/run', { range: 'ui' })).body.run.output).toMatchObject({ drafted: 3 });
     const list = (await srv.request('GET', '/v1/invoices')).body.data as { id: string; tenant: string }[];
+    // Raw events are checked when an invoice is finalized: initech's is refused and keeps the discrepancy.
+    expect((await srv.request('POST', `/v1/invoices/${list.find((i) => i.tenant === 'initech')!.id}/finalize`)).status).toBe(409);
     for (const t of ['acme', 'globex']) expect((await srv.request('POST', `/v1/invoices/${list.find((i) => i.tenant === t)!.id}/finalize`)).status).toBe(200);
     await srv.request('POST', '/v1/events', Array.from({ length: 25 }, (_, i) => ev(`m${i}`, 'acme', new Date(Math.max(thisMonth, nowMs - 3_600_000 - i * 60_000)).toISOString(), 'api.request', { route: '/v1/items' })));
     browser = await launchChromium();
